@@ -1,0 +1,165 @@
+// createWorkbench: the one implementation of the Workbench API (src/shared/api.ts).
+// Both transports (Electron IPC, HTTP web mode) and the tests call this object.
+import type { Db } from './store';
+import * as store from './store';
+import type { WorkbenchApi, ApiResult } from '../shared/api';
+import type { EventHub } from './events';
+
+export const VERSION = '0.1.0';
+
+/** An error the caller caused (unknown id, invalid rubric): transports map it to 4xx. */
+export class ApiError extends Error {
+  constructor(message: string, readonly status: 400 | 404 | 409 | 422 | 503 = 400) {
+    super(message);
+  }
+}
+
+/** Starts and stops runs off the API thread; implemented by src/main/loop. */
+export interface RunLauncher {
+  presets(): ApiResult<'listPresets'>;
+  start(args: { preset: string; overrides: Record<string, string | number | boolean>; experiment?: string; name?: string }): Promise<number>;
+  stop(runId: number): Promise<boolean>;
+}
+
+/** The pieces of the verifier, the benchmark and the judge the API exposes. */
+export interface WorkbenchServices {
+  rubricJsonSchema(): Record<string, unknown>;
+  /** Parse and validate a rubric body; throws an Error naming the path of the first problem. */
+  validateRubric(body: string): void;
+  dryRunRubric(db: Db, args: { body: string; run_id?: number; compare_to?: number; sample: number }): Promise<ApiResult<'dryRunRubric'>>;
+  exportPairs(pairs: ApiResult<'listPairs'>['pairs'], format: 'trl' | 'llamafactory', conversational: boolean): string;
+  taskFrames(taskId: string): ApiResult<'getTaskFrames'>;
+  testJudge(args: { base_url: string; model: string; api_key?: string }): Promise<ApiResult<'testJudge'>>;
+  backend(): { name: string | null; reasons: string[] };
+}
+
+export interface WorkbenchOptions {
+  db: Db;
+  dbPath: string;
+  mode: 'electron' | 'web' | 'cli';
+  events: EventHub;
+  launcher?: RunLauncher;
+  services?: Partial<WorkbenchServices>;
+  judge?: { base_url: string | null; model: string | null };
+}
+
+export function createWorkbench(opts: WorkbenchOptions): WorkbenchApi {
+  const { db } = opts;
+  const service = <K extends keyof WorkbenchServices>(name: K): WorkbenchServices[K] => {
+    const s = opts.services?.[name];
+    if (!s) throw new ApiError(`${name} is not available in this build`, 503);
+    return s as WorkbenchServices[K];
+  };
+  const launcher = () => {
+    if (!opts.launcher) throw new ApiError('this workbench was started without a run launcher', 503);
+    return opts.launcher;
+  };
+  const mustRun = (runId: number) => {
+    const run = store.getRun(db, runId);
+    if (!run) throw new ApiError(`run ${runId} does not exist`, 404);
+    return run;
+  };
+  const wrapNotFound = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof store.NotFoundError) throw new ApiError(err.message, 404);
+      if (err instanceof Error && !(err instanceof ApiError)) throw new ApiError(err.message, 422);
+      throw err;
+    }
+  };
+
+  return {
+    async health() {
+      return { ok: true as const };
+    },
+    async info() {
+      const backend = opts.services?.backend?.() ?? { name: null, reasons: [] };
+      return {
+        version: VERSION,
+        db_path: opts.dbPath,
+        mode: opts.mode,
+        backend,
+        judge: opts.judge ?? { base_url: null, model: null },
+      };
+    },
+    async listExperiments() {
+      return store.listExperiments(db);
+    },
+    async listRuns(args) {
+      store.reconcileInterruptedRuns(db);
+      return store.listRuns(db, args);
+    },
+    async getRun({ run_id }) {
+      return mustRun(run_id);
+    },
+    async getMetrics({ run_ids, names }) {
+      return store.getMetrics(db, run_ids, names);
+    },
+    async listPresets() {
+      return opts.launcher ? opts.launcher.presets() : [];
+    },
+    async startRun(args) {
+      return { run_id: await launcher().start(args) };
+    },
+    async stopRun({ run_id }) {
+      mustRun(run_id);
+      return { stopped: await launcher().stop(run_id) };
+    },
+    async listRollouts(args) {
+      mustRun(args.run_id);
+      return store.queryRollouts(db, args);
+    },
+    async listRolloutSteps({ run_id }) {
+      mustRun(run_id);
+      return store.rolloutSteps(db, run_id);
+    },
+    async getTaskFrames({ task_id }) {
+      return wrapNotFound(() => service('taskFrames')(task_id));
+    },
+    async listPairs(args) {
+      return store.queryPairs(db, args);
+    },
+    async updatePair(args) {
+      const { pair_id, ...change } = args;
+      return wrapNotFound(() => store.updatePair(db, pair_id, change));
+    },
+    async createPair({ chosen_rollout_id, rejected_rollout_id }) {
+      return wrapNotFound(() => store.createManualPair(db, chosen_rollout_id, rejected_rollout_id));
+    },
+    async exportPairs({ run_id, status, format, conversational }) {
+      const { pairs } = store.queryPairs(db, { run_id, status, offset: 0, limit: 1_000_000 });
+      const usable = status ? pairs : pairs.filter((p) => p.status !== 'rejected');
+      const content = service('exportPairs')(usable, format, conversational);
+      const scope = run_id != null ? `run${run_id}` : 'all';
+      return { filename: `veripo-pairs-${scope}-${format}.jsonl`, content, count: usable.length };
+    },
+    async listRubrics() {
+      return store.listRubrics(db);
+    },
+    async getRubricSchema() {
+      return service('rubricJsonSchema')();
+    },
+    async saveRubric({ name, body }) {
+      try {
+        service('validateRubric')(body);
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        throw new ApiError(`rubric "${name}" not saved: ${(err as Error).message}`, 422);
+      }
+      return store.saveRubricVersion(db, name, body);
+    },
+    async dryRunRubric(args) {
+      if (args.run_id != null) mustRun(args.run_id);
+      try {
+        return await service('dryRunRubric')(db, args);
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        throw new ApiError((err as Error).message, 422);
+      }
+    },
+    async testJudge(args) {
+      return service('testJudge')(args);
+    },
+  };
+}

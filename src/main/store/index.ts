@@ -1,0 +1,5 @@
+export * from './db';
+export * from './runs';
+export * from './rollouts';
+export * from './pairs';
+export * from './rubrics';

@@ -1,0 +1,109 @@
+// Schema migrations, applied in order; migration i moves user_version from i to i+1.
+// Never edit a shipped migration: append a new one.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    name TEXT,
+    preset TEXT,
+    config TEXT NOT NULL,
+    backend TEXT,
+    backend_reason TEXT,
+    seed INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('pending','running','finished','failed','interrupted','stopped')),
+    pid INTEGER,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+  );
+  CREATE INDEX runs_experiment ON runs(experiment_id);
+  CREATE TABLE stages (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    iteration INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('sft','grpo','verify','dpo','eval')),
+    status TEXT NOT NULL CHECK (status IN ('running','finished','failed','interrupted')),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    wall_s REAL,
+    val TEXT,
+    summary TEXT,
+    UNIQUE (run_id, ordinal)
+  );
+  CREATE TABLE metrics (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage_id INTEGER REFERENCES stages(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    wall_s REAL
+  );
+  CREATE INDEX metrics_run_name ON metrics(run_id, name, step);
+  CREATE TABLE rollouts (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage_id INTEGER REFERENCES stages(id) ON DELETE CASCADE,
+    step INTEGER,
+    prompt_id TEXT NOT NULL,
+    task_id TEXT,
+    group_index INTEGER NOT NULL DEFAULT 0,
+    prompt TEXT NOT NULL,
+    ground_truth TEXT,
+    text TEXT NOT NULL,
+    token_count INTEGER,
+    reward REAL,
+    reward_parts TEXT,
+    advantage REAL,
+    truncated INTEGER NOT NULL DEFAULT 0,
+    verdict TEXT,
+    meta TEXT
+  );
+  CREATE INDEX rollouts_run_stage ON rollouts(run_id, stage_id, step);
+  CREATE INDEX rollouts_prompt ON rollouts(run_id, prompt_id);
+  CREATE TABLE pairs (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+    stage_id INTEGER REFERENCES stages(id) ON DELETE SET NULL,
+    prompt_id TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    chosen_rollout_id INTEGER REFERENCES rollouts(id) ON DELETE SET NULL,
+    rejected_rollout_id INTEGER REFERENCES rollouts(id) ON DELETE SET NULL,
+    chosen_text TEXT NOT NULL,
+    rejected_text TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('auto','manual')),
+    status TEXT NOT NULL CHECK (status IN ('pending','accepted','rejected')),
+    reasons TEXT NOT NULL DEFAULT '[]',
+    edits TEXT,
+    meta TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX pairs_run ON pairs(run_id, status);
+  CREATE TABLE rubrics (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (name, version)
+  );
+  CREATE TABLE checkpoints (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage_id INTEGER REFERENCES stages(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
+];

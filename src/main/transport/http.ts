@@ -1,0 +1,198 @@
+// Web mode: the built renderer plus the Workbench API over HTTP and a live event stream
+// (server-sent events). Binds loopback by default; every /api request needs the token.
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { isApiMethod, parseApiArgs, ApiValidationError, type WorkbenchApi } from '../../shared/api';
+import type { EventHub } from '../events';
+import { ApiError } from '../api';
+import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
+
+export interface HttpServerOptions {
+  api: WorkbenchApi;
+  events: EventHub;
+  token?: string;
+  /** Folder with the built renderer (index.html); without it only the API is served. */
+  staticDir?: string | null;
+  maxBodyBytes?: number;
+}
+
+export interface WebServer {
+  server: Server;
+  token: string;
+  listen(port: number, host?: string): Promise<{ url: string; port: number; host: string }>;
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ttf': 'font/ttf',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.ico': 'image/x-icon',
+};
+
+export function newToken(): string {
+  return randomBytes(24).toString('hex');
+}
+
+export function tokenMatches(expected: string, given: string | null | undefined): boolean {
+  if (!given) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function requestToken(req: IncomingMessage, url: URL): string | null {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const header = req.headers['x-veripo-token'];
+  if (typeof header === 'string') return header;
+  return url.searchParams.get('token');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new ApiError(`request body larger than ${limit} bytes`, 400);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new ApiError(`request body is not valid JSON: ${(err as Error).message}`, 400);
+  }
+}
+
+export function createWebServer(opts: HttpServerOptions): WebServer {
+  const token = opts.token ?? newToken();
+  const limit = opts.maxBodyBytes ?? 16 * 1024 * 1024;
+
+  const handleApi = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    if (!tokenMatches(token, requestToken(req, url))) {
+      sendJson(res, 401, { error: 'missing or wrong token: open the URL printed by `veripo serve` (it carries ?token=…)' });
+      return;
+    }
+    const name = url.pathname.slice('/api/'.length);
+    if (name === 'events') return streamEvents(req, res);
+    if (name === 'health' && req.method === 'GET') return sendJson(res, 200, await opts.api.health({}));
+    if (!isApiMethod(name)) return sendJson(res, 404, { error: `unknown API method "${name}"` });
+    if (req.method !== 'POST') return sendJson(res, 405, { error: `use POST for /api/${name}` });
+    try {
+      const args = parseApiArgs(name, await readBody(req, limit));
+      const fn = opts.api[name] as (a: unknown) => Promise<unknown>;
+      sendJson(res, 200, await fn(args));
+    } catch (err) {
+      if (err instanceof ApiValidationError) return sendJson(res, 400, { error: err.message, issues: err.issues });
+      if (err instanceof ApiError) return sendJson(res, err.status, { error: err.message });
+      sendJson(res, 500, { error: (err as Error).message ?? String(err) });
+    }
+  };
+
+  const streamEvents = (req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    res.write(': connected\n\n');
+    const unsubscribe = opts.events.subscribe((event) => {
+      res.write(`data: ${JSON.stringify(event)}\n\n`);
+    });
+    const keepAlive = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
+  };
+
+  const handleStatic = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    if (!opts.staticDir) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('the renderer is not built: run `npm run build` (API only at /api/*)');
+      return;
+    }
+    const root = normalize(opts.staticDir);
+    let rel = decodeURIComponent(url.pathname);
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = normalize(join(root, rel));
+    if (!file.startsWith(root + sep) && file !== root) {
+      res.writeHead(403).end();
+      return;
+    }
+    let path = file;
+    try {
+      const s = await stat(path);
+      if (s.isDirectory()) path = join(path, 'index.html');
+    } catch {
+      // Client-side routes fall back to the app shell.
+      path = extname(file) ? file : join(root, 'index.html');
+    }
+    try {
+      const body = await readFile(path);
+      res.writeHead(200, {
+        'content-type': MIME[extname(path)] ?? 'application/octet-stream',
+        'content-security-policy': CONTENT_SECURITY_POLICY,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cache-control': extname(path) === '.html' ? 'no-store' : 'max-age=3600',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const work = url.pathname.startsWith('/api/') ? handleApi(req, res, url) : handleStatic(req, res, url);
+    work.catch((err) => {
+      if (!res.headersSent) sendJson(res, 500, { error: String(err) });
+      else res.end();
+    });
+  });
+
+  return {
+    server,
+    token,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const addr = server.address();
+          const actual = typeof addr === 'object' && addr ? addr.port : port;
+          const shownHost = host.includes(':') ? `[${host}]` : host;
+          resolve({ url: `http://${shownHost}:${actual}/?token=${token}`, port: actual, host });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      });
+    },
+  };
+}

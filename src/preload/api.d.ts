@@ -1,0 +1,8 @@
+import type { VeripoBridge } from './api';
+
+declare global {
+  interface Window {
+    veripo?: VeripoBridge;
+  }
+}
+export {};
