@@ -84,7 +84,7 @@ describe('grpoLoss', () => {
   it('hand-worked case at ratio 1: each loss_type aggregates differently', () => {
     // ratio = 1, beta = 0 -> per-token loss = -A: row 0 (2 tokens) -1, row 1 (1 token) +1
     const lp = [[-1, -2, -3], [-0.5, -1, -1]];
-    const args = [lp, lp, null, [1, -1], [[1, 1, 0], [1, 0, 0]]] as const;
+    const args: [number[][], number[][], null, number[], number[][]] = [lp, lp, null, [1, -1], [[1, 1, 0], [1, 0, 0]]];
     expect(num(run(...args, { loss_type: 'grpo' }).loss)).toBeCloseTo(0, 6); // mean(-1, +1)
     expect(num(run(...args, { loss_type: 'bnpo' }).loss)).toBeCloseTo(-1 / 3, 6); // (-2 + 1) / 3
     expect(num(run(...args, { loss_type: 'dapo' }).loss)).toBeCloseTo(-1 / 3, 6);
