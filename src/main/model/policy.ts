@@ -1,0 +1,384 @@
+// The policy every stage shares: a patch-embedding frame encoder feeding a causal,
+// pre-LayerNorm transformer decoder over [visual tokens | prompt tokens | response tokens].
+// Written as plain functions over a map of tf.Variables, in the spirit of nanoGPT.
+//
+// Layout of a batch row (the same for sampling, naive recompute and teacher forcing, so
+// their log-probs agree): V visual slots (frame-major, patch_grid^2 per frame; rows with
+// fewer frames mask the rest), then the prompt LEFT-padded to the batch's longest prompt,
+// then the response. Padding is masked out of attention, and text positions count real
+// tokens only, so padding does not change any row's numbers.
+//
+// Embedding lookups are one-hot matmuls rather than tf.gather: the wasm backend has no
+// UnsortedSegmentSum kernel, which gather's gradient needs.
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface PolicyConfig {
+  preset: string;
+  vocab_size: number;
+  d_model: number;
+  n_layer: number;
+  n_head: number;
+  d_ff: number;
+  /** Text positions (prompt + response) the model has embeddings for. */
+  max_text_len: number;
+  max_frames: number;
+  frame_height: number;
+  frame_width: number;
+  /** Each frame becomes patch_grid x patch_grid visual tokens. */
+  patch_grid: number;
+  tie_embeddings: boolean;
+}
+
+export type PresetName = 'tiny' | 'small' | 'base';
+
+/** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
+export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames'>> = {
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 256, patch_grid: 2, tie_embeddings: true },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 384, patch_grid: 2, tie_embeddings: true },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 4, tie_embeddings: true },
+};
+
+export function presetConfig(
+  preset: PresetName,
+  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number },
+  overrides: Partial<PolicyConfig> = {},
+): PolicyConfig {
+  const sizes = PRESETS[preset];
+  if (!sizes) throw new Error(`policy: unknown preset ${JSON.stringify(preset)} (tiny, small, base)`);
+  const config: PolicyConfig = { preset, ...sizes, ...data, ...overrides };
+  validateConfig(config);
+  return config;
+}
+
+export function validateConfig(c: PolicyConfig): void {
+  const bad = (field: string, why: string) => {
+    throw new Error(`policy config: ${field} ${why}`);
+  };
+  for (const k of ['vocab_size', 'd_model', 'n_layer', 'n_head', 'd_ff', 'max_text_len', 'max_frames', 'frame_height', 'frame_width', 'patch_grid'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] <= 0) bad(k, `must be a positive integer, got ${c[k]}`);
+  }
+  if (c.d_model % c.n_head !== 0) bad('d_model', `(${c.d_model}) must be divisible by n_head (${c.n_head})`);
+  if (c.frame_height % c.patch_grid !== 0) bad('frame_height', `(${c.frame_height}) must be divisible by patch_grid (${c.patch_grid})`);
+  if (c.frame_width % c.patch_grid !== 0) bad('frame_width', `(${c.frame_width}) must be divisible by patch_grid (${c.patch_grid})`);
+}
+
+export function patchDim(c: PolicyConfig): number {
+  return (c.frame_height / c.patch_grid) * (c.frame_width / c.patch_grid) * 3;
+}
+
+export function tokensPerFrame(c: PolicyConfig): number {
+  return c.patch_grid * c.patch_grid;
+}
+
+export interface Policy {
+  config: PolicyConfig;
+  /** Short name ("h0.attn_qkv_w") -> variable. Insertion order is the canonical order. */
+  params: Map<string, tf.Variable>;
+}
+
+let policyCounter = 0;
+
+/** Parameter names and shapes, in canonical order. */
+export function parameterShapes(c: PolicyConfig): [string, number[]][] {
+  const d = c.d_model;
+  const shapes: [string, number[]][] = [
+    ['wte', [c.vocab_size, d]],
+    ['wpe', [c.max_text_len, d]],
+    ['patch_w', [patchDim(c), d]],
+    ['patch_b', [d]],
+    ['vis_spatial', [tokensPerFrame(c), d]],
+    ['vis_temporal', [c.max_frames, d]],
+  ];
+  for (let l = 0; l < c.n_layer; l++) {
+    shapes.push(
+      [`h${l}.ln1_g`, [d]], [`h${l}.ln1_b`, [d]],
+      [`h${l}.attn_qkv_w`, [d, 3 * d]], [`h${l}.attn_qkv_b`, [3 * d]],
+      [`h${l}.attn_proj_w`, [d, d]], [`h${l}.attn_proj_b`, [d]],
+      [`h${l}.ln2_g`, [d]], [`h${l}.ln2_b`, [d]],
+      [`h${l}.mlp_fc_w`, [d, c.d_ff]], [`h${l}.mlp_fc_b`, [c.d_ff]],
+      [`h${l}.mlp_proj_w`, [c.d_ff, d]], [`h${l}.mlp_proj_b`, [d]],
+    );
+  }
+  shapes.push(['lnf_g', [d]], ['lnf_b', [d]]);
+  if (!c.tie_embeddings) shapes.push(['lm_head', [d, c.vocab_size]]);
+  return shapes;
+}
+
+export function countParameters(c: PolicyConfig): number {
+  return parameterShapes(c).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Wrap tensors (taken over, not copied) as a policy's variables. */
+export function policyFromTensors(config: PolicyConfig, tensors: Map<string, tf.Tensor>, trainable = true): Policy {
+  validateConfig(config);
+  const id = ++policyCounter;
+  const params = new Map<string, tf.Variable>();
+  for (const [name, shape] of parameterShapes(config)) {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`policy: missing parameter ${name}`);
+    if (t.shape.join(',') !== shape.join(',')) throw new Error(`policy: parameter ${name} has shape [${t.shape}] but config needs [${shape}]`);
+    params.set(name, tf.variable(t, trainable, `policy${id}/${name}`));
+  }
+  return { config, params };
+}
+
+/** GPT-2 initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer). */
+export function createPolicy(config: PolicyConfig, seed = 0): Policy {
+  validateConfig(config);
+  const tensors = new Map<string, tf.Tensor>();
+  let k = 0;
+  for (const [name, shape] of parameterShapes(config)) {
+    k++;
+    const leaf = name.split('.').pop()!;
+    let t: tf.Tensor;
+    if (leaf.endsWith('_g')) t = tf.ones(shape);
+    else if (leaf.endsWith('_b')) t = tf.zeros(shape);
+    else {
+      const std = leaf.endsWith('proj_w') ? 0.02 / Math.sqrt(2 * config.n_layer) : 0.02;
+      t = tf.randomNormal(shape, 0, std, 'float32', seed * 1000 + k);
+    }
+    tensors.set(name, t);
+  }
+  return policyFromTensors(config, tensors);
+}
+
+export function disposePolicy(policy: Policy): void {
+  for (const v of policy.params.values()) v.dispose();
+  policy.params.clear();
+}
+
+function p(policy: Policy, name: string): tf.Variable {
+  const v = policy.params.get(name);
+  if (!v) throw new Error(`policy: no parameter ${name}`);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------
+// Inputs
+
+/** One prompt: frames (T*H*W*3 bytes, T = numFrames; null for text-only) and token ids. */
+export interface PolicyPrompt {
+  frames: Uint8Array | null;
+  numFrames: number;
+  tokens: number[];
+}
+
+/** A batch of prompts laid out as [visual slots | left-padded prompt]. Plain data, no tensors. */
+export interface PromptPack {
+  batch: number;
+  /** Visual slots per row (max frames in the batch x tokens per frame). */
+  visualLen: number;
+  promptLen: number;
+  /** [batch * visualLen * patchDim] pixel patches scaled to [-0.5, 0.5]; empty when visualLen = 0. */
+  patches: Float32Array;
+  /** [batch * promptLen] token ids, pad on the left. */
+  promptIds: Int32Array;
+  /** [batch * promptLen] text positions (0 for pads). */
+  promptPos: Int32Array;
+  /** [batch][visualLen + promptLen] 1 = real token, 0 = padding. */
+  keyMask: Float32Array[];
+  /** Text position of each row's first response token (= number of real prompt tokens). */
+  responseStart: number[];
+}
+
+export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): PromptPack {
+  const c = policy.config;
+  const B = prompts.length;
+  const g = c.patch_grid;
+  const ph = c.frame_height / g;
+  const pw = c.frame_width / g;
+  const pd = patchDim(c);
+  const perFrame = tokensPerFrame(c);
+  let maxFrames = 0;
+  let promptLen = 0;
+  prompts.forEach((pr, i) => {
+    if (pr.frames) {
+      const want = pr.numFrames * c.frame_height * c.frame_width * 3;
+      if (pr.frames.length !== want) {
+        throw new Error(`policy: prompt ${i} frames has ${pr.frames.length} bytes, expected numFrames*H*W*3 = ${pr.numFrames}*${c.frame_height}*${c.frame_width}*3 = ${want}`);
+      }
+      if (pr.numFrames > c.max_frames) throw new Error(`policy: prompt ${i} has ${pr.numFrames} frames, model max_frames is ${c.max_frames}`);
+      maxFrames = Math.max(maxFrames, pr.numFrames);
+    }
+    if (pr.tokens.length === 0) throw new Error(`policy: prompt ${i} has no tokens`);
+    promptLen = Math.max(promptLen, pr.tokens.length);
+  });
+  const V = maxFrames * perFrame;
+  const patches = new Float32Array(B * V * pd);
+  const promptIds = new Int32Array(B * promptLen);
+  const promptPos = new Int32Array(B * promptLen);
+  const keyMask: Float32Array[] = [];
+  const responseStart: number[] = [];
+  const H = c.frame_height;
+  const W = c.frame_width;
+  prompts.forEach((pr, b) => {
+    const mask = new Float32Array(V + promptLen);
+    if (pr.frames) {
+      const fr = pr.frames;
+      for (let t = 0; t < pr.numFrames; t++) {
+        for (let gy = 0; gy < g; gy++) {
+          for (let gx = 0; gx < g; gx++) {
+            const slot = t * perFrame + gy * g + gx;
+            mask[slot] = 1;
+            let o = (b * V + slot) * pd;
+            for (let y = 0; y < ph; y++) {
+              let src = ((t * H + gy * ph + y) * W + gx * pw) * 3;
+              for (let x = 0; x < pw * 3; x++) patches[o++] = fr[src++]! / 255 - 0.5;
+            }
+          }
+        }
+      }
+    }
+    const pad = promptLen - pr.tokens.length;
+    for (let j = 0; j < pr.tokens.length; j++) {
+      promptIds[b * promptLen + pad + j] = pr.tokens[j]!;
+      promptPos[b * promptLen + pad + j] = j;
+      mask[V + pad + j] = 1;
+    }
+    if (pr.tokens.length > c.max_text_len) throw new Error(`policy: prompt ${b} has ${pr.tokens.length} tokens, max_text_len is ${c.max_text_len}`);
+    keyMask.push(mask);
+    responseStart.push(pr.tokens.length);
+  });
+  return { batch: B, visualLen: V, promptLen, patches, promptIds, promptPos, keyMask, responseStart };
+}
+
+// ---------------------------------------------------------------------------------------
+// Forward pieces
+
+function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b);
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+/** GELU, tanh approximation (GPT-2). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C);
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+function linear(x2d: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return tf.add(tf.matMul(x2d as tf.Tensor2D, w as tf.Tensor2D), b) as tf.Tensor2D;
+}
+
+/** Token embeddings + text position embeddings: ids, pos [B, n] -> [B, n, d]. */
+export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B: number, n: number): tf.Tensor3D {
+  const c = policy.config;
+  return tf.tidy(() => {
+    const oneTok = tf.oneHot(tf.tensor1d(ids, 'int32'), c.vocab_size);
+    const onePos = tf.oneHot(tf.tensor1d(pos, 'int32'), c.max_text_len);
+    const e = tf.add(tf.matMul(oneTok, p(policy, 'wte')), tf.matMul(onePos, p(policy, 'wpe')));
+    return tf.reshape(e, [B, n, c.d_model]) as tf.Tensor3D;
+  });
+}
+
+/** Visual tokens: linear patch embedding + spatial and temporal embeddings -> [B, V, d]. */
+export function embedVisual(policy: Policy, pack: PromptPack): tf.Tensor3D {
+  const c = policy.config;
+  const B = pack.batch;
+  const V = pack.visualLen;
+  const frames = V / tokensPerFrame(c);
+  return tf.tidy(() => {
+    const x = tf.tensor2d(pack.patches, [B * V, patchDim(c)]);
+    const e = tf.reshape(linear(x, p(policy, 'patch_w'), p(policy, 'patch_b')), [B, V, c.d_model]);
+    const temporal = tf.slice(p(policy, 'vis_temporal'), [0, 0], [frames, c.d_model]);
+    const pos = tf.reshape(tf.add(tf.expandDims(temporal, 1), tf.expandDims(p(policy, 'vis_spatial'), 0)), [1, V, c.d_model]);
+    return tf.add(e, pos) as tf.Tensor3D;
+  });
+}
+
+/** [visual | prompt] embeddings of a pack -> [B, V + P, d]. */
+export function embedPrefix(policy: Policy, pack: PromptPack): tf.Tensor3D {
+  return tf.tidy(() => {
+    const text = embedTokens(policy, pack.promptIds, pack.promptPos, pack.batch, pack.promptLen);
+    if (pack.visualLen === 0) return text;
+    return tf.concat([embedVisual(policy, pack), text], 1) as tf.Tensor3D;
+  });
+}
+
+/** Keys and values of every layer for the tokens seen so far: [B, H, S, dh] each. */
+export interface KVCache {
+  k: tf.Tensor4D[];
+  v: tf.Tensor4D[];
+  length: number;
+}
+
+export function disposeCache(cache: KVCache | null): void {
+  if (!cache) return;
+  tf.dispose([...cache.k, ...cache.v]);
+}
+
+/**
+ * Additive attention bias [B, 1, n, S + n] for n new queries at positions S..S+n-1:
+ * 0 where the key is real and not in the future, -1e9 elsewhere.
+ */
+export function attentionBias(keyMask: readonly Float32Array[], S: number, n: number): tf.Tensor4D {
+  const B = keyMask.length;
+  const total = S + n;
+  const keys = new Float32Array(B * total);
+  keyMask.forEach((m, b) => {
+    if (m.length < total) throw new Error(`policy: key mask row ${b} has ${m.length} entries, need ${total}`);
+    for (let j = 0; j < total; j++) keys[b * total + j] = m[j]! > 0 ? 0 : -1e9;
+  });
+  const causal = new Float32Array(n * total);
+  for (let i = 0; i < n; i++) for (let j = S + i + 1; j < total; j++) causal[i * total + j] = -1e9;
+  return tf.tidy(() => tf.add(tf.tensor4d(keys, [B, 1, 1, total]), tf.tensor4d(causal, [1, 1, n, total])) as tf.Tensor4D);
+}
+
+/**
+ * The transformer trunk. x: [B, n, d] embeddings of new tokens; past: cached keys/values
+ * of the S tokens before them (or null); bias from attentionBias(keyMask, S, n).
+ * Returns final-LayerNorm'd hidden states [B, n, d] and, when wantCache, the extended cache
+ * (the caller disposes the old one).
+ */
+export function transformer(
+  policy: Policy,
+  x: tf.Tensor3D,
+  bias: tf.Tensor4D,
+  past: KVCache | null,
+  wantCache: boolean,
+): { hidden: tf.Tensor3D; cache: KVCache | null } {
+  const c = policy.config;
+  const [B, n, d] = x.shape;
+  const H = c.n_head;
+  const dh = d / H;
+  const scale = 1 / Math.sqrt(dh);
+  const newK: tf.Tensor4D[] = [];
+  const newV: tf.Tensor4D[] = [];
+  const hidden = tf.tidy(() => {
+    let h: tf.Tensor = x;
+    for (let l = 0; l < c.n_layer; l++) {
+      const L = (s: string) => p(policy, `h${l}.${s}`);
+      const a = tf.reshape(layerNorm(h, L('ln1_g'), L('ln1_b')), [B * n, d]);
+      const qkv = linear(a, L('attn_qkv_w'), L('attn_qkv_b'));
+      // [B*n, 3d] -> q, k, v as [B, H, n, dh]
+      const heads = (i: number) => tf.transpose(tf.reshape(tf.slice(qkv, [0, i * d], [B * n, d]), [B, n, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
+      const q = heads(0);
+      let k = heads(1);
+      let v = heads(2);
+      if (past) {
+        k = tf.concat([past.k[l]!, k], 2);
+        v = tf.concat([past.v[l]!, v], 2);
+      }
+      if (wantCache) {
+        newK.push(tf.keep(k));
+        newV.push(tf.keep(v));
+      }
+      const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias));
+      const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * n, d]);
+      h = tf.add(h, tf.reshape(linear(y, L('attn_proj_w'), L('attn_proj_b')), [B, n, d]));
+      const m = tf.reshape(layerNorm(h, L('ln2_g'), L('ln2_b')), [B * n, d]);
+      const f = linear(gelu(linear(m, L('mlp_fc_w'), L('mlp_fc_b'))), L('mlp_proj_w'), L('mlp_proj_b'));
+      h = tf.add(h, tf.reshape(f, [B, n, d]));
+    }
+    return layerNorm(h, p(policy, 'lnf_g'), p(policy, 'lnf_b')) as tf.Tensor3D;
+  });
+  const cache = wantCache ? { k: newK, v: newV, length: (past?.length ?? 0) + n } : null;
+  return { hidden, cache };
+}
+
+/** Hidden states [N, d] -> logits [N, vocab]. */
+export function lmHead(policy: Policy, h2d: tf.Tensor2D): tf.Tensor2D {
+  if (policy.config.tie_embeddings) return tf.matMul(h2d, p(policy, 'wte'), false, true);
+  return tf.matMul(h2d, p(policy, 'lm_head'));
+}

@@ -1,0 +1,314 @@
+// Generation (batched, KV cache or naive prefix recompute) and teacher-forced log-probs.
+//
+// Log-prob convention, as TRL's GRPOTrainer: log-probs are taken under the
+// temperature-scaled policy, log softmax(logits / temperature), over the FULL vocabulary
+// (top_p only restricts which token is drawn, it does not renormalise the reported
+// log-prob). `sequenceLogprobs(..., { temperature })` uses the same convention, so the
+// log-probs the sampler returns equal the teacher-forced ones for the same tokens and
+// temperature; GRPO's ratio is exactly 1 on its first inner iteration. Greedy decoding
+// (temperature 0) reports log-probs under temperature 1.
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  attentionBias, disposeCache, embedPrefix, embedTokens, lmHead, packPrompts, transformer,
+  type KVCache, type Policy, type PolicyPrompt, type PromptPack,
+} from './policy';
+
+/** Mulberry32: small, fast, seedable; the same seed gives the same stream on every backend. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Draw one token from a logits row. Returns the token and its log-prob under
+ * softmax(logits / temperature) (temperature 1 when greedy).
+ */
+export function sampleToken(logits: Float32Array, temperature: number, topP: number, u: number): { token: number; logprob: number } {
+  const V = logits.length;
+  const greedy = temperature <= 0;
+  const invT = greedy ? 1 : 1 / temperature;
+  let max = -Infinity;
+  let argmax = 0;
+  for (let i = 0; i < V; i++) {
+    if (logits[i]! > max) {
+      max = logits[i]!;
+      argmax = i;
+    }
+  }
+  const probs = new Float64Array(V);
+  let z = 0;
+  for (let i = 0; i < V; i++) {
+    probs[i] = Math.exp((logits[i]! - max) * invT);
+    z += probs[i]!;
+  }
+  const logZ = Math.log(z);
+  const logprobOf = (i: number) => (logits[i]! - max) * invT - logZ;
+  if (greedy) return { token: argmax, logprob: logprobOf(argmax) };
+
+  let token = V - 1;
+  if (topP >= 1) {
+    let acc = 0;
+    const target = u * z;
+    for (let i = 0; i < V; i++) {
+      acc += probs[i]!;
+      if (acc > target) {
+        token = i;
+        break;
+      }
+    }
+  } else {
+    // Nucleus: the most probable tokens whose mass first reaches top_p, renormalised.
+    const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b);
+    let kept = 0;
+    let mass = 0;
+    while (kept < V && mass < topP * z) mass += probs[order[kept++]!]!;
+    const target = u * mass;
+    let acc = 0;
+    token = order[kept - 1]!;
+    for (let r = 0; r < kept; r++) {
+      acc += probs[order[r]!]!;
+      if (acc > target) {
+        token = order[r]!;
+        break;
+      }
+    }
+  }
+  return { token, logprob: logprobOf(token) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Teacher forcing
+
+/** Prompts and responses laid out for one forward pass; see the layout note in policy.ts. */
+export interface ResponseBatch {
+  pack: PromptPack;
+  /** Longest response in the batch. */
+  responseLen: number;
+  /** [B * R] response ids, right-padded. */
+  responseIds: Int32Array;
+  responsePos: Int32Array;
+  /** [B * R] 1 on real response tokens. */
+  responseMask: Float32Array;
+}
+
+export function collate(policy: Policy, prompts: readonly PolicyPrompt[], responses: readonly (readonly number[])[]): ResponseBatch {
+  if (prompts.length !== responses.length) throw new Error(`collate: ${prompts.length} prompts but ${responses.length} responses`);
+  const pack = packPrompts(policy, prompts);
+  const R = Math.max(1, ...responses.map((r) => r.length));
+  const B = prompts.length;
+  const responseIds = new Int32Array(B * R);
+  const responsePos = new Int32Array(B * R);
+  const responseMask = new Float32Array(B * R);
+  responses.forEach((r, b) => {
+    const start = pack.responseStart[b]!;
+    if (start + r.length > policy.config.max_text_len) {
+      throw new Error(`collate: row ${b} has ${start} prompt + ${r.length} response tokens, max_text_len is ${policy.config.max_text_len}`);
+    }
+    for (let j = 0; j < r.length; j++) {
+      responseIds[b * R + j] = r[j]!;
+      responsePos[b * R + j] = start + j;
+      responseMask[b * R + j] = 1;
+    }
+  });
+  return { pack, responseLen: R, responseIds, responsePos, responseMask };
+}
+
+/** Hidden states [B, V+P+R, d] of a full (uncached) forward pass over prompt and response. */
+function forwardFull(policy: Policy, batch: ResponseBatch): tf.Tensor3D {
+  const { pack, responseLen: R } = batch;
+  const B = pack.batch;
+  const prefixLen = pack.visualLen + pack.promptLen;
+  const keyMask = pack.keyMask.map((m, b) => {
+    const row = new Float32Array(prefixLen + R);
+    row.set(m);
+    row.set(batch.responseMask.subarray(b * R, (b + 1) * R), prefixLen);
+    return row;
+  });
+  return tf.tidy(() => {
+    const x = R > 0
+      ? tf.concat([embedPrefix(policy, pack), embedTokens(policy, batch.responseIds, batch.responsePos, B, R)], 1) as tf.Tensor3D
+      : embedPrefix(policy, pack);
+    return transformer(policy, x, attentionBias(keyMask, 0, prefixLen + R), null, false).hidden;
+  });
+}
+
+export interface SequenceLogprobs {
+  /** [B, R] log p(response token | everything before it); 0 on padding. Differentiable. */
+  logprobs: tf.Tensor2D;
+  /** [B, R] 1 on real response tokens. */
+  mask: tf.Tensor2D;
+  /** [B, R] entropy of the next-token distribution at each response position (when asked). */
+  entropy: tf.Tensor2D | null;
+}
+
+/**
+ * Teacher-forced per-token log-probs of each response under the policy at `temperature`
+ * (see the convention at the top of this file). Call inside tf.variableGrads /
+ * optimizer.minimize to differentiate; the caller disposes the returned tensors.
+ */
+export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { temperature?: number; entropy?: boolean } = {}): SequenceLogprobs {
+  const temperature = opts.temperature && opts.temperature > 0 ? opts.temperature : 1;
+  const { pack, responseLen: R } = batch;
+  const B = pack.batch;
+  const d = policy.config.d_model;
+  const V = policy.config.vocab_size;
+  const prefixLen = pack.visualLen + pack.promptLen;
+  return tf.tidy(() => {
+    const hidden = forwardFull(policy, batch);
+    // Position prefixLen - 1 + j predicts response token j.
+    const h = tf.reshape(tf.slice(hidden, [0, prefixLen - 1, 0], [B, R, d]), [B * R, d]) as tf.Tensor2D;
+    let logits: tf.Tensor = lmHead(policy, h);
+    if (temperature !== 1) logits = tf.div(logits, temperature);
+    const logp = tf.logSoftmax(logits);
+    const target = tf.oneHot(tf.tensor1d(batch.responseIds, 'int32'), V);
+    const mask = tf.tensor2d(batch.responseMask, [B, R]);
+    const picked = tf.mul(tf.reshape(tf.sum(tf.mul(logp, target), -1), [B, R]), mask) as tf.Tensor2D;
+    const entropy = opts.entropy
+      ? tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D
+      : null;
+    return { logprobs: picked, mask, entropy };
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Generation
+
+export interface GenerateOptions {
+  num_generations?: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  top_p?: number;
+  max_completion_length: number;
+  seed?: number;
+  eosId: number;
+  padId?: number;
+  /** false = recompute the whole prefix every step (for benchmarks and equality tests). */
+  useCache?: boolean;
+}
+
+export interface GenerateResult {
+  /** Rows are prompt-major: row p * num_generations + g. Includes the EOS token when one was sampled. */
+  tokens: number[][];
+  logprobs: number[][];
+  /** True when a row hit max_completion_length without EOS. */
+  truncated: boolean[];
+  /** Index of the prompt each row answers. */
+  promptIndex: number[];
+}
+
+export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts: GenerateOptions): GenerateResult {
+  const G = opts.num_generations ?? 1;
+  const temperature = opts.temperature ?? 1;
+  const topP = opts.top_p ?? 1;
+  const maxLen = opts.max_completion_length;
+  const padId = opts.padId ?? 0;
+  const useCache = opts.useCache ?? true;
+  const rand = mulberry32(opts.seed ?? 0);
+  const rows: PolicyPrompt[] = [];
+  const promptIndex: number[] = [];
+  prompts.forEach((pr, i) => {
+    for (let g = 0; g < G; g++) {
+      rows.push(pr);
+      promptIndex.push(i);
+    }
+  });
+  const B = rows.length;
+  const pack = packPrompts(policy, rows);
+  const longest = Math.max(...pack.responseStart);
+  if (longest + maxLen > policy.config.max_text_len) {
+    throw new Error(`generate: prompt of ${longest} tokens + max_completion_length ${maxLen} exceeds max_text_len ${policy.config.max_text_len}`);
+  }
+  const prefixLen = pack.visualLen + pack.promptLen;
+  const V = policy.config.vocab_size;
+  const keyMask = pack.keyMask.map((m) => {
+    const row = new Float32Array(prefixLen + maxLen);
+    row.set(m);
+    return row;
+  });
+  const tokens: number[][] = rows.map(() => []);
+  const logprobs: number[][] = rows.map(() => []);
+  const done: boolean[] = rows.map(() => false);
+
+  let cache: KVCache | null = null;
+  let lastLogits: Float32Array;
+  if (useCache) {
+    const out = tf.tidy(() => {
+      const bias = attentionBias(keyMask, 0, prefixLen);
+      const { hidden, cache: c } = transformer(policy, embedPrefix(policy, pack), bias, null, true);
+      const last = tf.reshape(tf.slice(hidden, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]), [B, policy.config.d_model]) as tf.Tensor2D;
+      return { logits: lmHead(policy, last), k: c!.k, v: c!.v };
+    });
+    cache = { k: out.k, v: out.v, length: prefixLen };
+    lastLogits = out.logits.dataSync() as Float32Array;
+    out.logits.dispose();
+  } else {
+    lastLogits = naiveLastLogits(policy, pack, tokens, keyMask, 0, padId);
+  }
+
+  for (let step = 0; step < maxLen; step++) {
+    const fed = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      const u = rand(); // drawn for every row so streams do not depend on which rows finished
+      if (done[b]) {
+        fed[b] = padId;
+        continue;
+      }
+      const { token, logprob } = sampleToken(lastLogits.subarray(b * V, (b + 1) * V), temperature, topP, u);
+      tokens[b]!.push(token);
+      logprobs[b]!.push(logprob);
+      fed[b] = token;
+      keyMask[b]![prefixLen + step] = 1;
+      if (token === opts.eosId) done[b] = true;
+    }
+    if (done.every(Boolean) || step === maxLen - 1) break;
+    if (useCache) {
+      const pos = new Int32Array(B);
+      for (let b = 0; b < B; b++) pos[b] = Math.min(pack.responseStart[b]! + step, policy.config.max_text_len - 1);
+      const out = tf.tidy(() => {
+        const x = embedTokens(policy, fed, pos, B, 1);
+        const bias = attentionBias(keyMask, cache!.length, 1);
+        const { hidden, cache: c } = transformer(policy, x, bias, cache, true);
+        return { logits: lmHead(policy, tf.reshape(hidden, [B, policy.config.d_model]) as tf.Tensor2D), k: c!.k, v: c!.v };
+      });
+      const next: KVCache = { k: out.k, v: out.v, length: cache!.length + 1 };
+      disposeCache(cache);
+      cache = next;
+      lastLogits = out.logits.dataSync() as Float32Array;
+      out.logits.dispose();
+    } else {
+      lastLogits = naiveLastLogits(policy, pack, tokens, keyMask, step + 1, padId);
+    }
+  }
+  disposeCache(cache);
+  return { tokens, logprobs, truncated: done.map((d) => !d), promptIndex };
+}
+
+/** Next-token logits [B * V] after recomputing the prefix plus `len` generated tokens. */
+function naiveLastLogits(policy: Policy, pack: PromptPack, tokens: number[][], keyMask: Float32Array[], len: number, padId: number): Float32Array {
+  const B = pack.batch;
+  const prefixLen = pack.visualLen + pack.promptLen;
+  const responseIds = new Int32Array(B * len);
+  const responsePos = new Int32Array(B * len);
+  const responseMask = new Float32Array(B * len);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < len; j++) {
+      responseIds[b * len + j] = tokens[b]![j] ?? padId;
+      responsePos[b * len + j] = Math.min(pack.responseStart[b]! + j, policy.config.max_text_len - 1);
+      responseMask[b * len + j] = keyMask[b]![prefixLen + j]!;
+    }
+  }
+  const logits = tf.tidy(() => {
+    const hidden = forwardFull(policy, { pack, responseLen: len, responseIds, responsePos, responseMask });
+    const last = tf.reshape(tf.slice(hidden, [0, prefixLen + len - 1, 0], [B, 1, policy.config.d_model]), [B, policy.config.d_model]) as tf.Tensor2D;
+    return lmHead(policy, last);
+  });
+  const data = logits.dataSync() as Float32Array;
+  logits.dispose();
+  return data;
+}

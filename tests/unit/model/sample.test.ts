@@ -1,0 +1,105 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../../src/main/model/backend';
+import { createPolicy, presetConfig, countParameters, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
+import { collate, generate, sampleToken, sequenceLogprobs } from '../../../src/main/model/sample';
+
+const H = 8;
+const W = 8;
+
+function fakePrompts(): PolicyPrompt[] {
+  const frames = (t: number, seed: number) => Uint8Array.from({ length: t * H * W * 3 }, (_, i) => (i * 37 + seed * 11) % 256);
+  return [
+    { frames: frames(3, 1), numFrames: 3, tokens: [5, 9, 12, 7] },
+    { frames: null, numFrames: 0, tokens: [4, 8] }, // text only
+    { frames: frames(1, 2), numFrames: 1, tokens: [6, 6, 10, 11, 13, 14] }, // single image
+  ];
+}
+
+let policy: Policy;
+beforeAll(async () => {
+  await initBackend();
+  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4 }, { max_text_len: 64, tie_embeddings: false });
+  policy = createPolicy(config, 3);
+  // Random init at std 0.02 makes every distribution near uniform; sharpen so sampling is non-trivial.
+  tf.tidy(() => policy.params.get('lm_head')!.assign(tf.mul(policy.params.get('lm_head')!, 50)));
+});
+
+describe('sampling', () => {
+  it('counts parameters from the config', () => {
+    const n = [...policy.params.values()].reduce((s, v) => s + v.size, 0);
+    expect(countParameters(policy.config)).toBe(n);
+  });
+
+  it('sampled log-probs equal teacher-forced ones at the same temperature', () => {
+    for (const temperature of [1, 0.7]) {
+      const prompts = fakePrompts();
+      const out = generate(policy, prompts, { num_generations: 2, temperature, top_p: 0.95, max_completion_length: 12, seed: 7, eosId: 4 });
+      // Rows of different lengths, so teacher forcing sees right-padding.
+      expect(new Set(out.tokens.map((t) => t.length)).size).toBeGreaterThan(1);
+      const batch = collate(policy, out.promptIndex.map((i) => prompts[i]!), out.tokens);
+      const { logprobs, mask } = sequenceLogprobs(policy, batch, { temperature });
+      const lp = logprobs.arraySync();
+      const m = mask.arraySync();
+      tf.dispose([logprobs, mask]);
+      let compared = 0;
+      out.tokens.forEach((toks, b) => {
+        expect(toks.length).toBeGreaterThan(0);
+        toks.forEach((_, j) => {
+          expect(m[b]![j]).toBe(1);
+          expect(Math.abs(lp[b]![j]! - out.logprobs[b]![j]!)).toBeLessThan(1e-4);
+          compared++;
+        });
+        for (let j = toks.length; j < m[b]!.length; j++) expect(m[b]![j]).toBe(0);
+      });
+      expect(compared).toBeGreaterThan(20);
+    }
+  });
+
+  it('cached and uncached generation give identical tokens for the same seed', () => {
+    const prompts = fakePrompts();
+    const opts = { num_generations: 3, temperature: 1, max_completion_length: 10, seed: 42, eosId: 4 };
+    const kv = generate(policy, prompts, { ...opts, useCache: true });
+    const naive = generate(policy, prompts, { ...opts, useCache: false });
+    expect(kv.tokens).toEqual(naive.tokens);
+    expect(kv.truncated).toEqual(naive.truncated);
+    kv.logprobs.forEach((row, b) => row.forEach((v, j) => expect(Math.abs(v - naive.logprobs[b]![j]!)).toBeLessThan(1e-4)));
+    // A different seed gives a different sample (the test above is not vacuous).
+    const other = generate(policy, prompts, { ...opts, seed: 43 });
+    expect(other.tokens).not.toEqual(kv.tokens);
+  });
+
+  it('stops rows at EOS and flags rows cut at max_completion_length', () => {
+    const prompts = fakePrompts();
+    const out = generate(policy, prompts, { num_generations: 4, temperature: 1, max_completion_length: 6, seed: 1, eosId: 13 });
+    expect(out.truncated.some(Boolean)).toBe(true);
+    expect(out.truncated.every(Boolean)).toBe(false);
+    out.tokens.forEach((toks, b) => {
+      const eos = toks.indexOf(13);
+      if (out.truncated[b]) {
+        expect(eos).toBe(-1);
+        expect(toks.length).toBe(6);
+      } else expect(eos).toBe(toks.length - 1);
+    });
+  });
+
+  it('a row\'s log-probs do not depend on the padding its batch-mates force on it', () => {
+    const prompts = fakePrompts();
+    const resp = [3, 4, 5, 6];
+    const alone = sequenceLogprobs(policy, collate(policy, [prompts[1]!], [resp]));
+    const together = sequenceLogprobs(policy, collate(policy, prompts, [[7], resp, [8, 9, 10, 11, 12, 13]]));
+    const a = alone.logprobs.arraySync()[0]!;
+    const t = together.logprobs.arraySync()[1]!;
+    a.forEach((v, j) => expect(Math.abs(v - t[j]!)).toBeLessThan(1e-4));
+    tf.dispose([alone.logprobs, alone.mask, together.logprobs, together.mask]);
+  });
+
+  it('sampleToken: greedy picks argmax, top_p keeps only the nucleus', () => {
+    const logits = Float32Array.from([0, 3, 1, 2]);
+    expect(sampleToken(logits, 0, 1, 0.5).token).toBe(1);
+    // top_p small -> only the argmax survives whatever u is.
+    for (const u of [0, 0.3, 0.99]) expect(sampleToken(logits, 1, 0.1, u).token).toBe(1);
+    const lse = Math.log([0, 3, 1, 2].reduce((s, x) => s + Math.exp(x), 0));
+    expect(sampleToken(logits, 1, 1, 0.999).logprob).toBeCloseTo(logits[sampleToken(logits, 1, 1, 0.999).token]! - lse, 6);
+  });
+});
