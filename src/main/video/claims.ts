@@ -1,0 +1,93 @@
+// The grounding check: find every "frame F : colour shape at X Y" claim in a chain of
+// thought and score it against the fact log. Lists ("frame 2 : red circle at 1 1 , blue
+// square at 3 3") yield one claim per entry. A claim immediately followed by `wait ,` is
+// marked retracted: the model noticed it was wrong, and it is not counted against it.
+import { COLORS, SHAPES, type FactLog } from './scene';
+
+export interface Claim {
+  /** 1-based frame as written. */
+  frame: number;
+  color: string;
+  shape: string;
+  x: number;
+  y: number;
+  /** [start, end) character offsets of the claim in the text. */
+  span: [number, number];
+  /** True when the next words are `wait ,` (a self-correction follows). */
+  retracted?: boolean;
+}
+
+interface Word {
+  text: string;
+  start: number;
+  end: number;
+}
+
+function words(text: string): Word[] {
+  const out: Word[] = [];
+  for (const m of text.matchAll(/<\/?(?:think|answer)>|[^\s<]+|</g)) out.push({ text: m[0], start: m.index!, end: m.index! + m[0].length });
+  return out;
+}
+
+const isInt = (s: string | undefined) => s !== undefined && /^\d+$/.test(s);
+const colorSet = new Set<string>(COLORS);
+const shapeSet = new Set<string>(SHAPES);
+
+export function parseClaims(text: string): Claim[] {
+  const w = words(text);
+  const claims: Claim[] = [];
+  for (let i = 0; i + 2 < w.length; i++) {
+    if (w[i].text !== 'frame' || !isInt(w[i + 1].text) || w[i + 2].text !== ':') continue;
+    const frame = Number(w[i + 1].text);
+    let j = i + 3;
+    let start = w[i].start;
+    // colour shape at X Y [, colour shape at X Y]*
+    for (;;) {
+      const [c, s, at, x, y] = [w[j], w[j + 1], w[j + 2], w[j + 3], w[j + 4]];
+      if (!c || !colorSet.has(c.text) || !s || !shapeSet.has(s.text) || at?.text !== 'at' || !isInt(x?.text) || !isInt(y?.text)) break;
+      const claim: Claim = { frame, color: c.text, shape: s.text, x: Number(x.text), y: Number(y.text), span: [start, y.end] };
+      j += 5;
+      const k = w[j]?.text === '.' ? j + 1 : j;
+      if (w[k]?.text === 'wait' && w[k + 1]?.text === ',') claim.retracted = true;
+      claims.push(claim);
+      if (w[j]?.text !== ',') break;
+      j += 1;
+      start = w[j]?.start ?? start;
+    }
+    i = j - 1;
+  }
+  return claims;
+}
+
+export function isGrounded(claim: Claim, facts: FactLog): boolean {
+  const cells = facts.frames[claim.frame - 1];
+  if (!cells) return false;
+  return cells.some((cell) => {
+    const ob = facts.objects[cell.id];
+    return ob.color === claim.color && ob.shape === claim.shape && cell.x === claim.x && cell.y === claim.y;
+  });
+}
+
+/** Share of (non-retracted) claims the fact log supports; 1 when there are none. */
+export function scoreGrounding(
+  text: string,
+  facts: FactLog,
+): { total: number; grounded: number; rate: number; ungrounded: Claim[] } {
+  const claims = parseClaims(text).filter((c) => !c.retracted);
+  const ungrounded = claims.filter((c) => !isGrounded(c, facts));
+  const grounded = claims.length - ungrounded.length;
+  return { total: claims.length, grounded, rate: claims.length ? grounded / claims.length : 1, ungrounded };
+}
+
+/** The last `so the answer is X` inside the think block (or anywhere if no tags), or null. */
+export function extractConclusion(text: string): string | null {
+  const think = /<think>([\s\S]*?)(?:<\/think>|$)/.exec(text)?.[1] ?? text;
+  const all = [...think.matchAll(/so the answer is (\S+)/g)];
+  return all.length ? all[all.length - 1][1] : null;
+}
+
+/** The content of the last `<answer>…</answer>`, trimmed, or null. */
+export function extractAnswer(text: string): string | null {
+  const all = [...text.matchAll(/<answer>([\s\S]*?)<\/answer>/g)];
+  return all.length ? all[all.length - 1][1].trim() : null;
+}
