@@ -139,7 +139,9 @@ export function createPolicy(config: PolicyConfig, seed = 0): Policy {
     }
     tensors.set(name, t);
   }
-  return policyFromTensors(config, tensors);
+  const policy = policyFromTensors(config, tensors);
+  tf.dispose([...tensors.values()]); // variables hold their own reference to the data
+  return policy;
 }
 
 export function disposePolicy(policy: Policy): void {

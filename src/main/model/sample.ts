@@ -159,7 +159,8 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
   const d = policy.config.d_model;
   const V = policy.config.vocab_size;
   const prefixLen = pack.visualLen + pack.promptLen;
-  return tf.tidy(() => {
+  let entropy: tf.Tensor2D | null = null;
+  const [logprobs, mask] = tf.tidy(() => {
     const hidden = forwardFull(policy, batch);
     // Position prefixLen - 1 + j predicts response token j.
     const h = tf.reshape(tf.slice(hidden, [0, prefixLen - 1, 0], [B, R, d]), [B * R, d]) as tf.Tensor2D;
@@ -169,11 +170,10 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
     const target = tf.oneHot(tf.tensor1d(batch.responseIds, 'int32'), V);
     const mask = tf.tensor2d(batch.responseMask, [B, R]);
     const picked = tf.mul(tf.reshape(tf.sum(tf.mul(logp, target), -1), [B, R]), mask) as tf.Tensor2D;
-    const entropy = opts.entropy
-      ? tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D
-      : null;
-    return { logprobs: picked, mask, entropy };
+    if (opts.entropy) entropy = tf.keep(tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D);
+    return [picked, mask] as [tf.Tensor2D, tf.Tensor2D];
   });
+  return { logprobs, mask, entropy };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+// AdamW with global-norm gradient clipping and a warmup + cosine learning-rate schedule,
+// written out (rather than tf.train.adam) so the schedule, clipping and decay are visible
+// and every stage (SFT, GRPO, DPO) updates weights the same way.
+import * as tf from '@tensorflow/tfjs-core';
+import type { Policy } from './policy';
+
+export interface AdamWOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled weight decay, applied to matrices only (not biases, gains or positions). */
+  weight_decay?: number;
+}
+
+/** Linear warmup for `warmup` steps, then cosine from lr to lr * min_ratio at `total`. */
+export function learningRateAt(step: number, o: { lr: number; warmup: number; total: number; min_ratio?: number }): number {
+  const minLr = o.lr * (o.min_ratio ?? 0.1);
+  if (step < o.warmup) return (o.lr * (step + 1)) / o.warmup;
+  if (step >= o.total) return minLr;
+  const progress = (step - o.warmup) / Math.max(1, o.total - o.warmup);
+  return minLr + 0.5 * (o.lr - minLr) * (1 + Math.cos(Math.PI * progress));
+}
+
+/** Scale gradients so their global L2 norm is at most maxNorm (no-op when maxNorm <= 0). Returns the norm before clipping. */
+export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): number {
+  const norm = tf.tidy(() => Math.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+  if (maxNorm > 0 && norm > maxNorm) {
+    const scale = maxNorm / (norm + 1e-6);
+    for (const [k, g] of grads) {
+      grads.set(k, tf.mul(g, scale));
+      g.dispose();
+    }
+  }
+  return norm;
+}
+
+export class AdamW {
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private t = 0;
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly eps: number;
+  private readonly weightDecay: number;
+
+  constructor(private readonly policy: Policy, opts: AdamWOptions = {}) {
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.95;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weight_decay ?? 0.01;
+    for (const [name, p] of policy.params) {
+      this.m.set(name, tf.variable(tf.zerosLike(p), false));
+      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  get stepCount(): number {
+    return this.t;
+  }
+
+  /** Apply one update; grads are keyed by the policy's short parameter names and are disposed. */
+  step(grads: Map<string, tf.Tensor>, lr: number): void {
+    this.t++;
+    const bc1 = 1 - this.beta1 ** this.t;
+    const bc2 = 1 - this.beta2 ** this.t;
+    tf.tidy(() => {
+      for (const [name, g] of grads) {
+        const p = this.policy.params.get(name)!;
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1)));
+        v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)));
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), this.eps));
+        const decay = isDecayed(name, p.rank) ? this.weightDecay : 0;
+        const decayed = decay > 0 ? tf.mul(p, 1 - lr * decay) : p;
+        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+      }
+    });
+    tf.dispose([...grads.values()]);
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m.values(), ...this.v.values()]);
+  }
+}
+
+function isDecayed(name: string, rank: number): boolean {
+  return rank === 2 && name !== 'wpe' && !name.startsWith('vis_');
+}
+
+/**
+ * Loss and gradients of `lossFn` with respect to every trainable parameter of the policy,
+ * keyed by short parameter name. lossFn runs on the tape.
+ */
+export function policyGradients(policy: Policy, lossFn: () => tf.Scalar): { loss: number; grads: Map<string, tf.Tensor> } {
+  const vars = [...policy.params.values()].filter((v) => v.trainable);
+  const byVarName = new Map([...policy.params].map(([short, v]) => [v.name, short]));
+  const { value, grads } = tf.variableGrads(lossFn, vars);
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  const out = new Map<string, tf.Tensor>();
+  for (const [varName, g] of Object.entries(grads)) out.set(byVarName.get(varName)!, g);
+  return { loss, grads: out };
+}
