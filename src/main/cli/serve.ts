@@ -9,10 +9,15 @@ import { createWebServer } from '../transport/http';
 import { openAppWorkbench } from '../app/services';
 
 export function rendererDir(): string | null {
-  // The CLI bundle lives in out/cli, the sources in src/main/cli: both sit two levels below the root.
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const dir = join(root, 'out', 'renderer');
-  return existsSync(join(dir, 'index.html')) ? dir : null;
+  // The CLI runs from out/cli (bundle) or src/main/cli (tsx): find the package root above it.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+  const renderer = join(dir, 'out', 'renderer');
+  return existsSync(join(renderer, 'index.html')) ? renderer : null;
 }
 
 export const command: CliCommand = {

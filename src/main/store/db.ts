@@ -28,7 +28,9 @@ export function openDb(file: string, opts: { readonly?: boolean } = {}): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   let db: Db;
   try {
-    db = new Database(file, { readonly: opts.readonly ?? false });
+    // Inside Electron, npm start points us at the Electron build of the addon (scripts/prestart.mjs).
+    const nativeBinding = process.versions.electron ? process.env.VERIPO_SQLITE_BINDING : undefined;
+    db = new Database(file, { readonly: opts.readonly ?? false, ...(nativeBinding ? { nativeBinding } : {}) });
   } catch (err) {
     throw wrapNativeError(err, file);
   }
@@ -61,7 +63,7 @@ function wrapNativeError(err: unknown, file: string): Error {
   if (/NODE_MODULE_VERSION|was compiled against a different Node\.js version/.test(message)) {
     return new Error(
       `better-sqlite3 was built for a different runtime (${message.split('\n')[0]}). ` +
-        `For the CLI and tests run \`npm run rebuild:node\`; before launching Electron \`npm start\` rebuilds it for Electron.`,
+        `For the CLI and tests run \`npm rebuild better-sqlite3\`; the desktop app uses its own build made by \`npm start\` (out/native).`,
     );
   }
   return new Error(`${file}: cannot open database: ${message}`);

@@ -1,0 +1,137 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  openDb,
+  SCHEMA_VERSION,
+  SchemaTooNewError,
+  createRun,
+  listRuns,
+  startStage,
+  finishStage,
+  getRun,
+  insertRollouts,
+  queryRollouts,
+  insertPairs,
+  updatePair,
+  queryPairs,
+  createManualPair,
+  markRunStarted,
+  reconcileInterruptedRuns,
+  saveRubricVersion,
+  listRubrics,
+  insertMetrics,
+  getMetrics,
+  pairsForTraining,
+} from '../../../src/main/store';
+
+const tmpDb = () => join(mkdtempSync(join(tmpdir(), 'veripo-store-')), 'test.db');
+
+describe('store', () => {
+  it('migrates a fresh file to the current schema with WAL and foreign keys', () => {
+    const file = tmpDb();
+    const db = openDb(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type='table' ORDER BY name`).all() as { name: string }[]).map((t) => t.name);
+    for (const t of ['experiments', 'runs', 'stages', 'metrics', 'rollouts', 'pairs', 'rubrics', 'checkpoints']) expect(tables).toContain(t);
+    db.close();
+    // Re-opening is idempotent.
+    const again = openDb(file);
+    expect(again.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    again.close();
+  });
+
+  it('refuses a database from a newer schema with a clear error and leaves it untouched', () => {
+    const file = tmpDb();
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 3}`);
+    raw.close();
+    expect(() => openDb(file)).toThrow(SchemaTooNewError);
+    expect(() => openDb(file)).toThrow(/newer than this workbench supports/);
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION + 3);
+    check.close();
+  });
+
+  it('enforces foreign keys and stage kinds', () => {
+    const db = openDb(':memory:');
+    expect(() => startStage(db, 999, 0, 0, 'grpo')).toThrow(/FOREIGN KEY/);
+    const runId = createRun(db, { experiment: 'e', config: {}, seed: 1 });
+    expect(() => startStage(db, runId, 0, 0, 'bogus' as 'grpo')).toThrow(/CHECK/);
+    db.close();
+  });
+
+  it('records a run with stages, metrics and final val', () => {
+    const db = openDb(':memory:');
+    const runId = createRun(db, { experiment: 'exp', preset: 'smoke', config: { a: 1 }, seed: 7 });
+    markRunStarted(db, runId, { backend: 'wasm', backendReason: 'test', pid: process.pid });
+    const s0 = startStage(db, runId, 0, 0, 'grpo');
+    insertMetrics(db, runId, [
+      { stage_id: s0, step: 0, name: 'reward', value: 0.5, wall_s: 1 },
+      { stage_id: s0, step: 1, name: 'reward', value: NaN, wall_s: 2 },
+      { stage_id: s0, step: 2, name: 'reward', value: 0.75, wall_s: 3 },
+    ]);
+    finishStage(db, s0, { status: 'finished', wall_s: 3.5, val: { accuracy: 0.4, mean_length: 50, inconsistency_rate: 0.1 } });
+    const run = getRun(db, runId)!;
+    expect(run.stages).toHaveLength(1);
+    expect(run.wall_s).toBeCloseTo(3.5);
+    expect(run.final_val?.accuracy).toBe(0.4);
+    const [series] = getMetrics(db, [runId], ['reward']);
+    expect(series!.points.map((p) => p.value)).toEqual([0.5, 0.75]); // NaN is not stored
+    expect(listRuns(db)[0]!.status).toBe('running');
+    db.close();
+  });
+
+  it('shows a run whose process died as interrupted, with its open stage', () => {
+    const db = openDb(':memory:');
+    const runId = createRun(db, { experiment: 'e', config: {}, seed: 1 });
+    markRunStarted(db, runId, { backend: 'cpu', backendReason: '', pid: 2 ** 22 + 12345 });
+    startStage(db, runId, 0, 0, 'dpo');
+    expect(reconcileInterruptedRuns(db, () => false)).toBe(1);
+    const run = getRun(db, runId)!;
+    expect(run.status).toBe('interrupted');
+    expect(run.stages[0]!.status).toBe('interrupted');
+    db.close();
+  });
+
+  it('filters rollouts by verdict and curates pairs', () => {
+    const db = openDb(':memory:');
+    const runId = createRun(db, { experiment: 'e', config: {}, seed: 1 });
+    const stage = startStage(db, runId, 0, 0, 'grpo');
+    const ids = insertRollouts(db, runId, [
+      { stage_id: stage, step: 0, prompt_id: 'p1', group_index: 0, prompt: 'q', text: 'good', verdict: { correct: true, consistent: true } },
+      { stage_id: stage, step: 0, prompt_id: 'p1', group_index: 1, prompt: 'q', text: 'bad', verdict: { correct: false, consistent: false } },
+      { stage_id: stage, step: 0, prompt_id: 'p2', group_index: 0, prompt: 'r', text: 'other' },
+    ]);
+    expect(queryRollouts(db, { run_id: runId, correct: true, offset: 0, limit: 10 }).rollouts.map((r) => r.text)).toEqual(['good']);
+    expect(queryRollouts(db, { run_id: runId, correct: false, offset: 0, limit: 10 }).total).toBe(2);
+    const [pairId] = insertPairs(db, runId, [
+      { stage_id: stage, prompt_id: 'p1', prompt: 'q', chosen_rollout_id: ids[0], rejected_rollout_id: ids[1], chosen_text: 'good', rejected_text: 'bad', kind: 'accuracy', source: 'auto', reasons: ['r'] },
+    ]);
+    expect(updatePair(db, pairId!, { action: 'swap' }).chosen_text).toBe('bad');
+    const edited = updatePair(db, pairId!, { action: 'edit', chosen_text: 'better' });
+    expect(edited.chosen_text).toBe('better');
+    expect(edited.edited).toBe(true);
+    expect(updatePair(db, pairId!, { action: 'reject' }).status).toBe('rejected');
+    expect(queryPairs(db, { offset: 0, limit: 10 }).counts.by_status).toEqual({ rejected: 1 });
+    expect(() => createManualPair(db, ids[0]!, ids[2]!)).toThrow(/different prompts/);
+    const manual = createManualPair(db, ids[0]!, ids[1]!);
+    expect(manual.source).toBe('manual');
+    // Rejected pairs never reach DPO; accepted manual ones do.
+    expect(pairsForTraining(db, runId, stage).map((p) => p.id)).toEqual([manual.id]);
+    db.close();
+  });
+
+  it('versions rubrics instead of overwriting them', () => {
+    const db = openDb(':memory:');
+    saveRubricVersion(db, 'default', '{"a":1}');
+    const v2 = saveRubricVersion(db, 'default', '{"a":2}');
+    expect(v2.version).toBe(2);
+    expect(listRubrics(db).map((r) => r.body)).toEqual(['{"a":1}', '{"a":2}']);
+    db.close();
+  });
+});
