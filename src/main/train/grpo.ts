@@ -6,6 +6,12 @@
 // `num_iterations` clipped updates.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { Policy, PolicyPrompt } from '../model/policy';
+import { collate, generate, mulberry32, sequenceLogprobs } from '../model/sample';
+import type { Tokenizer } from '../model/tokenizer';
+import { dynamicSamplingKeep, groupAdvantages, temporalBonus, type ScaleRewards } from './advantages';
+import { computeRewards, type AnswerSpec, type RewardName } from './rewards';
 
 export type GrpoLossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
 export type ImportanceSamplingLevel = 'token' | 'sequence';
@@ -141,4 +147,432 @@ export function grpoLoss(inp: GrpoLossInputs, p: GrpoLossParams): GrpoLossOutput
       ratioMean: maskedMean(ratioFull, mask),
     };
   });
+}
+
+// =========================================================================================
+// Config (TRL GRPOConfig names; the lead composes this under `grpo.*` in the run config)
+
+export const GrpoConfigSchema = z
+  .object({
+    /** Budget: optimizer steps, and/or wall-clock seconds (whichever ends first). */
+    steps: z.number().int().positive().default(40),
+    max_seconds: z.number().positive().nullable().default(null),
+    /** Distinct prompts per step; each gets num_generations completions. */
+    per_step_prompts: z.number().int().positive().default(4),
+    num_generations: z.number().int().min(2).default(8),
+    temperature: z.number().positive().default(1.0),
+    top_p: z.number().gt(0).max(1).default(1.0),
+    max_completion_length: z.number().int().positive().default(128),
+    /** KL weight to the frozen reference. TRL now defaults to 0; VerIPO/DeepSeekMath use a KL term, 0.04 as TRL used to. */
+    beta: z.number().min(0).default(0.04),
+    epsilon: z.number().positive().default(0.2),
+    /** Upper clip (DAPO clip-higher); null = epsilon, as TRL. */
+    epsilon_high: z.number().positive().nullable().default(null),
+    loss_type: z.enum(['grpo', 'bnpo', 'dr_grpo', 'dapo']).default('grpo'),
+    /** TRL also accepts booleans: true = group, false = none. */
+    scale_rewards: z
+      .union([z.enum(['group', 'batch', 'none']), z.boolean()])
+      .default('group')
+      .transform((v): ScaleRewards => (v === true ? 'group' : v === false ? 'none' : v)),
+    importance_sampling_level: z.enum(['token', 'sequence']).default('token'),
+    num_iterations: z.number().int().positive().default(1),
+    reward_weights: z
+      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number() })
+      .partial()
+      .strict()
+      .default({}),
+    /** Length reward shape (only matters when reward_weights.length > 0): words of reasoning for full reward, hard cap. */
+    length_target: z.number().int().positive().default(64),
+    length_max: z.number().int().positive().nullable().default(null),
+    mask_truncated_completions: z.boolean().default(false),
+    /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
+    learning_rate: z.number().positive().default(2e-5),
+    adam_beta1: z.number().min(0).lt(1).default(0.9),
+    adam_beta2: z.number().min(0).lt(1).default(0.999),
+    adam_epsilon: z.number().positive().default(1e-8),
+    max_grad_norm: z.number().positive().default(1.0),
+    /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
+    dynamic_sampling: z.boolean().default(false),
+    /** Extra sampling rounds dynamic sampling may spend per step to refill the batch. */
+    dynamic_sampling_max_rounds: z.number().int().min(0).default(2),
+    /** Video-R1 T-GRPO: a second group on shuffled frames and the temporal bonus. */
+    temporal: z.boolean().default(false),
+    temporal_alpha: z.number().min(0).default(0.3),
+    temporal_mu: z.number().min(0).default(0.8),
+    /** Accuracy reward at or above this counts as "correct" for T-GRPO (numeric answers score in [0, 1]). */
+    correct_threshold: z.number().min(0).max(1).default(0.5),
+  })
+  .strict();
+export type GrpoConfig = z.output<typeof GrpoConfigSchema>;
+export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
+
+// =========================================================================================
+// Trainer
+
+/** One training prompt, already encoded (the lead maps benchmark tasks to this). */
+export interface TrainTask {
+  id: string;
+  /** Prompt as text, for the rollout log. */
+  promptText: string;
+  prompt: PolicyPrompt;
+  spec: AnswerSpec;
+}
+
+export type TrainEvent =
+  | { type: 'progress'; stage: string; step: number; total: number }
+  | { type: 'metric'; step: number; name: string; value: number }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+
+export interface RolloutRow {
+  step: number;
+  promptId: string;
+  taskId: string;
+  promptText: string;
+  groundTruth: string;
+  groupIndex: number;
+  text: string;
+  tokens: number[];
+  tokenCount: number;
+  rewardParts: Record<string, number>;
+  reward: number;
+  /** 0 for rows that are not trained on (shuffled T-GRPO groups, groups dropped by dynamic sampling). */
+  advantage: number;
+  truncated: boolean;
+  shuffled?: boolean;
+}
+
+export interface GrpoContext {
+  policy: Policy;
+  /** Frozen reference for the KL term (unused when beta = 0). */
+  reference: Policy | null;
+  tokenizer: Tokenizer;
+  tasks: readonly TrainTask[];
+  config: GrpoConfigInput;
+  onEvent?: (ev: TrainEvent) => void;
+  onRollouts?: (rows: RolloutRow[]) => void;
+  shouldStop?: () => boolean;
+  seed?: number;
+}
+
+export interface GrpoResult {
+  steps: number;
+  seconds: number;
+  stoppedBy: 'steps' | 'max_seconds' | 'shouldStop';
+  /** Last value of every metric. */
+  last: Record<string, number>;
+}
+
+/** The loop restores the last good checkpoint when it sees this. */
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly stage: string,
+    readonly step: number,
+    readonly value: number,
+  ) {
+    super(`${stage}: loss is ${value} at step ${step}; stopping the stage (the last good checkpoint should be restored)`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/** Frames permuted along time, never the identity when there are 2+ frames (T-GRPO's shuffled group). */
+export function shuffleFrames(prompt: PolicyPrompt, rand: () => number): PolicyPrompt {
+  const T = prompt.numFrames;
+  if (!prompt.frames || T < 2) return prompt;
+  const order = Array.from({ length: T }, (_, i) => i);
+  do {
+    for (let i = T - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+  } while (order.every((v, i) => v === i));
+  const frameBytes = prompt.frames.length / T;
+  const frames = new Uint8Array(prompt.frames.length);
+  order.forEach((src, dst) => frames.set(prompt.frames!.subarray(src * frameBytes, (src + 1) * frameBytes), dst * frameBytes));
+  return { ...prompt, frames };
+}
+
+/** Global-norm gradient clipping (torch.nn.utils.clip_grad_norm_); returns the norm before clipping. */
+export function clipGradients(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
+  const names = Object.keys(grads);
+  const norm = tf.tidy(() => Math.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))).dataSync()[0]!));
+  if (!(norm > maxNorm)) return { grads, norm }; // also leaves NaN norms for the caller to see
+  const scale = maxNorm / (norm + 1e-6);
+  const clipped: tf.NamedTensorMap = {};
+  for (const n of names) {
+    clipped[n] = tf.mul(grads[n]!, scale);
+    grads[n]!.dispose();
+  }
+  return { grads: clipped, norm };
+}
+
+function meanStd(xs: readonly number[]): [number, number] {
+  if (xs.length === 0) return [0, 0];
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return [m, Math.sqrt(xs.reduce((a, b) => a + (b - m) * (b - m), 0) / xs.length)];
+}
+
+interface Sampled {
+  task: TrainTask;
+  prompt: PolicyPrompt;
+  shuffled: boolean;
+  groupIndex: number;
+  tokens: number[];
+  text: string;
+  truncated: boolean;
+  parts: Record<RewardName, number>;
+  reward: number;
+}
+
+/**
+ * GRPO "slow search": per step, sample num_generations completions for per_step_prompts
+ * prompts, reward them, turn rewards into group-relative advantages and take
+ * num_iterations clipped policy-gradient steps with Adam, KL-regularised to `reference`.
+ */
+export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
+  const cfg = GrpoConfigSchema.parse(ctx.config);
+  const { policy, tokenizer } = ctx;
+  if (ctx.tasks.length === 0) throw new Error('grpo.ts runGrpo: no training tasks');
+  if (cfg.beta > 0 && !ctx.reference) throw new Error('grpo.ts runGrpo: config.beta > 0 needs a reference policy');
+  const emit = ctx.onEvent ?? (() => {});
+  const seed = ctx.seed ?? 0;
+  const rand = mulberry32(seed ^ 0x9e3779b9);
+  const G = cfg.num_generations;
+  const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
+  const optimizer = tf.train.adam(cfg.learning_rate, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_epsilon);
+  const varList = [...policy.params.values()];
+  const last: Record<string, number> = {};
+  const metric = (step: number, name: string, value: number) => {
+    last[name] = value;
+    emit({ type: 'metric', step, name, value });
+  };
+
+  // Prompts are drawn without replacement from a shuffled epoch, reshuffled when used up.
+  let order: number[] = [];
+  const nextTask = (): TrainTask => {
+    if (order.length === 0) {
+      order = Array.from({ length: ctx.tasks.length }, (_, i) => i);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    return ctx.tasks[order.pop()!]!;
+  };
+
+  const sampleGroups = (tasks: TrainTask[], round: number, step: number): Sampled[] => {
+    const prompts = tasks.map((t) => t.prompt);
+    if (cfg.temporal) for (const t of tasks) prompts.push(shuffleFrames(t.prompt, rand));
+    const out = generate(policy, prompts, {
+      num_generations: G,
+      temperature: cfg.temperature,
+      top_p: cfg.top_p,
+      max_completion_length: cfg.max_completion_length,
+      seed: (seed * 100_003 + step * 101 + round) >>> 0,
+      eosId: tokenizer.eosId,
+      padId: tokenizer.padId,
+    });
+    return out.tokens.map((tokens, row) => {
+      const p = out.promptIndex[row]!;
+      const task = tasks[p % tasks.length]!;
+      const text = tokenizer.decode(tokens);
+      const { parts, total } = computeRewards(text, task.spec, cfg.reward_weights, {
+        lengthTarget: cfg.length_target,
+        lengthMax: cfg.length_max ?? undefined,
+      });
+      return { task, prompt: prompts[p]!, shuffled: p >= tasks.length, groupIndex: row % G, tokens, text, truncated: out.truncated[row]!, parts, reward: total };
+    });
+  };
+
+  const t0 = performance.now();
+  let step = 0;
+  let stoppedBy: GrpoResult['stoppedBy'] = 'steps';
+  while (step < cfg.steps) {
+    if (ctx.shouldStop?.()) {
+      stoppedBy = 'shouldStop';
+      break;
+    }
+    if (cfg.max_seconds !== null && (performance.now() - t0) / 1000 >= cfg.max_seconds) {
+      stoppedBy = 'max_seconds';
+      break;
+    }
+    step++;
+
+    // ---- generation + rewards --------------------------------------------------------
+    const genStart = performance.now();
+    const trained: Sampled[] = []; // ordered-frame rows that enter the loss, whole groups
+    const logged: Sampled[] = [];
+    const advantages: number[] = [];
+    let dropped = 0;
+    let bonusRows = 0;
+    for (let round = 0; round <= (cfg.dynamic_sampling ? cfg.dynamic_sampling_max_rounds : 0); round++) {
+      const want = cfg.per_step_prompts - trained.length / G;
+      if (want <= 0) break;
+      const tasks = Array.from({ length: want }, nextTask);
+      const rows = sampleGroups(tasks, round, step);
+      logged.push(...rows);
+      const ordered = rows.filter((r) => !r.shuffled);
+      if (cfg.temporal) {
+        // Video-R1: the bonus is part of the accuracy reward of ordered rows, before advantages.
+        for (let p = 0; p < tasks.length; p++) {
+          const o = ordered.slice(p * G, (p + 1) * G);
+          const s = rows.filter((r) => r.shuffled).slice(p * G, (p + 1) * G);
+          const bonus = temporalBonus(
+            o.map((r) => r.parts.accuracy >= cfg.correct_threshold),
+            s.map((r) => r.parts.accuracy >= cfg.correct_threshold),
+            cfg.temporal_alpha,
+            cfg.temporal_mu,
+          );
+          o.forEach((r, i) => {
+            if (bonus[i]! > 0) bonusRows++;
+            r.parts = { ...r.parts, temporal: bonus[i]! } as Sampled['parts'];
+            r.reward += bonus[i]!;
+          });
+        }
+      }
+      const rewards = ordered.map((r) => r.reward);
+      const keep = cfg.dynamic_sampling ? dynamicSamplingKeep(rewards, G) : rewards.map(() => true);
+      ordered.forEach((r, i) => {
+        if (!keep[i]) {
+          dropped++;
+          return;
+        }
+        trained.push(r);
+      });
+      // Advantages over the kept groups of this round (batch std over what is trained).
+      const keptRewards = ordered.filter((_, i) => keep[i]).map((r) => r.reward);
+      if (keptRewards.length > 0) advantages.push(...groupAdvantages(keptRewards, G, cfg.scale_rewards));
+    }
+    const advOf = new Map<Sampled, number>(trained.map((r, i) => [r, advantages[i]!]));
+    const genSeconds = (performance.now() - genStart) / 1000;
+
+    ctx.onRollouts?.(
+      logged.map((r) => ({
+        step,
+        promptId: r.shuffled ? `${r.task.id}#shuffled` : r.task.id,
+        taskId: r.task.id,
+        promptText: r.task.promptText,
+        groundTruth: r.task.spec.answer,
+        groupIndex: r.groupIndex,
+        text: r.text,
+        tokens: r.tokens,
+        tokenCount: r.tokens.length,
+        rewardParts: r.parts,
+        reward: r.reward,
+        advantage: advOf.get(r) ?? 0,
+        truncated: r.truncated,
+        ...(r.shuffled ? { shuffled: true } : {}),
+      })),
+    );
+
+    // ---- metrics of the samples -----------------------------------------------------
+    const ordered = logged.filter((r) => !r.shuffled);
+    const [rMean, rStd] = meanStd(ordered.map((r) => r.reward));
+    metric(step, 'reward', rMean);
+    metric(step, 'reward_std', rStd);
+    for (const name of Object.keys(ordered[0]!.parts)) {
+      const [m, s] = meanStd(ordered.map((r) => (r.parts as Record<string, number>)[name] ?? 0));
+      metric(step, `rewards/${name}/mean`, m);
+      metric(step, `rewards/${name}/std`, s);
+    }
+    metric(step, 'accuracy', meanStd(ordered.map((r) => r.parts.accuracy))[0]);
+    metric(step, 'completions/mean_length', meanStd(ordered.map((r) => r.tokens.length))[0]);
+    metric(step, 'completions/clipped_ratio', ordered.filter((r) => r.truncated).length / ordered.length);
+    if (cfg.temporal) {
+      const shuffled = logged.filter((r) => r.shuffled);
+      metric(step, 'temporal/shuffled_accuracy', meanStd(shuffled.map((r) => r.parts.accuracy))[0]);
+      metric(step, 'temporal/bonus_rate', bonusRows / ordered.length);
+    }
+    metric(step, 'frac_groups_dropped', dropped / ordered.length);
+    metric(step, 'gen_seconds', genSeconds);
+
+    // ---- update -----------------------------------------------------------------------
+    const updateStart = performance.now();
+    if (trained.length === 0) {
+      emit({ type: 'log', level: 'info', message: `grpo step ${step}: every group had equal rewards; no update` });
+    } else {
+      updatePolicy(step, trained, trained.map((r) => advOf.get(r)!));
+    }
+    metric(step, 'update_seconds', (performance.now() - updateStart) / 1000);
+    emit({ type: 'progress', stage: 'grpo', step, total: cfg.steps });
+  }
+  optimizer.dispose();
+  return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
+
+  function updatePolicy(step: number, rows: Sampled[], adv: number[]): void {
+    const batch = collate(policy, rows.map((r) => r.prompt), rows.map((r) => r.tokens));
+    const advantages = tf.tensor1d(adv);
+    const baseMask = tf.tensor2d(batch.responseMask, [rows.length, batch.responseLen]);
+    const mask = cfg.mask_truncated_completions ? maskTruncated(baseMask, rows.map((r) => r.truncated)) : baseMask;
+    // The reference never trains: its log-probs are computed once, outside the tape.
+    const refLogps =
+      cfg.beta > 0 && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null;
+    let oldLogps: tf.Tensor2D | null = null;
+    const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0, entropy: 0 };
+    try {
+      for (let it = 0; it < cfg.num_iterations; it++) {
+        let stats: Omit<typeof sums, 'gradNorm' | 'loss'> | null = null;
+        const { value, grads } = tf.variableGrads(() => {
+          const sl = sequenceLogprobs(policy, batch, { temperature: cfg.temperature, entropy: it === 0 });
+          // Iteration 0: the policy still equals the sampler, so old = detached current
+          // (ratio exactly 1, as TRL); later iterations reuse those values.
+          const old = oldLogps ?? (stopGradient(sl.logprobs) as tf.Tensor2D);
+          if (it === 0 && cfg.num_iterations > 1) oldLogps = tf.keep(tf.clone(old)) as tf.Tensor2D;
+          const out = grpoLoss(
+            { logps: sl.logprobs, oldLogps: old, refLogps, advantages, mask },
+            {
+              beta: cfg.beta,
+              epsilon: cfg.epsilon,
+              epsilon_high: epsilonHigh,
+              loss_type: cfg.loss_type,
+              importance_sampling_level: cfg.importance_sampling_level,
+              max_completion_length: cfg.max_completion_length,
+            },
+          );
+          stats = {
+            clipLow: out.clipLow.dataSync()[0]!,
+            clipHigh: out.clipHigh.dataSync()[0]!,
+            clipRegion: out.clipRegion.dataSync()[0]!,
+            kl: out.kl.dataSync()[0]!,
+            ratio: out.ratioMean.dataSync()[0]!,
+            entropy: sl.entropy ? maskedMean(sl.entropy, mask).dataSync()[0]! : sums.entropy,
+          };
+          return out.loss;
+        }, varList);
+        const loss = value.dataSync()[0]!;
+        value.dispose();
+        if (!Number.isFinite(loss)) {
+          tf.dispose(Object.values(grads));
+          throw new NonFiniteLossError('grpo', step, loss);
+        }
+        const clipped = clipGradients(grads, cfg.max_grad_norm);
+        if (!Number.isFinite(clipped.norm)) {
+          tf.dispose(Object.values(clipped.grads));
+          throw new NonFiniteLossError('grpo', step, clipped.norm);
+        }
+        // applyGradients only reads names and values; its declared type asks for variables.
+        optimizer.applyGradients(clipped.grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+        tf.dispose(Object.values(clipped.grads));
+        const s = stats!;
+        sums.loss += loss;
+        sums.gradNorm += clipped.norm;
+        sums.clipLow += s.clipLow;
+        sums.clipHigh += s.clipHigh;
+        sums.clipRegion += s.clipRegion;
+        sums.kl += s.kl;
+        sums.ratio += s.ratio;
+        sums.entropy = s.entropy;
+      }
+    } finally {
+      tf.dispose([advantages, baseMask, mask, ...(refLogps ? [refLogps] : []), ...(oldLogps ? [oldLogps] : [])]);
+    }
+    const n = cfg.num_iterations;
+    metric(step, 'loss', sums.loss / n);
+    metric(step, 'grad_norm', sums.gradNorm / n);
+    metric(step, 'clip_ratio/low_mean', sums.clipLow / n);
+    metric(step, 'clip_ratio/high_mean', sums.clipHigh / n);
+    metric(step, 'clip_ratio/region_mean', sums.clipRegion / n);
+    if (cfg.beta > 0) metric(step, 'kl', sums.kl / n);
+    metric(step, 'ratio_mean', sums.ratio / n);
+    metric(step, 'entropy', sums.entropy);
+  }
 }

@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node bundle ships no gradient functions; vitest can load the ESM registrations.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/main/model/backend';
+import { clonePolicy } from '../../../src/main/model/checkpoint';
+import { createPolicy, presetConfig, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
+import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
+import {
+  NonFiniteLossError, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainEvent, type TrainTask,
+} from '../../../src/main/train/grpo';
+
+// A 10-token vocabulary: specials plus A, B. With no frames and a one-token prompt the
+// policy is a tiny unconditional LM, so a few GRPO steps visibly move it.
+const tokenizer = new Tokenizer([...SPECIAL_TOKENS, 'A', 'B']);
+const H = 4;
+const W = 4;
+let config: ReturnType<typeof presetConfig>;
+
+function task(id: string, frames = 0): TrainTask {
+  const prompt: PolicyPrompt = {
+    frames: frames ? Uint8Array.from({ length: frames * H * W * 3 }, (_, i) => (i * 29) % 256) : null,
+    numFrames: frames,
+    tokens: [tokenizer.bosId],
+  };
+  return { id, promptText: 'q', prompt, spec: { answer: 'A', answerType: 'mc', options: null } };
+}
+
+function freshPolicy(seed = 1): Policy {
+  return createPolicy(config, seed);
+}
+
+const base: GrpoConfigInput = {
+  steps: 2,
+  per_step_prompts: 2,
+  num_generations: 4,
+  max_completion_length: 6,
+  learning_rate: 1e-3,
+};
+
+function collect() {
+  const metrics = new Map<string, number[]>();
+  const rollouts: RolloutRow[] = [];
+  const onEvent = (ev: TrainEvent) => {
+    if (ev.type === 'metric') metrics.set(ev.name, [...(metrics.get(ev.name) ?? []), ev.value]);
+  };
+  return { metrics, rollouts, onEvent, onRollouts: (rows: RolloutRow[]) => rollouts.push(...rows) };
+}
+
+beforeAll(async () => {
+  await initBackend();
+  config = presetConfig('tiny', { vocab_size: tokenizer.size, frame_height: H, frame_width: W, max_frames: 4 }, { max_text_len: 32, d_model: 16, n_head: 2, d_ff: 32, tie_embeddings: false });
+});
+
+describe('runGrpo', () => {
+  it('runs every loss type and level, logs TRL-style metrics and whole groups of rollouts', async () => {
+    for (const [loss_type, importance_sampling_level] of [['grpo', 'token'], ['bnpo', 'token'], ['dr_grpo', 'sequence'], ['dapo', 'token']] as const) {
+      const policy = freshPolicy();
+      const c = collect();
+      const res = await runGrpo({
+        policy, reference: clonePolicy(policy), tokenizer, tasks: [task('t1'), task('t2'), task('t3')],
+        config: { ...base, loss_type, importance_sampling_level, epsilon_high: 0.28 }, seed: 5, ...c,
+      });
+      expect(res.steps).toBe(2);
+      expect(c.rollouts).toHaveLength(2 * 2 * 4);
+      for (const name of ['reward', 'reward_std', 'rewards/accuracy/mean', 'rewards/format/std', 'accuracy', 'completions/mean_length',
+        'clip_ratio/region_mean', 'kl', 'entropy', 'grad_norm', 'gen_seconds', 'update_seconds']) {
+        expect(c.metrics.get(name), `${loss_type}: ${name}`).toHaveLength(2);
+      }
+      // Advantages sum to ~0 inside each group (group-centred).
+      for (let g = 0; g < c.rollouts.length; g += 4) {
+        const s = c.rollouts.slice(g, g + 4).reduce((a, r) => a + r.advantage, 0);
+        expect(Math.abs(s)).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it('ratio is 1 on a single inner iteration; KL to a reference equal to the policy is 0 at the first step', async () => {
+    const policy = freshPolicy();
+    const c = collect();
+    await runGrpo({ policy, reference: clonePolicy(policy), tokenizer, tasks: [task('t')], config: { ...base, steps: 1 }, ...c });
+    expect(c.metrics.get('ratio_mean')![0]).toBeCloseTo(1, 6);
+    expect(c.metrics.get('kl')![0]).toBeCloseTo(0, 6);
+    // With two inner iterations the second one sees an updated policy.
+    const c2 = collect();
+    const p2 = freshPolicy();
+    await runGrpo({ policy: p2, reference: clonePolicy(p2), tokenizer, tasks: [task('t')], config: { ...base, steps: 1, num_iterations: 2, learning_rate: 1e-2, scale_rewards: 'none', reward_weights: { accuracy: 0, format: 0, length: 1 }, length_target: 20 }, ...c2 });
+    expect(Math.abs(c2.metrics.get('ratio_mean')![0]! - 1)).toBeGreaterThan(1e-6);
+  });
+
+  it('learns: a length reward makes completions longer', async () => {
+    const policy = freshPolicy(3);
+    // Make <eos> likely at the start so there is something to learn: a constant feature
+    // after the final LayerNorm that the (untied) head maps to the <eos> logit.
+    tf.tidy(() => {
+      const d = config.d_model;
+      const onFirst = tf.oneHot(tf.tensor1d([0], 'int32'), d, 1, 0, 'float32');
+      policy.params.get('lnf_b')!.assign(tf.reshape(onFirst, [d]));
+      const head = policy.params.get('lm_head')!;
+      const eosCell = tf.reshape(tf.oneHot(tf.tensor1d([tokenizer.eosId], 'int32'), tokenizer.size, 1, 0, 'float32'), [1, tokenizer.size]);
+      head.assign(tf.add(head, tf.mul(tf.reshape(onFirst, [d, 1]), tf.mul(eosCell, 2.5))));
+    });
+    const c = collect();
+    await runGrpo({
+      policy, reference: null, tokenizer, tasks: [task('t')], seed: 1, ...c,
+      config: { ...base, steps: 25, beta: 0, per_step_prompts: 2, num_generations: 8, max_completion_length: 8, learning_rate: 3e-2,
+        reward_weights: { accuracy: 0, format: 0, length: 1 }, length_target: 8 },
+    });
+    const len = c.metrics.get('completions/mean_length')!;
+    const first = (len[0]! + len[1]! + len[2]!) / 3;
+    const lastL = (len[22]! + len[23]! + len[24]!) / 3;
+    expect(lastL).toBeGreaterThan(first + 1);
+  });
+
+  it('T-GRPO logs a shuffled group per prompt and the temporal metrics', async () => {
+    const policy = freshPolicy();
+    const c = collect();
+    await runGrpo({ policy, reference: clonePolicy(policy), tokenizer, tasks: [task('v1', 3), task('v2', 3)], config: { ...base, steps: 1, temporal: true }, ...c });
+    const shuffled = c.rollouts.filter((r) => r.shuffled);
+    expect(shuffled).toHaveLength(2 * 4);
+    expect(shuffled.every((r) => r.advantage === 0 && r.promptId.endsWith('#shuffled'))).toBe(true);
+    expect(c.metrics.get('temporal/bonus_rate')).toHaveLength(1);
+    expect(c.rollouts.filter((r) => !r.shuffled).every((r) => 'temporal' in r.rewardParts)).toBe(true);
+  });
+
+  it('dynamic sampling skips groups with equal rewards (all zero here) and says so', async () => {
+    const policy = freshPolicy();
+    const c = collect();
+    const logs: string[] = [];
+    await runGrpo({
+      policy, reference: null, tokenizer, tasks: [task('t')], ...c,
+      onEvent: (ev) => { c.onEvent(ev); if (ev.type === 'log') logs.push(ev.message); },
+      // accuracy only: a random 10-token LM essentially never writes <answer>A</answer> in 3 tokens
+      config: { ...base, steps: 1, beta: 0, max_completion_length: 3, dynamic_sampling: true, dynamic_sampling_max_rounds: 1, reward_weights: { format: 0 } },
+    });
+    expect(c.metrics.get('frac_groups_dropped')![0]).toBe(1);
+    expect(logs.some((m) => /no update/.test(m))).toBe(true);
+  });
+
+  it('throws NonFiniteLossError on a NaN loss', async () => {
+    const policy = freshPolicy();
+    tf.tidy(() => policy.params.get('lnf_g')!.assign(tf.fill([config.d_model], NaN)));
+    await expect(
+      runGrpo({ policy, reference: null, tokenizer, tasks: [task('t')], config: { ...base, beta: 0, steps: 1, scale_rewards: 'none', reward_weights: { length: 1 } } }),
+    ).rejects.toBeInstanceOf(NonFiniteLossError);
+  });
+
+  it('shuffleFrames permutes whole frames and never returns the identity', () => {
+    const frames = Uint8Array.from({ length: 3 * 4 }, (_, i) => Math.floor(i / 4));
+    let s = 0.1;
+    for (let k = 0; k < 20; k++) {
+      const out = shuffleFrames({ frames, numFrames: 3, tokens: [1] }, () => (s = (s * 9301 + 0.49297) % 1));
+      const order = [0, 1, 2].map((t) => out.frames![t * 4]!);
+      expect([...order].sort()).toEqual([0, 1, 2]);
+      expect(order).not.toEqual([0, 1, 2]);
+      for (let t = 0; t < 3; t++) expect(new Set(out.frames!.subarray(t * 4, t * 4 + 4)).size).toBe(1);
+    }
+  });
+});
