@@ -1,5 +1,15 @@
 // The embedded synthetic video-reasoning benchmark: scenes with a ground-truth fact log,
 // questions, gold and degraded chains of thought, rendering, grounding, external video QA.
+//
+// Conventions other layers rely on:
+// - Grid 8x8 cells of 4 px (32x32 RGB frames), T = 8 frames by default (opts.frames).
+//   x = column (0 left), y = row (0 top); frames are 1-based in all text, FactLog.frames[f-1].
+// - Completions: `<think> w w . so the answer is B </think><answer>B</answer>`: one space
+//   after <think> and before </think>; </think><answer>X</answer> adjacent. Use splitWords()
+//   to split off the four tags; every other word is in BENCHMARK_WORDS.
+// - Observations read `frame F : colour shape at X Y .`; parseClaims finds them (also in
+//   comma lists as in sceneText); a claim followed by `wait ,` is retracted.
+// - Inconsistent variant: the think concludes a wrong option, <answer> holds the right one.
 export { FAMILIES, MODALITIES, DIFFICULTIES, DEFAULT_FRAMES, SPLIT_SEEDS, generateTask, sampleTasks, familiesFor, splitOfSeed, describeScene } from './tasks';
 export type { Task, Split, Modality, CotVariant, TaskOptions, SampleOptions } from './tasks';
 export { COT_VARIANTS, REPEAT_COPIES } from './cot';
