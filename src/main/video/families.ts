@@ -191,7 +191,7 @@ const temporalOrder: Family = {
   name: 'order',
   modalities: ['video', 'text'],
   plan(rng, ctx) {
-    const n = Math.min(3, ctx.difficulty + 1);
+    const n = ctx.difficulty + 1;
     return Array.from({ length: n }, () => {
       const kind = pick(rng, ['enter', 'leave', 'stop', 'turns'] as const);
       return kind === 'turns' ? { kind, turns: 1 } : { kind };
