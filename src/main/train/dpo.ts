@@ -4,6 +4,11 @@
 // function over tensors (tested against hand-computed values); the trainer follows.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { Policy, PolicyPrompt } from '../model/policy';
+import { collate, mulberry32, sequenceLogprobs } from '../model/sample';
+import type { Tokenizer } from '../model/tokenizer';
+import { clipGradients, NonFiniteLossError, type TrainEvent } from './grpo';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
 
@@ -106,4 +111,178 @@ export function dpoLoss(inp: DpoLossInputs, p: DpoLossParams): DpoLossOutput {
       accuracy: tf.mean(tf.cast(tf.greater(rewardsChosen, rewardsRejected), 'float32')) as tf.Scalar,
     };
   });
+}
+
+// =========================================================================================
+// Config (TRL DPOConfig names; composed by the lead under `dpo.*`)
+
+export const DpoConfigSchema = z
+  .object({
+    beta: z.number().positive().default(0.1),
+    loss_type: z.enum(['sigmoid', 'ipo', 'hinge']).default('sigmoid'),
+    label_smoothing: z.number().min(0).max(0.5).default(0),
+    /** RPO: weight of the NLL of chosen completions; null = off (TRL default). */
+    rpo_alpha: z.number().min(0).nullable().default(null),
+    /** TRL's 1e-6 is tuned for 7B models; a small policy needs a larger step. */
+    learning_rate: z.number().positive().default(1e-5),
+    /** Pairs per optimizer step (TRL per_device_train_batch_size). */
+    batch_size: z.number().int().positive().default(8),
+    /** Passes over the pairs (TRL num_train_epochs); `steps` (TRL max_steps) wins when set. */
+    epochs: z.number().int().positive().default(1),
+    steps: z.number().int().positive().nullable().default(null),
+    max_seconds: z.number().positive().nullable().default(null),
+    /** Completions longer than this many tokens (before <eos>) are cut; null = whatever fits the model. */
+    max_completion_length: z.number().int().positive().nullable().default(null),
+    adam_beta1: z.number().min(0).lt(1).default(0.9),
+    adam_beta2: z.number().min(0).lt(1).default(0.999),
+    adam_epsilon: z.number().positive().default(1e-8),
+    max_grad_norm: z.number().positive().default(1.0),
+  })
+  .strict();
+export type DpoConfig = z.output<typeof DpoConfigSchema>;
+export type DpoConfigInput = z.input<typeof DpoConfigSchema>;
+
+// =========================================================================================
+// Trainer
+
+export interface DpoPair {
+  /** Encoded prompt (frames + tokens), the same one the completions answered. */
+  prompt: PolicyPrompt;
+  chosen: string;
+  rejected: string;
+}
+
+export interface DpoContext {
+  policy: Policy;
+  /** Frozen copy of the policy taken at the start of the stage. */
+  reference: Policy;
+  tokenizer: Tokenizer;
+  pairs: readonly DpoPair[];
+  config: DpoConfigInput;
+  onEvent?: (ev: TrainEvent) => void;
+  shouldStop?: () => boolean;
+  seed?: number;
+}
+
+export interface DpoResult {
+  steps: number;
+  seconds: number;
+  stoppedBy: 'steps' | 'max_seconds' | 'shouldStop';
+  last: Record<string, number>;
+}
+
+/** Completion text -> token ids ending in <eos> (the policy must learn to stop), cut to fit. */
+export function encodeCompletion(tokenizer: Tokenizer, text: string, maxTokens: number): number[] {
+  const ids = tokenizer.encode(text);
+  const body = ids.slice(0, Math.max(0, maxTokens - 1));
+  return body.length === ids.length ? [...body, tokenizer.eosId] : body; // a cut completion has no <eos>
+}
+
+/**
+ * DPO "fast align": epochs over the preference pairs, one forward/backward per batch over
+ * [chosen rows | rejected rows] (TRL's concatenated forward), Adam, grad clipping.
+ */
+export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
+  const cfg = DpoConfigSchema.parse(ctx.config);
+  const { policy, reference, tokenizer } = ctx;
+  if (ctx.pairs.length === 0) throw new Error('dpo.ts runDpo: no preference pairs');
+  const emit = ctx.onEvent ?? (() => {});
+  const rand = mulberry32((ctx.seed ?? 0) ^ 0x85ebca6b);
+  const stepsPerEpoch = Math.ceil(ctx.pairs.length / cfg.batch_size);
+  const total = cfg.steps ?? stepsPerEpoch * cfg.epochs;
+  const optimizer = tf.train.adam(cfg.learning_rate, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_epsilon);
+  const varList = [...policy.params.values()];
+  const last: Record<string, number> = {};
+  const metric = (step: number, name: string, value: number) => {
+    last[name] = value;
+    emit({ type: 'metric', step, name, value });
+  };
+
+  const encoded = ctx.pairs.map((p, i) => {
+    const room = policy.config.max_text_len - p.prompt.tokens.length;
+    const max = Math.min(room, cfg.max_completion_length === null ? room : cfg.max_completion_length + 1);
+    if (max < 2) throw new Error(`dpo.ts runDpo: pair ${i} prompt has ${p.prompt.tokens.length} tokens, no room for a completion (max_text_len ${policy.config.max_text_len})`);
+    return { prompt: p.prompt, chosen: encodeCompletion(tokenizer, p.chosen, max), rejected: encodeCompletion(tokenizer, p.rejected, max) };
+  });
+
+  let order: number[] = [];
+  const t0 = performance.now();
+  let step = 0;
+  let stoppedBy: DpoResult['stoppedBy'] = 'steps';
+  while (step < total) {
+    if (ctx.shouldStop?.()) {
+      stoppedBy = 'shouldStop';
+      break;
+    }
+    if (cfg.max_seconds !== null && (performance.now() - t0) / 1000 >= cfg.max_seconds) {
+      stoppedBy = 'max_seconds';
+      break;
+    }
+    step++;
+    if (order.length === 0) {
+      // New epoch: reshuffle. A short tail batch is trained on rather than dropped.
+      order = Array.from({ length: encoded.length }, (_, i) => i);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+    }
+    const rows = order.splice(0, cfg.batch_size).map((i) => encoded[i]!);
+    const stepStart = performance.now();
+    const B = rows.length;
+    const batch = collate(policy, [...rows.map((r) => r.prompt), ...rows.map((r) => r.prompt)], [...rows.map((r) => r.chosen), ...rows.map((r) => r.rejected)]);
+    const reduce = (lp: tf.Tensor2D, mask: tf.Tensor2D) => {
+      const seq = sequenceLogps(lp, mask, cfg.loss_type);
+      return { chosen: tf.slice(seq, [0], [B]) as tf.Tensor1D, rejected: tf.slice(seq, [B], [B]) as tf.Tensor1D };
+    };
+    const ref = tf.tidy(() => {
+      const sl = sequenceLogprobs(reference, batch);
+      return reduce(sl.logprobs, sl.mask);
+    });
+    let stats: Record<string, number> = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const sl = sequenceLogprobs(policy, batch);
+      const pol = reduce(sl.logprobs, sl.mask);
+      const nll = cfg.rpo_alpha !== null
+        ? chosenNll(tf.slice(sl.logprobs, [0, 0], [B, batch.responseLen]) as tf.Tensor2D, tf.slice(sl.mask, [0, 0], [B, batch.responseLen]) as tf.Tensor2D)
+        : undefined;
+      const out = dpoLoss(
+        { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen: ref.chosen, refRejected: ref.rejected, chosenNll: nll },
+        { beta: cfg.beta, loss_type: cfg.loss_type, label_smoothing: cfg.label_smoothing, rpo_alpha: cfg.rpo_alpha },
+      );
+      const mean = (t: tf.Tensor) => tf.mean(t).dataSync()[0]!;
+      stats = {
+        'rewards/chosen': mean(out.rewardsChosen),
+        'rewards/rejected': mean(out.rewardsRejected),
+        'rewards/margins': mean(out.margins),
+        'rewards/accuracies': out.accuracy.dataSync()[0]!,
+        'logps/chosen': mean(pol.chosen),
+        'logps/rejected': mean(pol.rejected),
+        ...(nll ? { nll_loss: nll.dataSync()[0]! } : {}),
+      };
+      return out.loss;
+    }, varList);
+    tf.dispose([ref.chosen, ref.rejected]);
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    if (!Number.isFinite(loss)) {
+      tf.dispose(Object.values(grads));
+      throw new NonFiniteLossError('dpo', step, loss);
+    }
+    const clipped = clipGradients(grads, cfg.max_grad_norm);
+    if (!Number.isFinite(clipped.norm)) {
+      tf.dispose(Object.values(clipped.grads));
+      throw new NonFiniteLossError('dpo', step, clipped.norm);
+    }
+    // applyGradients only reads names and values; its declared type asks for variables.
+    optimizer.applyGradients(clipped.grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+    tf.dispose(Object.values(clipped.grads));
+    metric(step, 'loss', loss);
+    for (const [k, v] of Object.entries(stats)) metric(step, k, v);
+    metric(step, 'grad_norm', clipped.norm);
+    metric(step, 'step_seconds', (performance.now() - stepStart) / 1000);
+    emit({ type: 'progress', stage: 'dpo', step, total });
+  }
+  optimizer.dispose();
+  return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
 }

@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node bundle ships no gradient functions; vitest can load the ESM registrations.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../../src/main/model/backend';
+import { clonePolicy } from '../../../src/main/model/checkpoint';
+import { createPolicy, presetConfig, type PolicyPrompt } from '../../../src/main/model/policy';
+import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
+import { DpoConfigSchema, encodeCompletion, runDpo, type DpoPair } from '../../../src/main/train/dpo';
+import { NonFiniteLossError, type TrainEvent } from '../../../src/main/train/grpo';
+
+const tokenizer = new Tokenizer([...SPECIAL_TOKENS, 'A', 'B']);
+let config: ReturnType<typeof presetConfig>;
+const prompt: PolicyPrompt = { frames: null, numFrames: 0, tokens: [tokenizer.bosId] };
+const pairs: DpoPair[] = Array.from({ length: 6 }, () => ({ prompt, chosen: '<answer> A </answer>', rejected: '<answer> B </answer>' }));
+
+function collect() {
+  const metrics = new Map<string, number[]>();
+  return { metrics, onEvent: (ev: TrainEvent) => { if (ev.type === 'metric') metrics.set(ev.name, [...(metrics.get(ev.name) ?? []), ev.value]); } };
+}
+
+beforeAll(async () => {
+  await initBackend();
+  config = presetConfig('tiny', { vocab_size: tokenizer.size, frame_height: 4, frame_width: 4, max_frames: 2 }, { max_text_len: 16, d_model: 16, n_head: 2, d_ff: 32 });
+});
+
+describe('runDpo', () => {
+  it('TRL defaults', () => {
+    const c = DpoConfigSchema.parse({});
+    expect([c.beta, c.loss_type, c.label_smoothing, c.rpo_alpha]).toEqual([0.1, 'sigmoid', 0, null]);
+    expect(() => DpoConfigSchema.parse({ betaa: 1 })).toThrow();
+  });
+
+  it('starts at margin 0 (reference = policy) and separates chosen from rejected', async () => {
+    const policy = createPolicy(config, 2);
+    const c = collect();
+    const res = await runDpo({ policy, reference: clonePolicy(policy), tokenizer, pairs, config: { batch_size: 4, steps: 15, learning_rate: 1e-2 }, ...c });
+    expect(res.steps).toBe(15);
+    const margins = c.metrics.get('rewards/margins')!;
+    expect(margins[0]).toBeCloseTo(0, 5);
+    expect(c.metrics.get('loss')![0]).toBeCloseTo(Math.log(2), 4); // -logsigmoid(0)
+    expect(margins.at(-1)!).toBeGreaterThan(0.1);
+    expect(c.metrics.get('rewards/accuracies')!.at(-1)).toBe(1);
+    expect(c.metrics.get('rewards/chosen')!.at(-1)!).toBeGreaterThan(c.metrics.get('rewards/rejected')!.at(-1)!);
+  });
+
+  it('epochs and batch size set the step count; ipo, hinge and rpo run', async () => {
+    for (const extra of [{ loss_type: 'ipo' as const }, { loss_type: 'hinge' as const }, { rpo_alpha: 1 }, { label_smoothing: 0.1 }]) {
+      const policy = createPolicy(config, 2);
+      const c = collect();
+      const res = await runDpo({ policy, reference: clonePolicy(policy), tokenizer, pairs, config: { batch_size: 4, epochs: 2, ...extra }, ...c });
+      expect(res.steps).toBe(4); // ceil(6 / 4) * 2
+      expect(c.metrics.get('loss')!.every(Number.isFinite)).toBe(true);
+      if ('rpo_alpha' in extra) expect(c.metrics.get('nll_loss')).toHaveLength(4);
+    }
+  });
+
+  it('throws NonFiniteLossError on NaN weights', async () => {
+    const policy = createPolicy(config, 2);
+    const reference = clonePolicy(policy);
+    tf.tidy(() => policy.params.get('lnf_g')!.assign(tf.fill([config.d_model], NaN)));
+    await expect(runDpo({ policy, reference, tokenizer, pairs, config: { steps: 1 } })).rejects.toBeInstanceOf(NonFiniteLossError);
+  });
+
+  it('encodeCompletion ends in <eos> unless it had to cut', () => {
+    expect(encodeCompletion(tokenizer, 'A B', 10)).toEqual([tokenizer.id('A'), tokenizer.id('B'), tokenizer.eosId]);
+    expect(encodeCompletion(tokenizer, 'A B A B', 3)).toEqual([tokenizer.id('A'), tokenizer.id('B')]);
+  });
+});
