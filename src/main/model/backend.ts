@@ -3,6 +3,8 @@
 // backend runs and why each faster one did not, so runs can record it.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core's Node entry registers no gradients; ./gradients does (see there).
+import './gradients';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';

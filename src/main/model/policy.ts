@@ -11,6 +11,8 @@
 // Embedding lookups are one-hot matmuls rather than tf.gather: the wasm backend has no
 // UnsortedSegmentSum kernel, which gather's gradient needs.
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node entry registers no gradients; ./gradients does (see there).
+import './gradients';
 
 export interface PolicyConfig {
   preset: string;
