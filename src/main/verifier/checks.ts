@@ -1,0 +1,323 @@
+// Rule-based checks of the Rollout-Aware Verifier. Each reads one completion (plus its
+// group's median length) and returns pass/fail, a score in [0, 1], a reason a person can
+// read, and the spans of the completion the reason is about. The LLM judge is async and
+// lives in judge.ts; verify.ts runs everything and assembles the verdict.
+import {
+  accuracyReward,
+  completionAnswer,
+  findBlocks,
+  findConclusion,
+  formatReward,
+  goldLetter,
+  singleNumber,
+  type TagBlock,
+} from '../train/rewards';
+import type { Rubric } from './rubric';
+import type { CheckResult, GroundingFn, Rollout, Span } from './types';
+
+/** The completion parsed once and shared by all checks. */
+export interface ParsedCompletion {
+  think: TagBlock | null;
+  answers: TagBlock[];
+  thinks: TagBlock[];
+  /** the reasoning text: the first <think> content, or everything before <answer> when there is no think */
+  reasoning: string;
+  reasoningStart: number;
+  /** reasoning length in words (CJK characters count one each) */
+  words: number;
+}
+
+export interface CheckContext {
+  rollout: Rollout;
+  rubric: Rubric;
+  parsed: ParsedCompletion;
+  /** median reasoning length (words) of the rollout's prompt group */
+  groupMedianWords?: number;
+  grounding?: GroundingFn;
+}
+
+export type Check = (ctx: CheckContext) => CheckResult;
+
+// Words with offsets: runs of letters/digits/apostrophes, and single CJK characters.
+const WORD_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p{N}'’_-]+/gu;
+
+export interface Token {
+  text: string;
+  start: number;
+  end: number;
+}
+
+export function tokenize(text: string, offset = 0): Token[] {
+  const out: Token[] = [];
+  for (const m of text.matchAll(WORD_RE)) {
+    const start = (m.index ?? 0) + offset;
+    out.push({ text: m[0].toLowerCase(), start, end: start + m[0].length });
+  }
+  return out;
+}
+
+export function parseCompletion(completion: string): ParsedCompletion {
+  const thinks = findBlocks(completion, 'think');
+  const answers = findBlocks(completion, 'answer');
+  const think = thinks[0] ?? null;
+  let reasoning: string;
+  let reasoningStart: number;
+  if (think) {
+    reasoning = think.content;
+    reasoningStart = think.contentStart;
+  } else {
+    reasoningStart = 0;
+    reasoning = answers.length ? completion.slice(0, answers[0].start) : completion;
+  }
+  return { think, thinks, answers, reasoning, reasoningStart, words: tokenize(reasoning).length };
+}
+
+function result(name: string, pass: boolean, score: number, reason: string, spans: Span[] = [], details?: Record<string, unknown>): CheckResult {
+  return { name, pass, score: Math.max(0, Math.min(1, score)), reason, spans, ...(details ? { details } : {}) };
+}
+
+export function skipped(name: string, reason: string): CheckResult {
+  return { name, pass: true, score: 1, reason, spans: [], skipped: true };
+}
+
+const answerSpans = (p: ParsedCompletion): Span[] => p.answers.map((b) => [b.start, b.end]);
+
+// ---------------------------------------------------------------- accuracy
+
+export const accuracyCheck: Check = ({ rollout, rubric, parsed }) => {
+  const { spec } = rollout;
+  const score = accuracyReward(rollout.completion, spec);
+  const given = parsed.answers.length ? parsed.answers.map((b) => b.content.trim()).join(' | ') : null;
+  const gold = spec.answerType === 'mc' ? goldLetter(spec) : singleNumber(spec.answer.replace(/<\/?answer>/gi, ''));
+  if (given === null) return result('accuracy', false, 0, 'no <answer> block', [], { gold });
+  const pass = spec.answerType === 'mc' ? score === 1 : score >= rubric.checks.accuracy.min_score;
+  const read = completionAnswer(rollout.completion, spec);
+  const reason = pass
+    ? `answer ${read ?? given} matches gold ${gold}`
+    : read === null
+      ? `answer "${clip(given)}" does not name exactly one ${spec.answerType === 'mc' ? 'option' : 'number'} (gold ${gold})`
+      : spec.answerType === 'mc'
+        ? `wrong answer ${read} (gold ${gold})`
+        : `answer ${read} too far from gold ${gold} (MRA ${score.toFixed(2)} < ${rubric.checks.accuracy.min_score})`;
+  return result('accuracy', pass, score, reason, answerSpans(parsed), { gold, answer: read });
+};
+
+// ---------------------------------------------------------------- format
+
+export const formatCheck: Check = ({ rollout, parsed }) => {
+  if (formatReward(rollout.completion) === 1) return result('format', true, 1, 'one <think> then one <answer>');
+  const problems: string[] = [];
+  const spans: Span[] = [];
+  if (parsed.thinks.length === 0) problems.push('missing <think>…</think>');
+  if (parsed.thinks.length > 1) problems.push(`${parsed.thinks.length} <think> blocks`);
+  if (parsed.answers.length === 0) problems.push('missing <answer>…</answer>');
+  if (parsed.answers.length > 1) {
+    problems.push(`${parsed.answers.length} <answer> blocks`);
+    spans.push(...answerSpans(parsed).slice(1));
+  }
+  if (parsed.think && parsed.answers.length && parsed.answers[0].start < parsed.think.start) problems.push('<answer> before <think>');
+  if (problems.length === 0) {
+    // right blocks, but something outside them (or the tags are not lower case)
+    const blocks = [...parsed.thinks, ...parsed.answers].sort((a, b) => a.start - b.start);
+    let at = 0;
+    for (const b of blocks) {
+      if (rollout.completion.slice(at, b.start).trim()) spans.push([at, b.start]);
+      at = b.end;
+    }
+    if (rollout.completion.slice(at).trim()) spans.push([at, rollout.completion.length]);
+    problems.push(spans.length ? 'text outside <think>/<answer>' : 'tags not in the exact <think></think><answer></answer> form');
+  }
+  return result('format', false, 0, problems.join('; '), spans);
+};
+
+// ---------------------------------------------------------------- consistency
+
+export const consistencyCheck: Check = ({ rollout, rubric, parsed }) => {
+  const { spec } = rollout;
+  // Without both a <think> and a readable answer there is nothing to compare: the
+  // format/accuracy checks already fail such rollouts, and calling them "inconsistent"
+  // would inflate the inconsistency rate and make them look like hard negatives.
+  if (!parsed.think) return skipped('consistency', 'no <think> to compare with the answer');
+  const answer = completionAnswer(rollout.completion, spec);
+  if (answer === null) return skipped('consistency', 'no readable answer to compare with the reasoning');
+  const concl = findConclusion(parsed.think.content, spec);
+  if (!concl) {
+    const pass = rubric.checks.consistency.no_conclusion === 'pass';
+    return result('consistency', pass, 0.5, 'the reasoning states no conclusion that can be read', [], { answer, conclusion: null });
+  }
+  const spans: Span[] = [[parsed.think.contentStart + concl.start, parsed.think.contentStart + concl.end], ...answerSpans(parsed)];
+  const same = spec.answerType === 'numeric' ? Math.abs(Number(concl.value) - Number(answer)) <= 1e-9 * Math.max(1, Math.abs(Number(answer))) : concl.value === answer;
+  return same
+    ? result('consistency', true, 1, `reasoning concludes ${concl.value}, answer ${answer}`, spans, { answer, conclusion: concl.value })
+    : result('consistency', false, 0, `reasoning concludes ${concl.value} but the answer says ${answer}`, spans, { answer, conclusion: concl.value });
+};
+
+// ---------------------------------------------------------------- repetition
+
+/**
+ * rep-n (Welleck et al. 2019): 1 - distinct n-grams / all n-grams over the words of the
+ * completion — 0 for text that never repeats an n-gram, near 1 for a loop. Plus exact
+ * repeats of earlier sentences. Score = 1 - rep-n.
+ */
+export function repetitionStats(text: string, n: number, minSentenceChars: number) {
+  const tokens = tokenize(text);
+  const seen = new Map<string, number>();
+  const repeatSpans: Span[] = [];
+  let total = 0;
+  for (let i = 0; i + n <= tokens.length; i++) {
+    let key = tokens[i].text;
+    for (let k = 1; k < n; k++) key += '\u0001' + tokens[i + k].text;
+    total++;
+    const c = seen.get(key) ?? 0;
+    seen.set(key, c + 1);
+    if (c > 0) {
+      const s = tokens[i].start;
+      const e = tokens[i + n - 1].end;
+      const last = repeatSpans[repeatSpans.length - 1];
+      if (last && s <= last[1] + 1) last[1] = Math.max(last[1], e);
+      else repeatSpans.push([s, e]);
+    }
+  }
+  const repN = total ? 1 - seen.size / total : 0;
+  const sentences = new Set<string>();
+  const sentenceSpans: Span[] = [];
+  for (const m of text.matchAll(/[^.!?。！？\n]+[.!?。！？]?/g)) {
+    const norm = m[0].toLowerCase().replace(/\s+/g, ' ').trim();
+    if (norm.length < minSentenceChars) continue;
+    if (sentences.has(norm)) sentenceSpans.push([m.index ?? 0, (m.index ?? 0) + m[0].length]);
+    else sentences.add(norm);
+  }
+  return { repN, ngrams: total, repeatedSentences: sentenceSpans.length, ngramSpans: repeatSpans, sentenceSpans };
+}
+
+export const repetitionCheck: Check = ({ rollout, rubric }) => {
+  const cfg = rubric.checks.repetition;
+  const st = repetitionStats(rollout.completion, cfg.ngram, cfg.min_sentence_chars);
+  const loops = st.repN > cfg.max_ngram_repeat;
+  const echoes = st.repeatedSentences > cfg.max_repeated_sentences;
+  const details = { rep_n: round(st.repN), n: cfg.ngram, repeated_sentences: st.repeatedSentences };
+  if (!loops && !echoes) return result('repetition', true, 1 - st.repN, `rep-${cfg.ngram} ${st.repN.toFixed(2)}, ${st.repeatedSentences} repeated sentence(s)`, [], details);
+  const why = [
+    loops ? `rep-${cfg.ngram} ${st.repN.toFixed(2)} > ${cfg.max_ngram_repeat}` : '',
+    echoes ? `${st.repeatedSentences} repeated sentence(s) > ${cfg.max_repeated_sentences}` : '',
+  ].filter(Boolean);
+  return result('repetition', false, 1 - st.repN, `repetitive: ${why.join(', ')}`, echoes ? st.sentenceSpans : st.ngramSpans.slice(0, 20), details);
+};
+
+// ---------------------------------------------------------------- length and truncation
+
+/**
+ * Truncated: the trainer said so, or a tag was opened and never closed, or there is no
+ * answer and the reasoning already reached max_words (generation ran out of budget).
+ */
+export function isTruncated(rollout: Rollout, parsed: ParsedCompletion, maxWords: number): boolean {
+  if (rollout.truncated !== undefined) return rollout.truncated;
+  const c = rollout.completion;
+  const opened = (tag: string) => (c.match(new RegExp(`<${tag}>`, 'gi')) ?? []).length;
+  const closed = (tag: string) => (c.match(new RegExp(`</${tag}>`, 'gi')) ?? []).length;
+  if (opened('think') > closed('think') || opened('answer') > closed('answer')) return true;
+  return parsed.answers.length === 0 && parsed.words >= maxWords;
+}
+
+export const lengthCheck: Check = ({ rollout, rubric, parsed, groupMedianWords }) => {
+  const cfg = rubric.checks.length;
+  const words = parsed.words;
+  const truncated = isTruncated(rollout, parsed, cfg.max_words);
+  const relFloor = groupMedianWords && cfg.min_relative_to_median > 0 ? cfg.min_relative_to_median * groupMedianWords : 0;
+  const floor = Math.max(cfg.min_words, relFloor);
+  const details = { words, group_median: groupMedianWords ?? null, truncated };
+  const tail: Span[] = [[Math.max(0, rollout.completion.length - 40), rollout.completion.length]];
+  if (truncated) return result('length', false, 0, `truncated after ${words} words`, tail, details);
+  if (words > cfg.max_words) return result('length', false, cfg.max_words / words, `too long: ${words} words > ${cfg.max_words}`, [], details);
+  if (words < floor) {
+    const why = relFloor > cfg.min_words ? `${cfg.min_relative_to_median} x group median ${groupMedianWords}` : `min ${cfg.min_words}`;
+    return result('length', false, floor ? words / floor : 0, `too short: ${words} words < ${why}`, [[parsed.reasoningStart, parsed.reasoningStart + parsed.reasoning.length]], details);
+  }
+  return result('length', true, 1, `${words} words`, [], details);
+};
+
+// ---------------------------------------------------------------- reflection
+
+const phraseRegexCache = new WeakMap<string[], RegExp>();
+function reflectionRegex(phrases: string[]): RegExp {
+  let re = phraseRegexCache.get(phrases);
+  if (!re) {
+    const alts = phrases.map((p) => {
+      const esc = p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
+      // ASCII words need word boundaries ("wait" but not "awaited"); CJK phrases do not
+      return /^[\x00-\x7f]+$/.test(p) ? `(?<![\\p{L}\\p{N}])${esc}${/\w$/.test(p) ? '(?![\\p{L}\\p{N}])' : ''}` : esc;
+    });
+    re = new RegExp(alts.join('|'), 'giu');
+    phraseRegexCache.set(phrases, re);
+  }
+  re.lastIndex = 0;
+  return re;
+}
+
+/** Self-correction: a reflection phrase inside the reasoning, ideally followed by a changed conclusion. */
+export const reflectionCheck: Check = ({ rollout, rubric, parsed }) => {
+  const spans: Span[] = [];
+  const found: string[] = [];
+  for (const m of parsed.reasoning.matchAll(reflectionRegex(rubric.checks.reflection.phrases))) {
+    const s = parsed.reasoningStart + (m.index ?? 0);
+    spans.push([s, s + m[0].length]);
+    if (found.length < 5) found.push(m[0].toLowerCase());
+  }
+  if (!spans.length) return result('reflection', false, 0, 'no self-correction', [], { reflective: false });
+  // a conclusion stated before the first reflection that differs from the final answer = a real self-correction
+  const before = parsed.reasoning.slice(0, spans[0][0] - parsed.reasoningStart);
+  const earlier = findConclusion(before, rollout.spec)?.value ?? null;
+  const final = completionAnswer(rollout.completion, rollout.spec);
+  const revised = earlier !== null && final !== null && earlier !== final;
+  return result('reflection', true, 1, `reflects (${[...new Set(found)].join(', ')})${revised ? `, revises ${earlier} -> ${final}` : ''}`, spans, {
+    reflective: true,
+    revised,
+    abandoned_answer: revised ? earlier : null,
+    first_reflection_at: spans[0][0],
+  });
+};
+
+// ---------------------------------------------------------------- grounding
+
+export const groundingCheck: Check = ({ rollout, rubric, grounding }) => {
+  if (!grounding) return skipped('grounding', 'no scene fact log for this rollout');
+  const g = grounding(rollout.completion, rollout);
+  if (!g) return skipped('grounding', 'no scene fact log for this rollout');
+  if (g.total === 0) return skipped('grounding', 'no checkable observations in the reasoning');
+  const pass = g.rate >= rubric.checks.grounding.min_rate;
+  return result(
+    'grounding',
+    pass,
+    g.rate,
+    `${g.grounded}/${g.total} observations agree with the scene${pass ? '' : ` (< ${rubric.checks.grounding.min_rate})`}`,
+    g.ungrounded,
+    { total: g.total, grounded: g.grounded, rate: round(g.rate) },
+  );
+};
+
+/** The synchronous checks in verdict order (the judge, if enabled, comes last). */
+export const RULE_CHECKS: Record<Exclude<keyof Rubric['checks'], 'judge'>, Check> = {
+  accuracy: accuracyCheck,
+  format: formatCheck,
+  consistency: consistencyCheck,
+  repetition: repetitionCheck,
+  length: lengthCheck,
+  reflection: reflectionCheck,
+  grounding: groundingCheck,
+};
+
+export function runRuleChecks(ctx: CheckContext): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const [name, check] of Object.entries(RULE_CHECKS) as [keyof typeof RULE_CHECKS, Check][]) {
+    out.push(ctx.rubric.checks[name].enabled ? check(ctx) : skipped(name, 'disabled by the rubric'));
+  }
+  return out;
+}
+
+function clip(s: string, n = 40): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+

@@ -1,0 +1,184 @@
+// Preference pairs from one prompt group's verdicts, for the DPO stage.
+// chosen  = correct, consistent, non-repetitive, untruncated (and formatted), ordered by
+//           the rubric's preference (longer / reflective / score);
+// rejected = wrong, inconsistent, repetitive or truncated (rubric.pairs.reject_when),
+//           hard negatives first: right answer but inconsistent reasoning, then a
+//           rejected of similar length to its chosen, so DPO cannot win on length alone.
+// Reflective pairs prefer a self-corrected chain over the failed attempt; when no
+// rollout of the group corrects itself, one is constructed from a failed rollout and a
+// correct rollout's reasoning and labelled `reflective_constructed`.
+import { findBlocks } from '../train/rewards';
+import type { Rubric } from './rubric';
+import type { Rollout, Verdict } from './types';
+
+export type PairKind = 'standard' | 'hard_negative' | 'reflective' | 'reflective_constructed';
+export const PAIR_KINDS: PairKind[] = ['standard', 'hard_negative', 'reflective', 'reflective_constructed'];
+
+/** One preference pair, as written to PAIRS.jsonl and stored; snake_case like the files. */
+export interface PairRecord {
+  prompt_id: string;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  kind: PairKind;
+  reasons: string[];
+  /** input index of the rollout used as chosen; null when the text was constructed */
+  chosen_index: number | null;
+  rejected_index: number | null;
+  ground_truth?: string;
+  video?: string;
+}
+
+type RejectReason = Rubric['pairs']['reject_when'][number];
+
+interface Item {
+  r: Rollout;
+  v: Verdict;
+}
+
+function failedCheck(v: Verdict, name: string): boolean {
+  const c = v.checks.find((x) => x.name === name);
+  return !!c && !c.skipped && !c.error && !c.pass;
+}
+
+/** Why a verdict makes its rollout a candidate for "rejected", restricted to the rubric's reject_when. */
+export function rejectReasons(v: Verdict, rubric: Rubric): RejectReason[] {
+  const all: Record<RejectReason, boolean> = {
+    wrong: !v.correct,
+    inconsistent: !v.consistent,
+    repetitive: v.repetitive,
+    truncated: v.truncated,
+    unformatted: !v.formatted,
+    ungrounded: failedCheck(v, 'grounding'),
+    judge_failed: failedCheck(v, 'judge'),
+  };
+  return rubric.pairs.reject_when.filter((k) => all[k]);
+}
+
+export function isChosenCandidate(v: Verdict, rubric: Rubric): boolean {
+  return v.correct && v.consistent && !v.repetitive && !v.truncated && (!rubric.pairs.require_formatted_chosen || v.formatted) && !failedCheck(v, 'grounding');
+}
+
+const describeChosen = (x: Item) =>
+  `chosen #${x.r.index}: correct, consistent, ${x.v.length} words${x.v.reflective ? ', reflective' : ''} (score ${x.v.score.toFixed(2)})`;
+const describeRejected = (x: Item, why: string[]) => `rejected #${x.r.index}: ${why.join(', ')}${x.v.reasons.length ? ` — ${x.v.reasons.join('; ')}` : ''}`;
+
+function similarLength(a: number, b: number, tol: number): boolean {
+  return Math.abs(a - b) <= tol * Math.max(1, b);
+}
+
+export function buildPreferencePairs(group: Rollout[], verdicts: Verdict[], rubric: Rubric): PairRecord[] {
+  const cfg = rubric.pairs;
+  const cap = cfg.max_pairs_per_prompt;
+  if (group.length === 0 || cap === 0) return [];
+  const items: Item[] = group.map((r, i) => ({ r, v: verdicts[i] }));
+  const good = items.filter((x) => isChosenCandidate(x.v, rubric));
+  const bad = items.map((x) => ({ ...x, why: rejectReasons(x.v, rubric) })).filter((x) => x.why.length > 0);
+  const byPreference = (a: Item, b: Item) => {
+    if (cfg.prefer === 'score') return b.v.score - a.v.score || b.v.length - a.v.length;
+    if (cfg.prefer === 'reflective' && a.v.reflective !== b.v.reflective) return a.v.reflective ? -1 : 1;
+    return b.v.length - a.v.length || b.v.score - a.v.score;
+  };
+  good.sort(byPreference);
+
+  const head = group[0];
+  const pairs: PairRecord[] = [];
+  const seen = new Set<string>();
+  const add = (p: Omit<PairRecord, 'prompt_id' | 'prompt' | 'ground_truth' | 'video'>) => {
+    if (pairs.length >= cap || p.chosen === p.rejected) return false;
+    const key = `${p.chosen}\u0000${p.rejected}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    pairs.push({
+      prompt_id: head.promptId,
+      prompt: head.prompt,
+      ...p,
+      ground_truth: head.spec.answer,
+      ...(head.video ? { video: head.video } : {}),
+    });
+    return true;
+  };
+
+  // 1. reflective pairs: a chain that fixes its own mistake over a failed attempt
+  if (cfg.reflective.enabled && good.length) {
+    const failed = bad.filter((x) => !x.v.correct);
+    let made = 0;
+    const natural = good.filter((x) => x.v.reflective).sort((a, b) => Number(revised(b.v)) - Number(revised(a.v)));
+    for (const c of natural) {
+      if (made >= cfg.reflective.max_per_prompt || !failed.length) break;
+      // the failed attempt that gave the answer this chain abandoned, if there is one
+      const abandoned = c.v.checks.find((k) => k.name === 'reflection')?.details?.abandoned_answer;
+      const f = failed.find((x) => x.v.checks.find((k) => k.name === 'accuracy')?.details?.answer === abandoned) ?? failed[0];
+      if (add({ chosen: c.r.completion, rejected: f.r.completion, kind: 'reflective', reasons: [describeChosen(c) + ', corrects itself', describeRejected(f, f.why)], chosen_index: c.r.index, rejected_index: f.r.index }))
+        made++;
+    }
+    if (made === 0 && natural.length === 0 && cfg.reflective.construct && cfg.reflective.max_per_prompt > 0) {
+      // prefer a failed attempt that has reasoning and an answer (a clean "wrong" rollout)
+      const f = failed.find((x) => x.v.formatted && !x.v.repetitive && !x.v.truncated) ?? failed.find((x) => x.v.formatted);
+      const c = good[0];
+      const fThink = f && findBlocks(f.r.completion, 'think')[0]?.content.trim();
+      const cThink = findBlocks(c.r.completion, 'think')[0]?.content.trim();
+      const cAnswer = findBlocks(c.r.completion, 'answer')[0]?.content.trim();
+      if (f && fThink && cThink && cAnswer !== undefined) {
+        add({
+          chosen: `<think>${fThink}\n${cfg.reflective.reflection_text}\n${cThink}</think><answer>${cAnswer}</answer>`,
+          rejected: f.r.completion,
+          kind: 'reflective_constructed',
+          reasons: [
+            `chosen constructed: failed attempt #${f.r.index} + "${cfg.reflective.reflection_text}" + the reasoning of correct #${c.r.index}`,
+            describeRejected(f, f.why),
+          ],
+          chosen_index: null,
+          rejected_index: f.r.index,
+        });
+      }
+    }
+  }
+
+  // 2. standard and hard-negative pairs, rejected hardest first, each paired in turn with
+  //    its best-matching chosen (similar length first when hard_negatives is on)
+  if (!good.length || !bad.length) return pairs;
+  const hard = (x: Item) => x.v.correct && !x.v.consistent;
+  if (cfg.hard_negatives) bad.sort((a, b) => Number(hard(b)) - Number(hard(a)) || a.v.score - b.v.score);
+  else bad.sort((a, b) => a.v.score - b.v.score);
+  const rankedChosen = bad.map((rej) => {
+    if (!cfg.hard_negatives) return good;
+    const sim = (c: Item) => similarLength(rej.v.length, c.v.length, cfg.similar_length_tolerance);
+    return [...good].sort((a, b) => Number(sim(b)) - Number(sim(a)));
+  });
+  for (let round = 0; round < good.length && pairs.length < cap; round++) {
+    for (let j = 0; j < bad.length && pairs.length < cap; j++) {
+      const rej = bad[j];
+      // rotate so successive rejected rollouts meet different chosen ones
+      const ranked = rankedChosen[j];
+      const c = ranked[(round + (cfg.hard_negatives ? 0 : j)) % ranked.length];
+      if (c.r.index === rej.r.index) continue;
+      const reasons = [describeChosen(c), describeRejected(rej, rej.why)];
+      if (cfg.hard_negatives && similarLength(rej.v.length, c.v.length, cfg.similar_length_tolerance)) reasons.push(`similar length (${rej.v.length} vs ${c.v.length} words)`);
+      add({ chosen: c.r.completion, rejected: rej.r.completion, kind: hard(rej) ? 'hard_negative' : 'standard', reasons, chosen_index: c.r.index, rejected_index: rej.r.index });
+    }
+  }
+  return pairs;
+}
+
+function revised(v: Verdict): boolean {
+  return Boolean(v.checks.find((k) => k.name === 'reflection')?.details?.revised);
+}
+
+/** Pairs for many groups (rollouts and verdicts aligned by position). */
+export function buildAllPairs(rollouts: Rollout[], verdicts: Verdict[], rubric: Rubric): PairRecord[] {
+  const byPrompt = new Map<string, { rs: Rollout[]; vs: Verdict[] }>();
+  rollouts.forEach((r, i) => {
+    let g = byPrompt.get(r.promptId);
+    if (!g) byPrompt.set(r.promptId, (g = { rs: [], vs: [] }));
+    g.rs.push(r);
+    g.vs.push(verdicts[i]);
+  });
+  return [...byPrompt.values()].flatMap((g) => buildPreferencePairs(g.rs, g.vs, rubric));
+}
+
+export function countPairsByKind(pairs: PairRecord[]): Record<PairKind, number> {
+  const out = Object.fromEntries(PAIR_KINDS.map((k) => [k, 0])) as Record<PairKind, number>;
+  for (const p of pairs) out[p.kind]++;
+  return out;
+}
