@@ -5,10 +5,12 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
+import { AdamW, clipByGlobalNorm, policyGradients } from '../model/optim';
 import type { Policy, PolicyPrompt } from '../model/policy';
 import { collate, mulberry32, sequenceLogprobs } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
-import { clipGradients, NonFiniteLossError, type TrainEvent } from './grpo';
+import type { TrainEvent } from '../model/worker-protocol';
+import { NonFiniteLossError } from './grpo';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
 
@@ -136,6 +138,8 @@ export const DpoConfigSchema = z
     adam_beta1: z.number().min(0).lt(1).default(0.9),
     adam_beta2: z.number().min(0).lt(1).default(0.999),
     adam_epsilon: z.number().positive().default(1e-8),
+    /** Decoupled (AdamW) weight decay on matrices; TRL's default is 0. */
+    weight_decay: z.number().min(0).default(0),
     max_grad_norm: z.number().positive().default(1.0),
   })
   .strict();
@@ -190,12 +194,11 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
   const rand = mulberry32((ctx.seed ?? 0) ^ 0x85ebca6b);
   const stepsPerEpoch = Math.ceil(ctx.pairs.length / cfg.batch_size);
   const total = cfg.steps ?? stepsPerEpoch * cfg.epochs;
-  const optimizer = tf.train.adam(cfg.learning_rate, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_epsilon);
-  const varList = [...policy.params.values()];
+  const optimizer = new AdamW(policy, { beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_epsilon, weight_decay: cfg.weight_decay });
   const last: Record<string, number> = {};
   const metric = (step: number, name: string, value: number) => {
     last[name] = value;
-    emit({ type: 'metric', step, name, value });
+    emit({ type: 'metric', stage: 'dpo', step, name, value });
   };
 
   const encoded = ctx.pairs.map((p, i) => {
@@ -209,80 +212,77 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
   const t0 = performance.now();
   let step = 0;
   let stoppedBy: DpoResult['stoppedBy'] = 'steps';
-  while (step < total) {
-    if (ctx.shouldStop?.()) {
-      stoppedBy = 'shouldStop';
-      break;
-    }
-    if (cfg.max_seconds !== null && (performance.now() - t0) / 1000 >= cfg.max_seconds) {
-      stoppedBy = 'max_seconds';
-      break;
-    }
-    step++;
-    if (order.length === 0) {
-      // New epoch: reshuffle. A short tail batch is trained on rather than dropped.
-      order = Array.from({ length: encoded.length }, (_, i) => i);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
+  try {
+    while (step < total) {
+      // Yield so a worker thread can receive `stop` between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (ctx.shouldStop?.()) {
+        stoppedBy = 'shouldStop';
+        break;
       }
-    }
-    const rows = order.splice(0, cfg.batch_size).map((i) => encoded[i]!);
-    const stepStart = performance.now();
-    const B = rows.length;
-    const batch = collate(policy, [...rows.map((r) => r.prompt), ...rows.map((r) => r.prompt)], [...rows.map((r) => r.chosen), ...rows.map((r) => r.rejected)]);
-    const reduce = (lp: tf.Tensor2D, mask: tf.Tensor2D) => {
-      const seq = sequenceLogps(lp, mask, cfg.loss_type);
-      return { chosen: tf.slice(seq, [0], [B]) as tf.Tensor1D, rejected: tf.slice(seq, [B], [B]) as tf.Tensor1D };
-    };
-    const ref = tf.tidy(() => {
-      const sl = sequenceLogprobs(reference, batch);
-      return reduce(sl.logprobs, sl.mask);
-    });
-    let stats: Record<string, number> = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const sl = sequenceLogprobs(policy, batch);
-      const pol = reduce(sl.logprobs, sl.mask);
-      const nll = cfg.rpo_alpha !== null
-        ? chosenNll(tf.slice(sl.logprobs, [0, 0], [B, batch.responseLen]) as tf.Tensor2D, tf.slice(sl.mask, [0, 0], [B, batch.responseLen]) as tf.Tensor2D)
-        : undefined;
-      const out = dpoLoss(
-        { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen: ref.chosen, refRejected: ref.rejected, chosenNll: nll },
-        { beta: cfg.beta, loss_type: cfg.loss_type, label_smoothing: cfg.label_smoothing, rpo_alpha: cfg.rpo_alpha },
-      );
-      const mean = (t: tf.Tensor) => tf.mean(t).dataSync()[0]!;
-      stats = {
-        'rewards/chosen': mean(out.rewardsChosen),
-        'rewards/rejected': mean(out.rewardsRejected),
-        'rewards/margins': mean(out.margins),
-        'rewards/accuracies': out.accuracy.dataSync()[0]!,
-        'logps/chosen': mean(pol.chosen),
-        'logps/rejected': mean(pol.rejected),
-        ...(nll ? { nll_loss: nll.dataSync()[0]! } : {}),
+      if (cfg.max_seconds !== null && (performance.now() - t0) / 1000 >= cfg.max_seconds) {
+        stoppedBy = 'max_seconds';
+        break;
+      }
+      step++;
+      if (order.length === 0) {
+        // New epoch: reshuffle. A short tail batch is trained on rather than dropped.
+        order = Array.from({ length: encoded.length }, (_, i) => i);
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          [order[i], order[j]] = [order[j]!, order[i]!];
+        }
+      }
+      const rows = order.splice(0, cfg.batch_size).map((i) => encoded[i]!);
+      const stepStart = performance.now();
+      const B = rows.length;
+      const batch = collate(policy, [...rows.map((r) => r.prompt), ...rows.map((r) => r.prompt)], [...rows.map((r) => r.chosen), ...rows.map((r) => r.rejected)]);
+      const reduce = (lp: tf.Tensor2D, mask: tf.Tensor2D) => {
+        const seq = sequenceLogps(lp, mask, cfg.loss_type);
+        return { chosen: tf.slice(seq, [0], [B]) as tf.Tensor1D, rejected: tf.slice(seq, [B], [B]) as tf.Tensor1D };
       };
-      return out.loss;
-    }, varList);
-    tf.dispose([ref.chosen, ref.rejected]);
-    const loss = value.dataSync()[0]!;
-    value.dispose();
-    if (!Number.isFinite(loss)) {
-      tf.dispose(Object.values(grads));
-      throw new NonFiniteLossError('dpo', step, loss);
+      const ref = tf.tidy(() => {
+        const sl = sequenceLogprobs(reference, batch);
+        return reduce(sl.logprobs, sl.mask);
+      });
+      let stats: Record<string, number> = {};
+      const { loss, grads } = policyGradients(policy, () => {
+        const sl = sequenceLogprobs(policy, batch);
+        const pol = reduce(sl.logprobs, sl.mask);
+        const nll = cfg.rpo_alpha !== null
+          ? chosenNll(tf.slice(sl.logprobs, [0, 0], [B, batch.responseLen]) as tf.Tensor2D, tf.slice(sl.mask, [0, 0], [B, batch.responseLen]) as tf.Tensor2D)
+          : undefined;
+        const out = dpoLoss(
+          { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen: ref.chosen, refRejected: ref.rejected, chosenNll: nll },
+          { beta: cfg.beta, loss_type: cfg.loss_type, label_smoothing: cfg.label_smoothing, rpo_alpha: cfg.rpo_alpha },
+        );
+        const mean = (t: tf.Tensor) => tf.mean(t).dataSync()[0]!;
+        stats = {
+          'rewards/chosen': mean(out.rewardsChosen),
+          'rewards/rejected': mean(out.rewardsRejected),
+          'rewards/margins': mean(out.margins),
+          'rewards/accuracies': out.accuracy.dataSync()[0]!,
+          'logps/chosen': mean(pol.chosen),
+          'logps/rejected': mean(pol.rejected),
+          ...(nll ? { nll_loss: nll.dataSync()[0]! } : {}),
+        };
+        return out.loss;
+      });
+      tf.dispose([ref.chosen, ref.rejected]);
+      const gradNorm = Number.isFinite(loss) ? clipByGlobalNorm(grads, cfg.max_grad_norm) : NaN;
+      if (!Number.isFinite(gradNorm)) {
+        tf.dispose([...grads.values()]);
+        throw new NonFiniteLossError('dpo', step, Number.isFinite(loss) ? gradNorm : loss);
+      }
+      optimizer.step(grads, cfg.learning_rate);
+      metric(step, 'loss', loss);
+      for (const [k, v] of Object.entries(stats)) metric(step, k, v);
+      metric(step, 'grad_norm', gradNorm);
+      metric(step, 'step_seconds', (performance.now() - stepStart) / 1000);
+      emit({ type: 'progress', stage: 'dpo', step, total });
     }
-    const clipped = clipGradients(grads, cfg.max_grad_norm);
-    if (!Number.isFinite(clipped.norm)) {
-      tf.dispose(Object.values(clipped.grads));
-      throw new NonFiniteLossError('dpo', step, clipped.norm);
-    }
-    // applyGradients only reads names and values; its declared type asks for variables.
-    optimizer.applyGradients(clipped.grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-    tf.dispose(Object.values(clipped.grads));
-    metric(step, 'loss', loss);
-    for (const [k, v] of Object.entries(stats)) metric(step, k, v);
-    metric(step, 'grad_norm', clipped.norm);
-    metric(step, 'step_seconds', (performance.now() - stepStart) / 1000);
-    emit({ type: 'progress', stage: 'dpo', step, total });
+  } finally {
+    optimizer.dispose();
   }
-  optimizer.dispose();
   return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
 }

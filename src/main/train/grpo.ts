@@ -7,9 +7,13 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
+import { AdamW, clipByGlobalNorm, policyGradients } from '../model/optim';
 import type { Policy, PolicyPrompt } from '../model/policy';
+import { promptText, taskPrompt } from '../model/prompt';
 import { collate, generate, mulberry32, sequenceLogprobs } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
+import type { TrainEvent } from '../model/worker-protocol';
+import type { Task } from '../video/tasks';
 import { dynamicSamplingKeep, groupAdvantages, temporalBonus, type ScaleRewards } from './advantages';
 import { computeRewards, type AnswerSpec, type RewardName } from './rewards';
 
@@ -190,6 +194,8 @@ export const GrpoConfigSchema = z
     adam_beta1: z.number().min(0).lt(1).default(0.9),
     adam_beta2: z.number().min(0).lt(1).default(0.999),
     adam_epsilon: z.number().positive().default(1e-8),
+    /** Decoupled (AdamW) weight decay on matrices; TRL's default is 0. */
+    weight_decay: z.number().min(0).default(0),
     max_grad_norm: z.number().positive().default(1.0),
     /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
     dynamic_sampling: z.boolean().default(false),
@@ -209,7 +215,7 @@ export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
 // =========================================================================================
 // Trainer
 
-/** One training prompt, already encoded (the lead maps benchmark tasks to this). */
+/** One training prompt, already encoded. Benchmark tasks map to it with trainTaskOf. */
 export interface TrainTask {
   id: string;
   /** Prompt as text, for the rollout log. */
@@ -218,10 +224,14 @@ export interface TrainTask {
   spec: AnswerSpec;
 }
 
-export type TrainEvent =
-  | { type: 'progress'; stage: string; step: number; total: number }
-  | { type: 'metric'; step: number; name: string; value: number }
-  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+export function trainTaskOf(task: Task, tokenizer: Tokenizer): TrainTask {
+  return {
+    id: task.id,
+    promptText: promptText(task),
+    prompt: taskPrompt(task, tokenizer),
+    spec: { answer: task.answer, answerType: task.answerType, options: task.options },
+  };
+}
 
 export interface RolloutRow {
   step: number;
@@ -291,20 +301,6 @@ export function shuffleFrames(prompt: PolicyPrompt, rand: () => number): PolicyP
   return { ...prompt, frames };
 }
 
-/** Global-norm gradient clipping (torch.nn.utils.clip_grad_norm_); returns the norm before clipping. */
-export function clipGradients(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
-  const names = Object.keys(grads);
-  const norm = tf.tidy(() => Math.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!)))).dataSync()[0]!));
-  if (!(norm > maxNorm)) return { grads, norm }; // also leaves NaN norms for the caller to see
-  const scale = maxNorm / (norm + 1e-6);
-  const clipped: tf.NamedTensorMap = {};
-  for (const n of names) {
-    clipped[n] = tf.mul(grads[n]!, scale);
-    grads[n]!.dispose();
-  }
-  return { grads: clipped, norm };
-}
-
 function meanStd(xs: readonly number[]): [number, number] {
   if (xs.length === 0) return [0, 0];
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -338,12 +334,11 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   const rand = mulberry32(seed ^ 0x9e3779b9);
   const G = cfg.num_generations;
   const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
-  const optimizer = tf.train.adam(cfg.learning_rate, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_epsilon);
-  const varList = [...policy.params.values()];
+  const optimizer = new AdamW(policy, { beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_epsilon, weight_decay: cfg.weight_decay });
   const last: Record<string, number> = {};
   const metric = (step: number, name: string, value: number) => {
     last[name] = value;
-    emit({ type: 'metric', step, name, value });
+    emit({ type: 'metric', stage: 'grpo', step, name, value });
   };
 
   // Prompts are drawn without replacement from a shuffled epoch, reshuffled when used up.
@@ -386,116 +381,121 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   const t0 = performance.now();
   let step = 0;
   let stoppedBy: GrpoResult['stoppedBy'] = 'steps';
-  while (step < cfg.steps) {
-    if (ctx.shouldStop?.()) {
-      stoppedBy = 'shouldStop';
-      break;
-    }
-    if (cfg.max_seconds !== null && (performance.now() - t0) / 1000 >= cfg.max_seconds) {
-      stoppedBy = 'max_seconds';
-      break;
-    }
-    step++;
-
-    // ---- generation + rewards --------------------------------------------------------
-    const genStart = performance.now();
-    const trained: Sampled[] = []; // ordered-frame rows that enter the loss, whole groups
-    const logged: Sampled[] = [];
-    const advantages: number[] = [];
-    let dropped = 0;
-    let bonusRows = 0;
-    for (let round = 0; round <= (cfg.dynamic_sampling ? cfg.dynamic_sampling_max_rounds : 0); round++) {
-      const want = cfg.per_step_prompts - trained.length / G;
-      if (want <= 0) break;
-      const tasks = Array.from({ length: want }, nextTask);
-      const rows = sampleGroups(tasks, round, step);
-      logged.push(...rows);
-      const ordered = rows.filter((r) => !r.shuffled);
-      if (cfg.temporal) {
-        // Video-R1: the bonus is part of the accuracy reward of ordered rows, before advantages.
-        for (let p = 0; p < tasks.length; p++) {
-          const o = ordered.slice(p * G, (p + 1) * G);
-          const s = rows.filter((r) => r.shuffled).slice(p * G, (p + 1) * G);
-          const bonus = temporalBonus(
-            o.map((r) => r.parts.accuracy >= cfg.correct_threshold),
-            s.map((r) => r.parts.accuracy >= cfg.correct_threshold),
-            cfg.temporal_alpha,
-            cfg.temporal_mu,
-          );
-          o.forEach((r, i) => {
-            if (bonus[i]! > 0) bonusRows++;
-            r.parts = { ...r.parts, temporal: bonus[i]! } as Sampled['parts'];
-            r.reward += bonus[i]!;
-          });
-        }
+  try {
+    while (step < cfg.steps) {
+      // Yield so a worker thread can receive `stop` between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (ctx.shouldStop?.()) {
+        stoppedBy = 'shouldStop';
+        break;
       }
-      const rewards = ordered.map((r) => r.reward);
-      const keep = cfg.dynamic_sampling ? dynamicSamplingKeep(rewards, G) : rewards.map(() => true);
-      ordered.forEach((r, i) => {
-        if (!keep[i]) {
-          dropped++;
-          return;
+      if (cfg.max_seconds !== null && (performance.now() - t0) / 1000 >= cfg.max_seconds) {
+        stoppedBy = 'max_seconds';
+        break;
+      }
+      step++;
+
+      // ---- generation + rewards --------------------------------------------------------
+      const genStart = performance.now();
+      const trained: Sampled[] = []; // ordered-frame rows that enter the loss, whole groups
+      const logged: Sampled[] = [];
+      const advantages: number[] = [];
+      let dropped = 0;
+      let bonusRows = 0;
+      for (let round = 0; round <= (cfg.dynamic_sampling ? cfg.dynamic_sampling_max_rounds : 0); round++) {
+        const want = cfg.per_step_prompts - trained.length / G;
+        if (want <= 0) break;
+        const tasks = Array.from({ length: want }, nextTask);
+        const rows = sampleGroups(tasks, round, step);
+        logged.push(...rows);
+        const ordered = rows.filter((r) => !r.shuffled);
+        if (cfg.temporal) {
+          // Video-R1: the bonus is part of the accuracy reward of ordered rows, before advantages.
+          for (let p = 0; p < tasks.length; p++) {
+            const o = ordered.slice(p * G, (p + 1) * G);
+            const s = rows.filter((r) => r.shuffled).slice(p * G, (p + 1) * G);
+            const bonus = temporalBonus(
+              o.map((r) => r.parts.accuracy >= cfg.correct_threshold),
+              s.map((r) => r.parts.accuracy >= cfg.correct_threshold),
+              cfg.temporal_alpha,
+              cfg.temporal_mu,
+            );
+            o.forEach((r, i) => {
+              if (bonus[i]! > 0) bonusRows++;
+              r.parts = { ...r.parts, temporal: bonus[i]! } as Sampled['parts'];
+              r.reward += bonus[i]!;
+            });
+          }
         }
-        trained.push(r);
-      });
-      // Advantages over the kept groups of this round (batch std over what is trained).
-      const keptRewards = ordered.filter((_, i) => keep[i]).map((r) => r.reward);
-      if (keptRewards.length > 0) advantages.push(...groupAdvantages(keptRewards, G, cfg.scale_rewards));
-    }
-    const advOf = new Map<Sampled, number>(trained.map((r, i) => [r, advantages[i]!]));
-    const genSeconds = (performance.now() - genStart) / 1000;
+        const rewards = ordered.map((r) => r.reward);
+        const keep = cfg.dynamic_sampling ? dynamicSamplingKeep(rewards, G) : rewards.map(() => true);
+        ordered.forEach((r, i) => {
+          if (!keep[i]) {
+            dropped++;
+            return;
+          }
+          trained.push(r);
+        });
+        // Advantages over the kept groups of this round (batch std over what is trained).
+        const keptRewards = ordered.filter((_, i) => keep[i]).map((r) => r.reward);
+        if (keptRewards.length > 0) advantages.push(...groupAdvantages(keptRewards, G, cfg.scale_rewards));
+      }
+      const advOf = new Map<Sampled, number>(trained.map((r, i) => [r, advantages[i]!]));
+      const genSeconds = (performance.now() - genStart) / 1000;
 
-    ctx.onRollouts?.(
-      logged.map((r) => ({
-        step,
-        promptId: r.shuffled ? `${r.task.id}#shuffled` : r.task.id,
-        taskId: r.task.id,
-        promptText: r.task.promptText,
-        groundTruth: r.task.spec.answer,
-        groupIndex: r.groupIndex,
-        text: r.text,
-        tokens: r.tokens,
-        tokenCount: r.tokens.length,
-        rewardParts: r.parts,
-        reward: r.reward,
-        advantage: advOf.get(r) ?? 0,
-        truncated: r.truncated,
-        ...(r.shuffled ? { shuffled: true } : {}),
-      })),
-    );
+      ctx.onRollouts?.(
+        logged.map((r) => ({
+          step,
+          promptId: r.shuffled ? `${r.task.id}#shuffled` : r.task.id,
+          taskId: r.task.id,
+          promptText: r.task.promptText,
+          groundTruth: r.task.spec.answer,
+          groupIndex: r.groupIndex,
+          text: r.text,
+          tokens: r.tokens,
+          tokenCount: r.tokens.length,
+          rewardParts: r.parts,
+          reward: r.reward,
+          advantage: advOf.get(r) ?? 0,
+          truncated: r.truncated,
+          ...(r.shuffled ? { shuffled: true } : {}),
+        })),
+      );
 
-    // ---- metrics of the samples -----------------------------------------------------
-    const ordered = logged.filter((r) => !r.shuffled);
-    const [rMean, rStd] = meanStd(ordered.map((r) => r.reward));
-    metric(step, 'reward', rMean);
-    metric(step, 'reward_std', rStd);
-    for (const name of Object.keys(ordered[0]!.parts)) {
-      const [m, s] = meanStd(ordered.map((r) => (r.parts as Record<string, number>)[name] ?? 0));
-      metric(step, `rewards/${name}/mean`, m);
-      metric(step, `rewards/${name}/std`, s);
-    }
-    metric(step, 'accuracy', meanStd(ordered.map((r) => r.parts.accuracy))[0]);
-    metric(step, 'completions/mean_length', meanStd(ordered.map((r) => r.tokens.length))[0]);
-    metric(step, 'completions/clipped_ratio', ordered.filter((r) => r.truncated).length / ordered.length);
-    if (cfg.temporal) {
-      const shuffled = logged.filter((r) => r.shuffled);
-      metric(step, 'temporal/shuffled_accuracy', meanStd(shuffled.map((r) => r.parts.accuracy))[0]);
-      metric(step, 'temporal/bonus_rate', bonusRows / ordered.length);
-    }
-    metric(step, 'frac_groups_dropped', dropped / ordered.length);
-    metric(step, 'gen_seconds', genSeconds);
+      // ---- metrics of the samples -----------------------------------------------------
+      const ordered = logged.filter((r) => !r.shuffled);
+      const [rMean, rStd] = meanStd(ordered.map((r) => r.reward));
+      metric(step, 'reward', rMean);
+      metric(step, 'reward_std', rStd);
+      for (const name of Object.keys(ordered[0]!.parts)) {
+        const [m, s] = meanStd(ordered.map((r) => (r.parts as Record<string, number>)[name] ?? 0));
+        metric(step, `rewards/${name}/mean`, m);
+        metric(step, `rewards/${name}/std`, s);
+      }
+      metric(step, 'accuracy', meanStd(ordered.map((r) => r.parts.accuracy))[0]);
+      metric(step, 'completions/mean_length', meanStd(ordered.map((r) => r.tokens.length))[0]);
+      metric(step, 'completions/clipped_ratio', ordered.filter((r) => r.truncated).length / ordered.length);
+      if (cfg.temporal) {
+        const shuffled = logged.filter((r) => r.shuffled);
+        metric(step, 'temporal/shuffled_accuracy', meanStd(shuffled.map((r) => r.parts.accuracy))[0]);
+        metric(step, 'temporal/bonus_rate', bonusRows / ordered.length);
+      }
+      metric(step, 'frac_groups_dropped', dropped / ordered.length);
+      metric(step, 'gen_seconds', genSeconds);
 
-    // ---- update -----------------------------------------------------------------------
-    const updateStart = performance.now();
-    if (trained.length === 0) {
-      emit({ type: 'log', level: 'info', message: `grpo step ${step}: every group had equal rewards; no update` });
-    } else {
-      updatePolicy(step, trained, trained.map((r) => advOf.get(r)!));
+      // ---- update -----------------------------------------------------------------------
+      const updateStart = performance.now();
+      if (trained.length === 0) {
+        emit({ type: 'log', level: 'info', message: `grpo step ${step}: every group had equal rewards; no update` });
+      } else {
+        updatePolicy(step, trained, trained.map((r) => advOf.get(r)!));
+      }
+      metric(step, 'update_seconds', (performance.now() - updateStart) / 1000);
+      emit({ type: 'progress', stage: 'grpo', step, total: cfg.steps });
     }
-    metric(step, 'update_seconds', (performance.now() - updateStart) / 1000);
-    emit({ type: 'progress', stage: 'grpo', step, total: cfg.steps });
+  } finally {
+    optimizer.dispose();
   }
-  optimizer.dispose();
   return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
 
   function updatePolicy(step: number, rows: Sampled[], adv: number[]): void {
@@ -511,7 +511,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     try {
       for (let it = 0; it < cfg.num_iterations; it++) {
         let stats: Omit<typeof sums, 'gradNorm' | 'loss'> | null = null;
-        const { value, grads } = tf.variableGrads(() => {
+        const { loss, grads } = policyGradients(policy, () => {
           const sl = sequenceLogprobs(policy, batch, { temperature: cfg.temperature, entropy: it === 0 });
           // Iteration 0: the policy still equals the sampler, so old = detached current
           // (ratio exactly 1, as TRL); later iterations reuse those values.
@@ -537,24 +537,16 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
             entropy: sl.entropy ? maskedMean(sl.entropy, mask).dataSync()[0]! : sums.entropy,
           };
           return out.loss;
-        }, varList);
-        const loss = value.dataSync()[0]!;
-        value.dispose();
-        if (!Number.isFinite(loss)) {
-          tf.dispose(Object.values(grads));
-          throw new NonFiniteLossError('grpo', step, loss);
+        });
+        const gradNorm = Number.isFinite(loss) ? clipByGlobalNorm(grads, cfg.max_grad_norm) : NaN;
+        if (!Number.isFinite(gradNorm)) {
+          tf.dispose([...grads.values()]);
+          throw new NonFiniteLossError('grpo', step, Number.isFinite(loss) ? gradNorm : loss);
         }
-        const clipped = clipGradients(grads, cfg.max_grad_norm);
-        if (!Number.isFinite(clipped.norm)) {
-          tf.dispose(Object.values(clipped.grads));
-          throw new NonFiniteLossError('grpo', step, clipped.norm);
-        }
-        // applyGradients only reads names and values; its declared type asks for variables.
-        optimizer.applyGradients(clipped.grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-        tf.dispose(Object.values(clipped.grads));
+        optimizer.step(grads, cfg.learning_rate);
         const s = stats!;
         sums.loss += loss;
-        sums.gradNorm += clipped.norm;
+        sums.gradNorm += gradNorm;
         sums.clipLow += s.clipLow;
         sums.clipHigh += s.clipHigh;
         sums.clipRegion += s.clipRegion;

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core's Node bundle ships no gradient functions; vitest can load the ESM registrations.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/main/model/backend';
 import { clonePolicy } from '../../../src/main/model/checkpoint';
 import { createPolicy, presetConfig, type PolicyPrompt } from '../../../src/main/model/policy';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import { DpoConfigSchema, encodeCompletion, runDpo, type DpoPair } from '../../../src/main/train/dpo';
-import { NonFiniteLossError, type TrainEvent } from '../../../src/main/train/grpo';
+import type { TrainEvent } from '../../../src/main/model/worker-protocol';
+import { NonFiniteLossError } from '../../../src/main/train/grpo';
 
 const tokenizer = new Tokenizer([...SPECIAL_TOKENS, 'A', 'B']);
 let config: ReturnType<typeof presetConfig>;

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-// tfjs-core's Node bundle ships no gradient functions; vitest can load the ESM registrations.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { grpoLoss, maskTruncated, stopGradient, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo';
 

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core's Node bundle ships no gradient functions; vitest can load the ESM registrations.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { TrainEvent } from '../../../src/main/model/worker-protocol';
 import { initBackend } from '../../../src/main/model/backend';
 import { clonePolicy } from '../../../src/main/model/checkpoint';
 import { createPolicy, presetConfig, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import {
-  NonFiniteLossError, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainEvent, type TrainTask,
+  NonFiniteLossError, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
 } from '../../../src/main/train/grpo';
 
 // A 10-token vocabulary: specials plus A, B. With no frames and a one-token prompt the
