@@ -1,0 +1,102 @@
+// `veripo export pairs`: preference pairs → a DPO dataset TRL or LLaMA-Factory loads as is.
+// Pairs come from a PAIRS.jsonl (`veripo verify --pairs`); the run database is a second
+// source (--run ID --db FILE) once the store exposes pairs: both end in exportPairs().
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EXPORT_FORMATS, exportPairs, llamaFactoryDatasetInfo, readPairsFile, writeRows, type ExportFormat } from '../io/export';
+import { InputError, type OnError } from '../io/jsonl';
+import type { PairRecord } from '../verifier/pairs';
+import { CliError, type CliCommand } from './command';
+
+/** Where pairs come from; the DB source is plugged in by the store layer. */
+export type PairSource = { kind: 'file'; file: string; onError: OnError } | { kind: 'run'; run: string; db: string };
+export type RunPairLoader = (run: string, db: string) => Promise<PairRecord[]>;
+
+let runPairLoader: RunPairLoader | null = null;
+/** Lets the store layer provide pairs of a run without this command importing it. */
+export function setRunPairLoader(loader: RunPairLoader): void {
+  runPairLoader = loader;
+}
+
+export async function loadPairs(source: PairSource): Promise<PairRecord[]> {
+  if (source.kind === 'file') {
+    return readPairsFile(source.file, {
+      onError: source.onError,
+      onProblem: (p) => process.stderr.write(`warning: ${p.file}:${p.line}: ${p.message} (skipped)\n`),
+    });
+  }
+  if (!runPairLoader) throw new CliError('--run needs the run database, which this build cannot read yet; export from a PAIRS.jsonl with --pairs');
+  return runPairLoader(source.run, source.db);
+}
+
+const USAGE = [
+  'veripo export pairs (--pairs PAIRS.jsonl | --run ID --db FILE) --format trl|llamafactory --out FILE',
+  '                    [--conversational] [--system TEXT] [--kind KIND,...] [--on-error skip|fail] [--json]',
+  '',
+  'trl: {prompt, chosen, rejected} strings, or message lists with --conversational.',
+  'llamafactory: sharegpt {conversations, chosen, rejected, videos}; the dataset_info.json entry is printed.',
+  'FILE ending in .json gets a JSON array, anything else JSONL.',
+].join('\n');
+
+export const command: CliCommand = {
+  name: 'export',
+  summary: 'Export preference pairs as a TRL or LLaMA-Factory DPO dataset',
+  usage: USAGE,
+  async run(argv) {
+    const [what, ...rest] = argv;
+    if (what !== 'pairs') throw new CliError(`usage: ${USAGE.split('\n')[0]}`, 2);
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: rest,
+        options: {
+          pairs: { type: 'string' },
+          run: { type: 'string' },
+          db: { type: 'string' },
+          format: { type: 'string' },
+          out: { type: 'string' },
+          conversational: { type: 'boolean', default: false },
+          system: { type: 'string' },
+          kind: { type: 'string' },
+          'on-error': { type: 'string', default: 'fail' },
+          json: { type: 'boolean', default: false },
+        },
+        strict: true,
+      }));
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
+    const format = values.format as ExportFormat | undefined;
+    if (!format || !EXPORT_FORMATS.includes(format)) throw new CliError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`, 2);
+    if (!values.out) throw new CliError('missing --out FILE', 2);
+    if (!!values.pairs === !!values.run) throw new CliError('give exactly one of --pairs FILE or --run ID', 2);
+    if (values.run && !values.db) throw new CliError('--run needs --db FILE', 2);
+    const onError = values['on-error'];
+    if (onError !== 'skip' && onError !== 'fail') throw new CliError(`--on-error must be skip or fail, got "${onError}"`, 2);
+    if (values.conversational && format !== 'trl') throw new CliError('--conversational applies to --format trl only', 2);
+
+    let pairs: PairRecord[];
+    try {
+      pairs = await loadPairs(values.pairs ? { kind: 'file', file: values.pairs, onError } : { kind: 'run', run: values.run!, db: values.db! });
+    } catch (e) {
+      if (e instanceof InputError) throw new CliError(`${e.message}\nnothing written`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`no such file: ${values.pairs}`);
+      throw e;
+    }
+    if (values.kind) {
+      const kinds = new Set(values.kind.split(',').map((k) => k.trim()));
+      pairs = pairs.filter((p) => kinds.has(p.kind));
+    }
+    const rows = exportPairs(pairs, format, { conversational: values.conversational, system: values.system });
+    await writeRows(values.out, rows);
+
+    const hasVideos = pairs.some((p) => p.video);
+    const info = format === 'llamafactory' ? llamaFactoryDatasetInfo(basename(values.out).replace(/\.jsonl?$/, ''), basename(values.out), hasVideos) : undefined;
+    if (values.json) process.stdout.write(`${JSON.stringify({ n: rows.length, format, out: values.out, ...(info ? { dataset_info: info } : {}) })}\n`);
+    else {
+      process.stdout.write(`${rows.length} pairs → ${values.out} (${format}${values.conversational ? ', conversational' : ''})\n`);
+      if (info) process.stdout.write(`add to LLaMA-Factory's data/dataset_info.json:\n${JSON.stringify(info, null, 2)}\n`);
+    }
+    return 0;
+  },
+};
