@@ -2,11 +2,140 @@
 // and run launcher behind the API. Tests that need only the store use openWorkbench directly.
 import { openWorkbench, type OpenedWorkbench } from './workbench';
 import type { WorkbenchServices } from '../api';
+import type { Db } from '../store';
+import * as store from '../store';
+import { parseRubric, rubricJsonSchema, defaultRubric } from '../verifier/rubric';
+import { verifyAll } from '../verifier/verify';
+import { JudgeClient, JudgeError } from '../verifier/judge';
+import type { Rollout as VerifierRollout, Verdict } from '../verifier/types';
+import type { PairRecord, PairKind } from '../verifier/pairs';
+import { exportPairs } from '../io/export';
+import { encodePng } from '../video';
+import { taskFromId, isBenchmarkTaskId } from '../loop/tasks';
+import { createRunLauncher } from '../loop/launcher';
+import { initBackend } from '../model/backend';
+import type { Pair, Rollout } from '../../shared/api';
+
+/** The label a dry run counts and compares: the verdict fields a person filters by. */
+export function verdictLabel(v: Pick<Verdict, 'correct' | 'consistent' | 'repetitive'> | Record<string, unknown> | null): string {
+  if (!v) return 'unverified';
+  return [v.correct ? 'correct' : 'wrong', v.consistent ? 'consistent' : 'inconsistent', ...(v.repetitive ? ['repetitive'] : [])].join(', ');
+}
+
+export function toVerifierRollout(r: Rollout, index: number): VerifierRollout {
+  const task = r.task_id && isBenchmarkTaskId(r.task_id) ? taskFromId(r.task_id) : null;
+  const meta = (r.meta ?? {}) as { options?: string[]; answer_type?: 'mc' | 'numeric'; video?: string };
+  return {
+    index,
+    promptId: `${r.step ?? ''}:${r.prompt_id}`,
+    prompt: r.prompt,
+    completion: r.text,
+    spec: {
+      answer: task?.answer ?? r.ground_truth ?? '',
+      answerType: task?.answerType ?? meta.answer_type ?? (/^-?\d+(\.\d+)?$/.test(r.ground_truth ?? '') ? 'numeric' : 'mc'),
+      options: task?.options ?? meta.options ?? null,
+    },
+    truncated: r.truncated,
+    video: meta.video,
+  };
+}
+
+async function dryRunRubric(db: Db, args: { body: string; run_id?: number; compare_to?: number; sample: number }) {
+  const rubric = parseRubric(args.body, 'edited rubric');
+  // A dry run judges by rules only: it must answer in seconds and never hit a judge server.
+  rubric.checks.judge.enabled = false;
+  const rows = store.sampleRollouts(db, args.run_id, args.sample);
+  const inputs = rows.map(toVerifierRollout);
+  const after = await verifyAll(inputs, rubric);
+  let before: (string | null)[];
+  let baselineCounts: Record<string, number> | null = null;
+  if (args.compare_to != null) {
+    const saved = store.getRubric(db, args.compare_to);
+    if (!saved) throw new Error(`rubric version ${args.compare_to} does not exist`);
+    const base = parseRubric(saved.body, `${saved.name} v${saved.version}`);
+    base.checks.judge.enabled = false;
+    before = (await verifyAll(inputs, base)).map(verdictLabel);
+  } else {
+    before = rows.map((r) => (r.verdict ? verdictLabel(r.verdict) : null));
+  }
+  const counts: Record<string, number> = {};
+  for (const v of after) counts[verdictLabel(v)] = (counts[verdictLabel(v)] ?? 0) + 1;
+  if (before.some((b) => b != null)) {
+    baselineCounts = {};
+    for (const b of before) if (b) baselineCounts[b] = (baselineCounts[b] ?? 0) + 1;
+  }
+  const changed = after
+    .map((v, i) => ({ rollout_id: rows[i]!.id, before: before[i] ?? 'unverified', after: verdictLabel(v) }))
+    .filter((c) => c.before !== c.after);
+  return { n: rows.length, counts, baseline_counts: baselineCounts, changed };
+}
+
+export function pairToRecord(p: Pair): PairRecord {
+  const meta = (p.meta ?? {}) as { ground_truth?: string; video?: string };
+  return {
+    prompt_id: p.prompt_id,
+    prompt: p.prompt,
+    chosen: p.chosen_text,
+    rejected: p.rejected_text,
+    kind: p.kind as PairKind,
+    reasons: p.reasons,
+    chosen_index: p.chosen_rollout_id,
+    rejected_index: p.rejected_rollout_id,
+    ...(meta.ground_truth ? { ground_truth: meta.ground_truth } : {}),
+    ...(meta.video ? { video: meta.video } : {}),
+  };
+}
+
+function taskFrames(taskId: string) {
+  if (!isBenchmarkTaskId(taskId)) throw new Error(`no frames for "${taskId}": not a benchmark task`);
+  const task = taskFromId(taskId);
+  const [T, H, W] = task.frameShape;
+  if (!task.frames || T === 0) return { frames: [], width: 0, height: 0 };
+  const size = H * W * 3;
+  const frames = Array.from({ length: T }, (_, t) => `data:image/png;base64,${encodePng(task.frames!.subarray(t * size, (t + 1) * size), W, H).toString('base64')}`);
+  return { frames, width: W, height: H };
+}
+
+async function testJudge(args: { base_url: string; model: string; api_key?: string }) {
+  const config = { ...defaultRubric().judge, base_url: args.base_url, model: args.model, api_key: args.api_key ?? null, timeout_ms: 10_000, retries: 0, cache_dir: null };
+  const client = new JudgeClient(config as never);
+  const started = performance.now();
+  try {
+    const v = await client.judge({ question: 'Is 2 + 2 equal to 4?', reasoning: '2 + 2 = 4, so yes.', answer: 'yes', ground_truth: 'yes' });
+    return { ok: true, latency_ms: Math.round(performance.now() - started), message: `the judge answered with a valid verdict (score ${JSON.stringify(v).slice(0, 120)})` };
+  } catch (err) {
+    const kind = err instanceof JudgeError ? `${err.kind}: ` : '';
+    return { ok: false, latency_ms: null, message: `${kind}${(err as Error).message}` };
+  }
+}
+
+let backendProbe: { name: string | null; reasons: string[] } = { name: null, reasons: ['not probed yet'] };
 
 export function appServices(): Partial<WorkbenchServices> {
-  return {};
+  return {
+    rubricJsonSchema,
+    validateRubric: (body) => void parseRubric(body, 'rubric'),
+    dryRunRubric,
+    exportPairs: (pairs, format, conversational) =>
+      exportPairs(pairs.map(pairToRecord), format, { conversational })
+        .map((row) => JSON.stringify(row))
+        .join('\n') + (pairs.length ? '\n' : ''),
+    taskFrames,
+    testJudge,
+    backend: () => backendProbe,
+  };
 }
 
 export async function openAppWorkbench(opts: { dbPath: string; mode: 'electron' | 'web' | 'cli' }): Promise<OpenedWorkbench> {
-  return openWorkbench({ ...opts, services: appServices() });
+  try {
+    const b = await initBackend();
+    backendProbe = { name: b.backend, reasons: b.reasons };
+  } catch (err) {
+    backendProbe = { name: null, reasons: [(err as Error).message] };
+  }
+  return openWorkbench({
+    ...opts,
+    services: appServices(),
+    launcher: opts.dbPath === ':memory:' ? undefined : (db, dbPath, events) => createRunLauncher(db, dbPath, events),
+  });
 }

@@ -3,8 +3,10 @@ import type { CliCommand } from './command';
 import { CliError } from './command';
 import { command as serve } from './serve';
 import { command as runs } from './runs';
+import { command as run } from './run';
+import { command as tasks } from './tasks';
 
-const COMMANDS: CliCommand[] = [serve, runs];
+const COMMANDS: CliCommand[] = [run, runs, tasks, serve];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

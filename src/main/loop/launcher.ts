@@ -1,0 +1,139 @@
+// Starts runs in worker threads and relays their events: used by `veripo run` and by the
+// API (the app's Runs page). The worker file is found next to this module in every build:
+// out/cli/worker.mjs (CLI bundle), out/main/worker.js (Electron), src/main/loop/worker.ts (tsx, tests).
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Db } from '../store';
+import * as store from '../store';
+import type { EventHub } from '../events';
+import type { RunLauncher } from '../api';
+import { ApiError } from '../api';
+import type { RunEvent } from '../../shared/events';
+import { PRESETS, resolveRunConfig, flattenConfig, parseSetValue, ConfigError, type RunConfig } from './config';
+
+export interface RunWorkerData {
+  runId: number;
+  dbPath: string;
+  dataDir: string;
+  cacheDir: string;
+  stop: SharedArrayBuffer;
+}
+
+export type WorkerMessage =
+  | { type: 'event'; event: Record<string, unknown> & { run_id: number; t: number } }
+  | { type: 'done'; status: 'finished' | 'stopped' }
+  | { type: 'error'; message: string; stack?: string };
+
+export function dataDirFor(dbPath: string): string {
+  return join(dirname(dbPath), `${basename(dbPath).replace(/\.[^.]+$/, '')}-data`);
+}
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.VERIPO_HOME?.trim() || join(homedir(), '.veripo'), 'cache');
+}
+
+function workerEntry(): { file: string; execArgv: string[] } {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const name of ['worker.mjs', 'worker.js']) {
+    const file = join(here, name);
+    if (existsSync(file)) return { file, execArgv: [] };
+  }
+  const ts = join(here, 'worker.ts');
+  if (existsSync(ts)) return { file: ts, execArgv: ['--import', 'tsx'] };
+  throw new Error(`training worker not found next to ${here}: run \`npm run build:cli\``);
+}
+
+export interface RunHandle {
+  runId: number;
+  done: Promise<{ status: 'finished' | 'stopped' | 'failed'; error: string | null }>;
+  stop(): void;
+}
+
+export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: (e: RunEvent) => void }): RunHandle {
+  if (opts.dbPath === ':memory:') throw new Error('runs need a database file (an in-memory DB cannot be shared with the training thread)');
+  const stop = new SharedArrayBuffer(4);
+  const entry = workerEntry();
+  const data: RunWorkerData = { runId: opts.runId, dbPath: opts.dbPath, dataDir: dataDirFor(opts.dbPath), cacheDir: cacheDir(), stop };
+  const worker = new Worker(entry.file, { workerData: data, execArgv: entry.execArgv });
+  let error: string | null = null;
+  let status: 'finished' | 'stopped' | 'failed' = 'failed';
+  worker.on('message', (m: WorkerMessage) => {
+    if (m.type === 'event') opts.onEvent?.(m.event as unknown as RunEvent);
+    else if (m.type === 'done') status = m.status;
+    else if (m.type === 'error') {
+      status = 'failed';
+      error = m.message;
+    }
+  });
+  const done = new Promise<{ status: 'finished' | 'stopped' | 'failed'; error: string | null }>((resolve) => {
+    worker.on('error', (err) => {
+      error = err.message;
+      status = 'failed';
+    });
+    worker.on('exit', () => {
+      opts.onEvent?.({ type: 'run_finished', run_id: opts.runId, t: Date.now() / 1000, status, error });
+      resolve({ status, error });
+    });
+  });
+  return {
+    runId: opts.runId,
+    done,
+    stop: () => {
+      Atomics.store(new Int32Array(stop), 0, 1);
+    },
+  };
+}
+
+/** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
+export function createRunFromPreset(db: Db, args: { preset: string; overrides?: Record<string, unknown>; experiment?: string; name?: string; file?: Record<string, unknown> }): { runId: number; config: RunConfig } {
+  const sets = Object.entries(args.overrides ?? {}).map(([k, v]) => [k, typeof v === 'string' ? parseSetValue(v) : v] as [string, unknown]);
+  const config = resolveRunConfig({ preset: args.preset, file: args.file, sets });
+  const runId = store.createRun(db, {
+    experiment: args.experiment ?? config.experiment,
+    name: args.name ?? null,
+    preset: args.preset,
+    config: config as unknown as Record<string, unknown>,
+    seed: config.seed,
+  });
+  return { runId, config };
+}
+
+/** The API's launcher: runs in worker threads of this process, events into the hub. */
+export function createRunLauncher(db: Db, dbPath: string, events: EventHub): RunLauncher & { shutdown(): Promise<void> } {
+  const running = new Map<number, RunHandle>();
+  return {
+    presets() {
+      return Object.entries(PRESETS).map(([name, p]) => ({
+        name,
+        description: p.description,
+        config: flattenConfig(resolveRunConfig({ preset: name }) as unknown as Record<string, unknown>),
+      }));
+    },
+    async start(args) {
+      let created;
+      try {
+        created = createRunFromPreset(db, args);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new ApiError(err.message, 422);
+        throw err;
+      }
+      const handle = startRunWorker({ runId: created.runId, dbPath, onEvent: (e) => events.emit(e) });
+      running.set(created.runId, handle);
+      void handle.done.then(() => running.delete(created.runId));
+      return created.runId;
+    },
+    async stop(runId) {
+      const h = running.get(runId);
+      if (!h) return false;
+      h.stop();
+      return true;
+    },
+    async shutdown() {
+      for (const h of running.values()) h.stop();
+      await Promise.all([...running.values()].map((h) => h.done));
+    },
+  };
+}
