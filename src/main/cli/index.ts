@@ -5,8 +5,9 @@ import { command as serve } from './serve';
 import { command as runs } from './runs';
 import { command as run } from './run';
 import { command as tasks } from './tasks';
+import { command as importCmd } from './import';
 
-const COMMANDS: CliCommand[] = [run, runs, tasks, serve];
+const COMMANDS: CliCommand[] = [run, runs, tasks, importCmd, serve];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
