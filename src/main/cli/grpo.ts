@@ -1,0 +1,179 @@
+// `veripo grpo`: one GRPO stage from a checkpoint on the embedded benchmark, with val
+// accuracy measured before, during and after, outside the VerIPO loop. For trying loss
+// types and hyper-parameters quickly and for the curve in the README.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { lineChartSvg } from '../../../bench/plot';
+import { initBackend } from '../model/backend';
+import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
+import { disposePolicy, type Policy } from '../model/policy';
+import { taskPrompt } from '../model/prompt';
+import { generate } from '../model/sample';
+import type { Tokenizer } from '../model/tokenizer';
+import { GrpoConfigSchema, NonFiniteLossError, runGrpo, trainTaskOf } from '../train/grpo';
+import { accuracyReward, consistencyReward, formatReward } from '../train/rewards';
+import { sampleTasks, type Modality, type Task } from '../video/tasks';
+import { CliError, type CliCommand } from './command';
+import { printJson } from './common';
+import { progressBar } from './progress';
+
+const USAGE = `veripo grpo --from CKPT [--steps N] [--set key=value]... [--train N] [--val N] [--eval-every K]
+            [--modality video|image|text] [--seed S] [--save DIR] [--svg FILE] [--json]
+
+Runs GRPO (config keys as TRL's, e.g. --set loss_type=dr_grpo --set epsilon_high=0.28) from
+checkpoint CKPT on N training tasks and reports greedy val accuracy every K steps.`;
+
+export interface ValReport {
+  accuracy: number;
+  format: number;
+  consistency: number;
+  mean_length: number;
+}
+
+/** Greedy decoding on `tasks`: mean accuracy / format / consistency reward and completion length. */
+export function greedyEval(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], opts: { max_completion_length: number; batch?: number }): ValReport {
+  const sums = { accuracy: 0, format: 0, consistency: 0, mean_length: 0 };
+  const B = opts.batch ?? 16;
+  for (let i = 0; i < tasks.length; i += B) {
+    const chunk = tasks.slice(i, i + B);
+    const out = generate(policy, chunk.map((t) => taskPrompt(t, tokenizer)), {
+      temperature: 0,
+      max_completion_length: opts.max_completion_length,
+      eosId: tokenizer.eosId,
+      padId: tokenizer.padId,
+    });
+    out.tokens.forEach((tokens, r) => {
+      const task = chunk[r]!;
+      const text = tokenizer.decode(tokens);
+      const spec = { answer: task.answer, answerType: task.answerType, options: task.options };
+      sums.accuracy += accuracyReward(text, spec);
+      sums.format += formatReward(text);
+      sums.consistency += consistencyReward(text, spec);
+      sums.mean_length += tokens.length;
+    });
+  }
+  const n = Math.max(1, tasks.length);
+  return { accuracy: sums.accuracy / n, format: sums.format / n, consistency: sums.consistency / n, mean_length: sums.mean_length / n };
+}
+
+function parseSet(items: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new CliError(`--set expects key=value, got "${item}"`, 2);
+    const key = item.slice(0, eq).replace(/^grpo\./, '');
+    const raw = item.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: keep the string (e.g. loss_type=dapo)
+    }
+    // reward_weights.accuracy=2 -> nested
+    const path = key.split('.');
+    let obj = out;
+    for (const p of path.slice(0, -1)) obj = (obj[p] ??= {}) as Record<string, unknown>;
+    obj[path[path.length - 1]!] = value;
+  }
+  return out;
+}
+
+export const command: CliCommand = {
+  name: 'grpo',
+  summary: 'run one GRPO stage from a checkpoint and measure val accuracy',
+  usage: USAGE,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        from: { type: 'string' },
+        steps: { type: 'string' },
+        set: { type: 'string', multiple: true },
+        train: { type: 'string' },
+        val: { type: 'string' },
+        'eval-every': { type: 'string' },
+        modality: { type: 'string' },
+        seed: { type: 'string' },
+        save: { type: 'string' },
+        svg: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+    if (!values.from) throw new CliError(`missing --from CKPT\n${USAGE}`, 2);
+    const num = (name: string, v: string | undefined, d: number) => {
+      if (v === undefined) return d;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} must be a non-negative integer, got "${v}"`, 2);
+      return n;
+    };
+    const modality = values.modality as Modality | undefined;
+    if (modality && !['video', 'image', 'text'].includes(modality)) throw new CliError(`--modality must be video, image or text, got "${modality}"`, 2);
+    const seed = num('seed', values.seed, 0);
+    const evalEvery = num('eval-every', values['eval-every'], 5);
+    const overrides = parseSet(values.set ?? []);
+    if (values.steps) overrides.steps = num('steps', values.steps, 40);
+    const parsed = GrpoConfigSchema.safeParse(overrides);
+    if (!parsed.success) throw new CliError(`grpo config: ${parsed.error.issues.map((i) => `grpo.${i.path.join('.')}: ${i.message}`).join('; ')}`, 2);
+    const config = parsed.data;
+
+    const backend = await initBackend();
+    const { policy, tokenizer } = loadCheckpoint(values.from);
+    const reference = config.beta > 0 ? clonePolicy(policy) : null;
+    const train = sampleTasks({ n: num('train', values.train, 256), seed, split: 'train', modality });
+    const val = sampleTasks({ n: num('val', values.val, 64), seed: seed + 1, split: 'val', modality });
+    const evalOpts = { max_completion_length: config.max_completion_length };
+
+    const curve: { step: number; val: ValReport; train_reward: number | null }[] = [];
+    const t0 = performance.now();
+    curve.push({ step: 0, val: greedyEval(policy, tokenizer, val, evalOpts), train_reward: null });
+    const bar = values.json ? null : progressBar('grpo', config.steps);
+    let lastReward: number | null = null;
+    let failure: string | null = null;
+    try {
+      await runGrpo({
+        policy, reference, tokenizer, seed, config,
+        tasks: train.map((t) => trainTaskOf(t, tokenizer)),
+        onEvent: (ev) => {
+          if (ev.type === 'metric' && ev.name === 'reward') lastReward = ev.value;
+          if (ev.type !== 'progress') return;
+          bar?.update(ev.step);
+          if (ev.step % evalEvery === 0 || ev.step === config.steps) {
+            curve.push({ step: ev.step, val: greedyEval(policy, tokenizer, val, evalOpts), train_reward: lastReward });
+          }
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof NonFiniteLossError)) throw err;
+      failure = err.message;
+    } finally {
+      bar?.finish();
+    }
+    const wall = (performance.now() - t0) / 1000;
+    if (values.save) saveCheckpoint(values.save, policy, tokenizer, { grpo: config, from: values.from });
+    if (values.svg) {
+      writeFileSync(values.svg, lineChartSvg({
+        title: `GRPO (${config.loss_type}) from ${values.from.split('/').pop()}: greedy val accuracy`,
+        xLabel: 'GRPO step',
+        yLabel: 'val accuracy / format rate',
+        yMin: 0,
+        yMax: 1,
+        series: [
+          { name: `val accuracy (n=${val.length})`, points: curve.map((c) => [c.step, c.val.accuracy]) },
+          { name: 'val format rate', points: curve.map((c) => [c.step, c.val.format]), dashed: true },
+          { name: 'val consistency', points: curve.map((c) => [c.step, c.val.consistency]), dashed: true },
+        ],
+      }));
+    }
+    disposePolicy(policy);
+    if (reference) disposePolicy(reference);
+    const result = { backend: backend.backend, config, wall_s: wall, curve, failure };
+    if (values.json) printJson(result);
+    else {
+      for (const c of curve) {
+        console.log(`step ${String(c.step).padStart(4)}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format.toFixed(3)}  consistency ${c.val.consistency.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}`);
+      }
+      console.log(`${wall.toFixed(1)} s on ${backend.backend}${failure ? `; stopped: ${failure}` : ''}`);
+    }
+    return failure ? 1 : 0;
+  },
+};

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { lineChartSvg, niceTicks } from '../../../bench/plot';
+
+describe('lineChartSvg', () => {
+  it('nice ticks cover the range with round steps', () => {
+    expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(niceTicks(3, 47)).toEqual([0, 10, 20, 30, 40, 50]);
+    const flat = niceTicks(5, 5);
+    expect(flat[0]).toBeLessThan(5);
+    expect(flat[flat.length - 1]).toBeGreaterThan(5);
+  });
+
+  it('draws one path per multi-point series, escapes names, skips non-finite points', () => {
+    const svg = lineChartSvg({
+      title: 'a < b & c',
+      xLabel: 'step',
+      yLabel: 'acc',
+      series: [
+        { name: 'GRPO', points: [[0, 0.1], [10, 0.3], [20, NaN], [30, 0.5]] },
+        { name: 'Ver<IPO>', points: [[0, 0.2], [30, 0.6]], dashed: true },
+      ],
+    });
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<path /g)).toHaveLength(2);
+    expect(svg.match(/<circle /g)).toHaveLength(5);
+    expect(svg).toContain('a &lt; b &amp; c');
+    expect(svg).toContain('Ver&lt;IPO&gt;');
+    expect(svg).toContain('stroke-dasharray');
+    expect(svg).not.toContain('NaN');
+  });
+});
