@@ -159,33 +159,51 @@ export const consistencyCheck: Check = ({ rollout, rubric, parsed }) => {
  * completion — 0 for text that never repeats an n-gram, near 1 for a loop. Plus exact
  * repeats of earlier sentences. Score = 1 - rep-n.
  */
+const SENTENCE_END = new Set(['.', '!', '?', '。', '！', '？', '\n']);
+
 export function repetitionStats(text: string, n: number, minSentenceChars: number) {
   const tokens = tokenize(text);
-  const seen = new Map<string, number>();
+  // n-grams keyed by a 30-bit hash of token ids (a small integer V8 keeps unboxed):
+  // string keys made this the verifier's hot spot. A collision can only merge two
+  // n-grams of one completion, with probability ~ m²/2^31 (m = its n-gram count).
+  const vocab = new Map<string, number>();
+  const ids = tokens.map((t) => {
+    let id = vocab.get(t.text);
+    if (id === undefined) vocab.set(t.text, (id = vocab.size + 1));
+    return id;
+  });
+  const seen = new Set<number>();
   const repeatSpans: Span[] = [];
   let total = 0;
   for (let i = 0; i + n <= tokens.length; i++) {
-    let key = tokens[i].text;
-    for (let k = 1; k < n; k++) key += '\u0001' + tokens[i + k].text;
+    let h = 0x811c9dc5;
+    for (let k = 0; k < n; k++) h = Math.imul(h ^ ids[i + k], 0x01000193);
+    const key = h & 0x3fffffff;
     total++;
-    const c = seen.get(key) ?? 0;
-    seen.set(key, c + 1);
-    if (c > 0) {
+    if (seen.has(key)) {
       const s = tokens[i].start;
       const e = tokens[i + n - 1].end;
       const last = repeatSpans[repeatSpans.length - 1];
       if (last && s <= last[1] + 1) last[1] = Math.max(last[1], e);
       else repeatSpans.push([s, e]);
-    }
+    } else seen.add(key);
   }
   const repN = total ? 1 - seen.size / total : 0;
   const sentences = new Set<string>();
   const sentenceSpans: Span[] = [];
-  for (const m of text.matchAll(/[^.!?。！？\n]+[.!?。！？]?/g)) {
-    const norm = m[0].toLowerCase().replace(/\s+/g, ' ').trim();
-    if (norm.length < minSentenceChars) continue;
-    if (sentences.has(norm)) sentenceSpans.push([m.index ?? 0, (m.index ?? 0) + m[0].length]);
-    else sentences.add(norm);
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const ch = i < text.length ? text[i] : '\n';
+    if (!SENTENCE_END.has(ch)) continue;
+    const end = ch === '\n' ? i : i + 1;
+    if (end - start >= minSentenceChars) {
+      const norm = text.slice(start, end).toLowerCase().replace(/\s+/g, ' ').trim();
+      if (norm.length >= minSentenceChars) {
+        if (sentences.has(norm)) sentenceSpans.push([start, end]);
+        else sentences.add(norm);
+      }
+    }
+    start = i + 1;
   }
   return { repN, ngrams: total, repeatedSentences: sentenceSpans.length, ngramSpans: repeatSpans, sentenceSpans };
 }
