@@ -1,7 +1,356 @@
+// Rollouts: choose run → stage/step, filter by verdict, scroll a windowed list of every
+// rollout (pages fetched by offset/limit as they come into view), and read one prompt group:
+// the video, the question, and each rollout's rewards, verdict and highlighted reasoning.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { api } from '../client';
+import type { Rollout } from '../../../shared/api';
+import { ErrorNote, fmtNum, hashParams, useApi } from '../lib';
+import { VirtualList } from '../components/VirtualList';
+import { CheckBadges, CotText, SPAN_KINDS, type CheckView } from '../components/Cot';
+import { Filmstrip } from '../components/Filmstrip';
+
+const PAGE = 200;
+const ROW_H = 34;
+type Tri = '' | 'yes' | 'no';
+
+function checksOf(r: Rollout): CheckView[] {
+  const checks = r.verdict?.checks;
+  return Array.isArray(checks) ? (checks as CheckView[]) : [];
+}
+
+function flag(r: Rollout, key: string): boolean | null {
+  const v = r.verdict?.[key];
+  return typeof v === 'boolean' ? v : null;
+}
+
 export function RolloutsPage() {
+  const runs = useApi(() => api.listRuns({}), []);
+  const [runId, setRunId] = useState<number | null>(() => Number(hashParams().get('run')) || null);
+  useEffect(() => {
+    if (runId == null && runs.data?.length) {
+      const withRollouts = [...runs.data].reverse().find((r) => r.status === 'finished') ?? runs.data[runs.data.length - 1]!;
+      setRunId(withRollouts.id);
+    }
+  }, [runs.data, runId]);
+  const steps = useApi(() => (runId ? api.listRolloutSteps({ run_id: runId }) : Promise.resolve([])), [runId]);
+  const [where, setWhere] = useState(''); // '' | 'stage:ID' | 'step:ID:STEP'
+  const [filters, setFilters] = useState<{ correct: Tri; consistent: Tri; repetitive: Tri; reflective: Tri; in_pair: '' | 'chosen' | 'rejected' }>({
+    correct: '',
+    consistent: '',
+    repetitive: '',
+    reflective: '',
+    in_pair: '',
+  });
+
+  const stages = useMemo(() => {
+    const m = new Map<string, { stage_id: number | null; kind: string | null; iteration: number | null; count: number; steps: { step: number | null; count: number }[] }>();
+    for (const s of steps.data ?? []) {
+      const k = String(s.stage_id);
+      if (!m.has(k)) m.set(k, { stage_id: s.stage_id, kind: s.kind, iteration: s.iteration, count: 0, steps: [] });
+      const e = m.get(k)!;
+      e.count += s.count;
+      e.steps.push({ step: s.step, count: s.count });
+    }
+    return [...m.values()];
+  }, [steps.data]);
+
+  const query = useMemo(() => {
+    if (!runId) return null;
+    const q: Parameters<typeof api.listRollouts>[0] = { run_id: runId };
+    const [kind, a, b] = where.split(':');
+    if ((kind === 'stage' || kind === 'step') && a && a !== 'null') q.stage_id = Number(a);
+    if (kind === 'step' && b && b !== 'null') q.step = Number(b);
+    for (const k of ['correct', 'consistent', 'repetitive', 'reflective'] as const) if (filters[k]) q[k] = filters[k] === 'yes';
+    if (filters.in_pair) q.in_pair = filters.in_pair;
+    return q;
+  }, [runId, where, filters]);
+
+  // Pages of the current query, keyed by page index; a new query starts a new cache.
+  const [total, setTotal] = useState<number | null>(null);
+  const [pages, setPages] = useState<Map<number, Rollout[]>>(new Map());
+  const [error, setError] = useState<Error | null>(null);
+  const inflight = useRef(new Set<number>());
+  const generation = useRef(0);
+  const queryKey = JSON.stringify(query);
+  const [selected, setSelected] = useState<number | null>(null);
+
+  const loadPage = useCallback(
+    (p: number) => {
+      if (!query || inflight.current.has(p)) return;
+      inflight.current.add(p);
+      const gen = generation.current;
+      api.listRollouts({ ...query, offset: p * PAGE, limit: PAGE }).then(
+        (res) => {
+          if (gen !== generation.current) return;
+          setTotal(res.total);
+          setPages((prev) => new Map(prev).set(p, res.rollouts));
+        },
+        (err: Error) => gen === generation.current && setError(err),
+      );
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [queryKey],
+  );
+
+  useEffect(() => {
+    generation.current++;
+    inflight.current = new Set();
+    setPages(new Map());
+    setTotal(null);
+    setError(null);
+    setSelected(null);
+    loadPage(0);
+  }, [loadPage]);
+
+  const onRange = useCallback(
+    (start: number, end: number) => {
+      for (let p = Math.floor(start / PAGE); p <= Math.floor(Math.max(start, end - 1) / PAGE); p++) if (!pages.has(p)) loadPage(p);
+    },
+    [pages, loadPage],
+  );
+
+  const at = useCallback((i: number) => pages.get(Math.floor(i / PAGE))?.[i % PAGE] ?? null, [pages]);
+
+  // The group of the selected row: neighbours with the same prompt (rows are ordered by step, prompt, group index).
+  const group = useMemo(() => {
+    if (selected == null) return [];
+    const r = at(selected);
+    if (!r) return [];
+    const out: Rollout[] = [r];
+    for (let i = selected - 1; i >= 0; i--) {
+      const o = at(i);
+      if (!o || o.prompt_id !== r.prompt_id || o.step !== r.step) break;
+      out.unshift(o);
+    }
+    for (let i = selected + 1; total != null && i < total; i++) {
+      const o = at(i);
+      if (!o || o.prompt_id !== r.prompt_id || o.step !== r.step) break;
+      out.push(o);
+    }
+    return out;
+  }, [selected, at, total]);
+  useEffect(() => {
+    if (selected != null) onRange(Math.max(0, selected - 32), selected + 32);
+  }, [selected, onRange]);
+
+  const renderRow = useCallback(
+    (i: number) => {
+      const r = at(i);
+      if (!r) return null;
+      const prev = i > 0 ? at(i - 1) : null;
+      const first = !prev || prev.prompt_id !== r.prompt_id || prev.step !== r.step;
+      const correct = flag(r, 'correct');
+      const consistent = flag(r, 'consistent');
+      return (
+        <button
+          className={`rrow rgrid${first ? ' group-start' : ''}${selected === i ? ' active' : ''}`}
+          aria-pressed={selected === i}
+          aria-label={`Rollout ${r.id}, prompt ${r.prompt_id}, generation ${r.group_index}`}
+          onClick={() => setSelected(i)}
+        >
+          <span className="mono small col-step">{r.step ?? '—'}</span>
+          <span className="mono small col-prompt" title={r.prompt_id}>
+            {first ? r.prompt_id : ''}
+          </span>
+          <span className="mono small">g{r.group_index}</span>
+          <span className="mono small col-reward">{fmtNum(r.reward, 3)}</span>
+          <span className="col-verdict">
+            <span className={correct ? 'ok' : correct === false ? 'bad' : 'muted'}>{correct ? 'correct' : correct === false ? 'wrong' : '?'}</span>
+            {consistent === false && <span className="bad small">inconsistent</span>}
+            {flag(r, 'repetitive') && <span className="warn small">repetitive</span>}
+            {flag(r, 'reflective') && <span className="ok small">reflective</span>}
+            {r.truncated && <span className="warn small">truncated</span>}
+          </span>
+        </button>
+      );
+    },
+    [at, selected],
+  );
+
+  const setF = (k: keyof typeof filters, v: string) => setFilters((f) => ({ ...f, [k]: v }));
+
   return (
-    <section aria-labelledby="page-title">
+    <section aria-labelledby="page-title" className="rollouts-page">
       <h1 id="page-title">Rollouts</h1>
+      <div className="toolbar">
+        <label>
+          Run{' '}
+          <select value={runId ?? ''} onChange={(e) => (setRunId(Number(e.target.value)), setWhere(''))}>
+            {(runs.data ?? []).map((r) => (
+              <option key={r.id} value={r.id}>
+                #{r.id} {r.name ?? r.preset ?? ''} ({r.status})
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Stage / step{' '}
+          <select value={where} onChange={(e) => setWhere(e.target.value)}>
+            <option value="">all stages</option>
+            {stages.map((s) => (
+              <optgroup key={String(s.stage_id)} label={s.kind ? `${s.kind.toUpperCase()} · iteration ${s.iteration}` : 'imported'}>
+                <option value={`stage:${s.stage_id}`}>
+                  all steps ({s.count})
+                </option>
+                {s.steps.map((st) => (
+                  <option key={String(st.step)} value={`step:${s.stage_id}:${st.step}`}>
+                    step {st.step ?? '—'} ({st.count})
+                  </option>
+                ))}
+              </optgroup>
+            ))}
+          </select>
+        </label>
+        {(['correct', 'consistent', 'repetitive', 'reflective'] as const).map((k) => (
+          <label key={k}>
+            {k[0]!.toUpperCase() + k.slice(1)}{' '}
+            <select value={filters[k]} onChange={(e) => setF(k, e.target.value)}>
+              <option value="">any</option>
+              <option value="yes">yes</option>
+              <option value="no">no</option>
+            </select>
+          </label>
+        ))}
+        <label>
+          In pair{' '}
+          <select value={filters.in_pair} onChange={(e) => setF('in_pair', e.target.value)}>
+            <option value="">any</option>
+            <option value="chosen">chosen</option>
+            <option value="rejected">rejected</option>
+          </select>
+        </label>
+      </div>
+      <ErrorNote error={runs.error ?? steps.error} />
+      <ErrorNote error={error} what="rollouts" />
+      <div className="split">
+        <div className="list-pane">
+          <div className="muted small" role="status" aria-label="Rollout count">
+            {total == null ? 'loading…' : `${total} rollouts`}
+          </div>
+          <div className="rrow rgrid header small muted" aria-hidden>
+            <span className="col-step">step</span>
+            <span className="col-prompt">prompt</span>
+            <span>gen</span>
+            <span className="col-reward">reward</span>
+            <span className="col-verdict">verdict</span>
+          </div>
+          <VirtualList label="Rollouts" count={total ?? 0} rowHeight={ROW_H} height="calc(100vh - 230px)" renderRow={renderRow} onRange={onRange} />
+        </div>
+        <div className="detail-pane">
+          {group.length > 0 ? <GroupView group={group} focus={at(selected!)?.id ?? null} /> : <p className="muted">Select a rollout to see its prompt group.</p>}
+        </div>
+      </div>
     </section>
+  );
+}
+
+function GroupView({ group, focus }: { group: Rollout[]; focus: number | null }) {
+  const head = group[0]!;
+  const [chosen, setChosen] = useState<number | null>(null);
+  const [rejected, setRejected] = useState<number | null>(null);
+  const [shade, setShade] = useState(false);
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  useEffect(() => {
+    setChosen(null);
+    setRejected(null);
+    setResult(null);
+    setError(null);
+  }, [head.prompt_id, head.step]);
+  const focusRef = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    focusRef.current?.scrollIntoView({ block: 'nearest' });
+  }, [focus]);
+  const anyLogprobs = group.some((r) => Array.isArray(r.meta?.token_logprobs));
+  const acc = group.filter((r) => flag(r, 'correct')).length;
+  return (
+    <article aria-label={`Prompt group ${head.prompt_id}`}>
+      <h2 className="mono">{head.prompt_id}</h2>
+      <Filmstrip taskId={head.task_id} videoPath={(head.meta?.video as string | undefined) ?? null} />
+      <p className="question">{head.prompt}</p>
+      <p className="muted small">
+        ground truth <strong>{head.ground_truth ?? '—'}</strong> · {group.length} rollouts in view · group accuracy {acc}/{group.length}
+      </p>
+      <div className="toolbar sticky">
+        <span>
+          chosen: <strong>{chosen ?? '—'}</strong> · rejected: <strong>{rejected ?? '—'}</strong>
+        </span>
+        <button
+          className="primary"
+          disabled={chosen == null || rejected == null}
+          onClick={async () => {
+            setError(null);
+            try {
+              const p = await api.createPair({ chosen_rollout_id: chosen!, rejected_rollout_id: rejected! });
+              setResult({ ok: true, text: `Created pair #${p.id} (${p.kind}, ${p.status})` });
+            } catch (err) {
+              setError(err as Error);
+            }
+          }}
+        >
+          Create pair
+        </button>
+        {anyLogprobs && (
+          <label>
+            <input type="checkbox" checked={shade} onChange={(e) => setShade(e.target.checked)} /> Log-prob shading
+          </label>
+        )}
+        {result && <span role="status">{result.text}</span>}
+      </div>
+      <ErrorNote error={error} what="create pair" />
+      <Legend />
+      {group.map((r) => {
+        const checks = checksOf(r);
+        const reasons = Array.isArray(r.verdict?.reasons) ? (r.verdict!.reasons as string[]) : [];
+        return (
+          <section
+            key={r.id}
+            ref={r.id === focus ? (el) => void (focusRef.current = el) : undefined}
+            className={`rollout-card${r.id === focus ? ' focus' : ''}`}
+            aria-label={`Rollout ${r.id}`}
+          >
+            <header className="toolbar">
+              <strong>
+                #{r.id} · g{r.group_index}
+              </strong>
+              <span className="mono small">
+                reward {fmtNum(r.reward)}
+                {r.reward_parts ? ` (${Object.entries(r.reward_parts).map(([k, v]) => `${k} ${fmtNum(v)}`).join(', ')})` : ''}
+                {r.advantage != null ? ` · adv ${fmtNum(r.advantage)}` : ''}
+                {r.token_count != null ? ` · ${r.token_count} tokens` : ''}
+                {typeof r.verdict?.score === 'number' ? ` · score ${fmtNum(r.verdict.score as number)}` : ''}
+              </span>
+              <button aria-pressed={chosen === r.id} onClick={() => (setChosen(chosen === r.id ? null : r.id), rejected === r.id && setRejected(null))}>
+                Chosen
+              </button>
+              <button aria-pressed={rejected === r.id} onClick={() => (setRejected(rejected === r.id ? null : r.id), chosen === r.id && setChosen(null))}>
+                Rejected
+              </button>
+            </header>
+            {r.verdict ? <CheckBadges checks={checks} /> : <div className="muted small">not verified yet</div>}
+            {reasons.length > 0 && (
+              <ul className="reasons small">
+                {reasons.map((x, i) => (
+                  <li key={i}>{x}</li>
+                ))}
+              </ul>
+            )}
+            <CotText text={r.text} checks={checks} logprobs={shade && Array.isArray(r.meta?.token_logprobs) ? (r.meta!.token_logprobs as number[]) : null} />
+          </section>
+        );
+      })}
+    </article>
+  );
+}
+
+function Legend() {
+  return (
+    <div className="legend small" aria-label="Highlight legend">
+      {Object.entries(SPAN_KINDS).map(([k, label]) => (
+        <mark key={k} className={`hl-${k}`}>
+          {label}
+        </mark>
+      ))}
+    </div>
   );
 }

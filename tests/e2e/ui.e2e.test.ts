@@ -1,0 +1,259 @@
+// The workbench pages in Chromium against web mode. The DB is the demo seed (tests/e2e/seed.ts)
+// unless VERIPO_E2E_DB points at one filled by a real run (`veripo run --preset smoke --db FILE`).
+// Assertions are about structure (roles, counts > 0, state changes), not seeded values.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { serve, launch, screenshotPath, type Served } from './harness';
+import { seedDemoDb } from './seed';
+
+let server: Served;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const requests: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'veripo-ui-'));
+  const db = join(dir, 'ui.db');
+  const given = process.env.VERIPO_E2E_DB;
+  if (given && existsSync(given)) copyFileSync(given, db);
+  else seedDemoDb(db);
+  [server, browser] = await Promise.all([serve(db), launch()]);
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context.on('request', (r) => requests.push(r.url()));
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(server.url);
+  await page.waitForFunction(() => !window.location.search.includes('token='));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(title: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: title }).click();
+  await page.getByRole('heading', { level: 1, name: title }).waitFor();
+}
+
+async function api<T>(method: string, args: unknown = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${server.base}/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+    body: JSON.stringify(args),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+describe('workbench pages', () => {
+  it('Experiments: runs table, sorting, comparison charts and stage timelines', async () => {
+    await open('Experiments');
+    const table = page.getByRole('table', { name: 'Runs' });
+    await table.getByRole('row').nth(1).waitFor();
+    const rows = await table.locator('tbody tr').count();
+    expect(rows).toBeGreaterThan(0);
+    // Sorting by seed flips aria-sort.
+    await table.getByRole('button', { name: /^Seed/ }).click();
+    await expect(table.locator('th[aria-sort="ascending"]').textContent()).resolves.toContain('Seed');
+    // Select every run for comparison (the first finished ones may already be selected).
+    const boxes = table.getByRole('checkbox');
+    for (let i = 0; i < (await boxes.count()); i++) await boxes.nth(i).check();
+    const charts = page.getByRole('figure');
+    await charts.first().locator('canvas').waitFor();
+    expect(await page.locator('figure canvas').count()).toBeGreaterThan(0);
+    const timelines = page.getByRole('list', { name: /^Stage timeline of run/ });
+    expect(await timelines.count()).toBe(rows);
+    expect(await timelines.first().getByRole('listitem').count()).toBeGreaterThan(0);
+    await page.getByLabel('Wall-clock').check();
+    await page.getByText('wall-clock (s)').first().waitFor();
+    await page.getByRole('heading', { level: 1 }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshotPath('experiments'), fullPage: false });
+  });
+
+  it('Rollouts: windowed list over every rollout, a prompt group with verdicts and highlighted spans, create a pair', async () => {
+    await open('Rollouts');
+    const count = page.getByRole('status', { name: 'Rollout count' });
+    await expect.poll(async () => Number(/(\d+) rollouts/.exec((await count.textContent()) ?? '')?.[1] ?? -1), { timeout: 15_000 }).toBeGreaterThan(0);
+    const total = Number(/(\d+)/.exec((await count.textContent())!)![1]);
+    const list = page.getByRole('list', { name: 'Rollouts' });
+    // Windowing: far fewer rows in the DOM than rollouts.
+    const rendered = await list.getByRole('listitem').count();
+    expect(rendered).toBeLessThan(Math.max(60, total));
+    // Scroll to the end: the last page is fetched and rendered.
+    await list.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await expect.poll(() => list.locator('button.rrow').last().getAttribute('aria-label'), { timeout: 10_000 }).toMatch(/Rollout \d+/);
+    await list.evaluate((el) => (el.scrollTop = 0));
+    await list.locator('button.rrow').first().click();
+    const group = page.getByRole('article', { name: /^Prompt group/ });
+    await group.waitFor();
+    const cards = group.getByRole('region', { name: /^Rollout \d+/ });
+    expect(await cards.count()).toBeGreaterThan(1);
+    expect(await group.getByRole('list', { name: 'Verifier checks' }).first().getByRole('listitem').count()).toBeGreaterThan(0);
+    // Filter: only inconsistent rollouts, whose flagged span is highlighted.
+    await page.getByLabel('Consistent').selectOption('no');
+    await expect.poll(async () => Number(/(\d+) rollouts/.exec((await count.textContent()) ?? '')?.[1] ?? -1), { timeout: 10_000 }).toBeLessThan(total);
+    await list.locator('button.rrow').first().click();
+    await page.locator('.cot mark.hl-consistency').first().waitFor();
+    await page.getByLabel('Consistent').selectOption('');
+    await expect.poll(async () => Number(/(\d+) rollouts/.exec((await count.textContent()) ?? '')?.[1] ?? -1), { timeout: 10_000 }).toBe(total);
+    await list.locator('button.rrow').nth(1).click();
+    await page.screenshot({ path: screenshotPath('rollouts') });
+    // Manual pair from two rollouts of the same prompt.
+    const g = page.getByRole('article', { name: /^Prompt group/ });
+    const regions = g.getByRole('region', { name: /^Rollout \d+/ });
+    await regions.nth(0).getByRole('button', { name: 'Chosen' }).click();
+    await regions.nth(1).getByRole('button', { name: 'Rejected' }).click();
+    await g.getByRole('button', { name: 'Create pair' }).click();
+    await g.getByRole('status').filter({ hasText: /Created pair #\d+/ }).waitFor();
+  });
+
+  it('Pairs: counts, side-by-side diff, keyboard decisions that survive a reload', async () => {
+    await open('Pairs');
+    const counts = page.getByLabel('Pair counts');
+    await counts.waitFor();
+    await page.getByRole('list', { name: 'Pairs' }).locator('button.rrow').first().waitFor();
+    await expect(page.getByLabel('Keyboard shortcuts').textContent()).resolves.toMatch(/accept.*reject.*swap.*next.*previous/);
+    const detail = page.getByRole('article', { name: /^Pair \d+/ });
+    await detail.getByRole('region', { name: 'Chosen' }).waitFor();
+    await detail.getByRole('region', { name: 'Rejected' }).waitFor();
+    // Go to a pending pair (filter), note its id, accept it with the keyboard.
+    await page.getByLabel('Status', { exact: true }).selectOption('pending');
+    await page.getByRole('list', { name: 'Pairs' }).locator('button.rrow').first().click();
+    await page.keyboard.press('j');
+    const name = (await page.getByRole('article', { name: /^Pair \d+/ }).getAttribute('aria-label'))!;
+    const id = Number(/\d+/.exec(name)![0]);
+    await page.keyboard.press('a');
+    const statusOf = async (pairId: number) =>
+      (await api<{ pairs: { id: number; status: string }[] }>('listPairs', { limit: 5000 })).body.pairs.find((p) => p.id === pairId)?.status;
+    await expect.poll(() => statusOf(id), { timeout: 5000 }).toBe('accepted');
+    await page.screenshot({ path: screenshotPath('pairs') });
+    await page.reload();
+    await open('Pairs');
+    await page.getByRole('list', { name: 'Pairs' }).locator('button.rrow').first().waitFor();
+    const row = page.getByRole('button', { name: `Pair ${id}`, exact: true });
+    // The row may be out of the window: filter accepted pairs, where it must be.
+    await page.getByLabel('Status', { exact: true }).selectOption('accepted');
+    await row.waitFor();
+    await row.click();
+    await expect(page.getByRole('article', { name: `Pair ${id}` }).getByLabel('Pair status').textContent()).resolves.toBe('accepted');
+    // Reject it by keyboard and back: the server follows.
+    await page.keyboard.press('r');
+    await expect.poll(() => statusOf(id), { timeout: 5000 }).toBe('rejected');
+  });
+
+  it('Rubrics: Monaco with the schema, an error marker blocks saving, a dry run reports counts', async () => {
+    await open('Rubrics');
+    const editor = page.locator('.monaco-editor').first();
+    await editor.waitFor({ timeout: 30_000 });
+    await page.locator('.view-lines').getByText('"checks"').first().waitFor();
+    const problems = page.getByRole('status', { name: 'Problems' });
+    await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toBe('0 problems');
+    const save = page.getByRole('button', { name: 'Save as new version' });
+    expect(await save.isDisabled()).toBe(false);
+    const schema = await api('getRubricSchema');
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    // With the schema: a wrong type is a schema error. Without it (503) only syntax can be checked.
+    const broken = schema.status === 200 ? '{ "name": "default", "version": 1, "checks": { "accuracy": { "weight": "heavy" } } }' : '{ "name": "default" "version": 1 }';
+    await page.keyboard.insertText(broken);
+    await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 15_000 });
+    await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toMatch(/^[1-9]\d* problems?$/);
+    expect(await save.isDisabled()).toBe(true);
+    await page.screenshot({ path: screenshotPath('rubrics-error') });
+    // Undo back to the loaded rubric and dry-run it.
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+Z');
+    await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toBe('0 problems');
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const dry = page.getByRole('complementary', { name: 'Dry run' });
+    const outcome = await Promise.race([
+      dry.getByRole('status').filter({ hasText: /rollouts verified/ }).waitFor({ timeout: 60_000 }).then(() => 'ok' as const),
+      dry.getByRole('alert').waitFor({ timeout: 60_000 }).then(() => 'error' as const),
+    ]);
+    if (outcome === 'error') {
+      const text = (await dry.getByRole('alert').textContent()) ?? '';
+      // Soft skip only when the server says the dry run is not wired (503).
+      expect(text).toContain('not available in this build');
+      console.warn('[ui e2e] dryRunRubric answered 503: dry-run counts not checked');
+    } else {
+      const n = Number(/(\d+) rollouts verified/.exec((await dry.getByRole('status').textContent())!)![1]);
+      expect(n).toBeGreaterThan(0);
+      expect(await dry.getByRole('table', { name: 'Verdict counts' }).locator('tbody tr').count()).toBeGreaterThan(0);
+    }
+    await page.screenshot({ path: screenshotPath('rubrics') });
+  });
+
+  it('Settings: backend, DB path, judge test connection', async () => {
+    await open('Settings');
+    const kv = page.getByRole('definition').filter({ hasText: '.db' });
+    await kv.first().waitFor();
+    await page.getByLabel('Base URL').fill('http://127.0.0.1:9/v1');
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const form = page.getByRole('form', { name: 'LLM judge' });
+    await Promise.race([
+      form.getByRole('status').waitFor({ timeout: 30_000 }),
+      form.getByRole('alert').waitFor({ timeout: 30_000 }),
+    ]);
+    await page.screenshot({ path: screenshotPath('settings') });
+  });
+
+  it('Runs: start form from presets (or a clear note without a launcher)', async (ctx) => {
+    await open('Runs');
+    await page.getByRole('form', { name: 'Start a run' }).waitFor();
+    await page.getByRole('table', { name: 'Recent runs' }).locator('tbody tr').first().waitFor();
+    const presets = await api<{ name: string }[]>('listPresets');
+    if (presets.body.length === 0) {
+      await page.getByText('No presets').waitFor();
+      await page.screenshot({ path: screenshotPath('runs') });
+      ctx.skip();
+      return;
+    }
+    // Client-side validation: a non-number in a numeric field blocks Start.
+    const numeric = page.locator('.override-grid input[inputmode="decimal"]').first();
+    if (await numeric.count()) {
+      await numeric.fill('abc');
+      expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
+      await numeric.fill('');
+    }
+    await page.screenshot({ path: screenshotPath('runs') });
+  });
+
+  it('Runs: a smoke run started from the page shows live progress to completion', async (ctx) => {
+    const presets = await api<{ name: string }[]>('listPresets');
+    const smoke = presets.body.find((p) => p.name === 'smoke');
+    if (!smoke) {
+      console.warn('[ui e2e] no "smoke" preset (run launcher not wired): live-run test skipped');
+      ctx.skip();
+      return;
+    }
+    await open('Runs');
+    await page.getByLabel('Preset').selectOption('smoke');
+    await page.getByLabel('Run name').fill('ui e2e smoke');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    const started = page.getByRole('status').filter({ hasText: /Started run #\d+/ });
+    await started.waitFor({ timeout: 30_000 });
+    const runId = Number(/#(\d+)/.exec((await started.textContent())!)![1]);
+    const live = page.getByRole('article', { name: `Live run ${runId}` });
+    const progress = live.getByRole('progressbar', { name: `Run ${runId} progress` });
+    // Progress moves while it trains, and the page answers clicks meanwhile.
+    await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 120_000 }).toBeGreaterThan(0);
+    await page.getByRole('checkbox', { name: 'show all keys' }).click();
+    await page.screenshot({ path: screenshotPath('runs-live') });
+    await expect.poll(() => live.getByLabel('Run status').textContent(), { timeout: 170_000, interval: 1000 }).toMatch(/finished|failed|stopped|interrupted/);
+    expect(await live.getByLabel('Run status').textContent()).toBe('finished');
+  });
+
+  it('loaded nothing from outside the app (Monaco included) and threw no page errors', async () => {
+    const origin = new URL(server.base).origin;
+    const outside = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && new URL(u).origin !== origin);
+    expect(outside).toEqual([]);
+    expect(requests.some((u) => /monaco|editor\.worker|json\.worker/.test(u))).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+});
