@@ -146,18 +146,39 @@ const STANDALONE_LETTER = /(?<![\p{L}\p{N}])([A-Za-z])(?![\p{L}\p{N}])/gu;
  * inside them ("a", "I") are not read as letters; if the text names no letter but
  * contains exactly one option's text, that option's letter.
  */
+interface OptionMatcher {
+  valid: Set<string>;
+  /** longest text first, so "red cube" is blanked before "red"; an article in front goes too */
+  texts: { letter: string; re: RegExp }[];
+}
+// Specs are re-read for every check of every rollout of a group: build the matchers once.
+const matcherCache = new WeakMap<AnswerSpec, OptionMatcher>();
+function optionMatcher(spec: AnswerSpec): OptionMatcher {
+  let m = matcherCache.get(spec);
+  if (!m) {
+    const options = parseOptions(spec.options);
+    m = {
+      valid: optionLetters(spec, goldLetter(spec)),
+      texts: [...options]
+        .sort((a, b) => b.text.length - a.text.length)
+        .filter((o) => o.text.length >= 2)
+        .map((o) => ({
+          letter: o.letter,
+          re: new RegExp(String.raw`(?:\b(?:a|an|the)\s+)?(?<![\p{L}\p{N}])` + escapeRegExp(o.text) + String.raw`(?![\p{L}\p{N}])`, 'giu'),
+        })),
+    };
+    matcherCache.set(spec, m);
+  }
+  return m;
+}
+
 export function lettersNamed(text: string, spec: AnswerSpec): Set<string> {
-  const gold = goldLetter(spec);
-  const valid = optionLetters(spec, gold);
-  const options = parseOptions(spec.options);
+  const { valid, texts } = optionMatcher(spec);
+  // option texts are blanked first: "A red cube" must not read as option A
   let scrubbed = text;
-  // longest first, so "red cube" is blanked before "red"; an article in front goes too
-  // ("A red cube" must not read as option A)
   const textsNamed = new Set<string>();
-  for (const o of [...options].sort((a, b) => b.text.length - a.text.length)) {
-    if (o.text.length < 2) continue;
-    const re = new RegExp(String.raw`(?:\b(?:a|an|the)\s+)?(?<![\p{L}\p{N}])` + escapeRegExp(o.text) + String.raw`(?![\p{L}\p{N}])`, 'giu');
-    const next = scrubbed.replace(re, ' ');
+  for (const o of texts) {
+    const next = scrubbed.replace(o.re, ' ');
     if (next !== scrubbed) textsNamed.add(o.letter);
     scrubbed = next;
   }
