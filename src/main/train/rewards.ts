@@ -351,12 +351,16 @@ export function consistencyReward(completion: string, spec: AnswerSpec): number 
   return concluded === answer ? 1 : 0;
 }
 
-/** Length in words; each CJK character counts as a word (they are not space-separated). */
+/**
+ * Words for every length measure (rewards and verifier alike): runs of letters/digits
+ * (with inner apostrophes, hyphens, underscores), and each CJK character on its own,
+ * since those scripts do not separate words with spaces.
+ */
+export const WORD_PATTERN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p{N}][\p{L}\p{N}'’_-]*/gu;
+
 export function wordCount(text: string): number {
   let n = 0;
-  for (const m of text.matchAll(/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[^\s\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]+/gu)) {
-    if (m[0]) n++;
-  }
+  for (const _ of text.matchAll(WORD_PATTERN)) n++;
   return n;
 }
 

@@ -11,6 +11,7 @@ import {
   goldLetter,
   singleNumber,
   type TagBlock,
+  WORD_PATTERN,
 } from '../train/rewards';
 import type { Rubric } from './rubric';
 import type { CheckResult, GroundingFn, Rollout, Span } from './types';
@@ -38,8 +39,6 @@ export interface CheckContext {
 
 export type Check = (ctx: CheckContext) => CheckResult;
 
-// Words with offsets: runs of letters/digits/apostrophes, and single CJK characters.
-const WORD_RE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p{N}'’_-]+/gu;
 
 export interface Token {
   text: string;
@@ -47,9 +46,10 @@ export interface Token {
   end: number;
 }
 
+/** Words (rewards.WORD_PATTERN) with their offsets, lower-cased. */
 export function tokenize(text: string, offset = 0): Token[] {
   const out: Token[] = [];
-  for (const m of text.matchAll(WORD_RE)) {
+  for (const m of text.matchAll(WORD_PATTERN)) {
     const start = (m.index ?? 0) + offset;
     out.push({ text: m[0].toLowerCase(), start, end: start + m[0].length });
   }
