@@ -96,6 +96,8 @@ export const command: CliCommand = {
           pairs: { type: 'string' },
           'on-error': { type: 'string', default: 'fail' },
           json: { type: 'boolean', default: false },
+          // every veripo command takes --db; verify reads files only (`veripo import` stores them)
+          db: { type: 'string' },
         },
         strict: true,
       }));
