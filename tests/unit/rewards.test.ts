@@ -134,6 +134,8 @@ describe('thinkConclusion and consistencyReward', () => {
     ['Donc la réponse est A.', 'A'],
     ['The objects are red and blue.', null],
     ['Is the answer A or B? Hard to say.', null],
+    ['The answer is not C.', null],
+    ["So the answer is B. The answer isn't C.", 'B'],
   ])('%s -> %s', (think, expected) => {
     expect(thinkConclusion(think, mc)).toBe(expected);
   });

@@ -310,6 +310,7 @@ export function findConclusion(think: string, spec: AnswerSpec): Conclusion | nu
   let best: Conclusion | null = null;
   for (const re of CONCLUSION_PHRASES) {
     for (const m of think.matchAll(re)) {
+      if (/^\s*(?:not\b|n['’]t\b|never\b|不)/i.test(m[1])) continue; // "the answer is not C" concludes nothing
       const value = canonicalAnswer(m[1], spec);
       const start = m.index ?? 0;
       if (value !== null && (!best || start >= best.start)) best = { value, start, end: start + m[0].length };
