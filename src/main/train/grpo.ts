@@ -356,7 +356,9 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
 
   const sampleGroups = (tasks: TrainTask[], round: number, step: number): Sampled[] => {
     const prompts = tasks.map((t) => t.prompt);
-    if (cfg.temporal) for (const t of tasks) prompts.push(shuffleFrames(t.prompt, rand));
+    // T-GRPO's shuffled twin only exists for videos (2+ frames); text and image prompts have no order to test.
+    const twinOf: TrainTask[] = cfg.temporal ? tasks.filter((t) => t.prompt.frames !== null && t.prompt.numFrames >= 2) : [];
+    for (const t of twinOf) prompts.push(shuffleFrames(t.prompt, rand));
     const out = generate(policy, prompts, {
       num_generations: G,
       temperature: cfg.temperature,
@@ -368,7 +370,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     });
     return out.tokens.map((tokens, row) => {
       const p = out.promptIndex[row]!;
-      const task = tasks[p % tasks.length]!;
+      const task = p < tasks.length ? tasks[p]! : twinOf[p - tasks.length]!;
       const text = tokenizer.decode(tokens);
       const { parts, total } = computeRewards(text, task.spec, cfg.reward_weights, {
         lengthTarget: cfg.length_target,
@@ -413,7 +415,11 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
           // Video-R1: the bonus is part of the accuracy reward of ordered rows, before advantages.
           for (let p = 0; p < tasks.length; p++) {
             const o = ordered.slice(p * G, (p + 1) * G);
-            const s = rows.filter((r) => r.shuffled).slice(p * G, (p + 1) * G);
+            const s = rows.filter((r) => r.shuffled && r.task === tasks[p]);
+            if (s.length === 0) {
+              for (const r of o) r.parts = { ...r.parts, temporal: 0 } as Sampled['parts'];
+              continue;
+            }
             const bonus = temporalBonus(
               o.map((r) => r.parts.accuracy >= cfg.correct_threshold),
               s.map((r) => r.parts.accuracy >= cfg.correct_threshold),

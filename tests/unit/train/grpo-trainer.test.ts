@@ -120,6 +120,11 @@ describe('runGrpo', () => {
     expect(shuffled.every((r) => r.advantage === 0 && r.promptId.endsWith('#shuffled'))).toBe(true);
     expect(c.metrics.get('temporal/bonus_rate')).toHaveLength(1);
     expect(c.rollouts.filter((r) => !r.shuffled).every((r) => 'temporal' in r.rewardParts)).toBe(true);
+    // Prompts without a video get no shuffled twin and no bonus.
+    const c2 = collect();
+    await runGrpo({ policy, reference: clonePolicy(policy), tokenizer, tasks: [task('text1'), task('text2')], config: { ...base, steps: 1, temporal: true }, ...c2 });
+    expect(c2.rollouts.filter((r) => r.shuffled)).toHaveLength(0);
+    expect(c2.rollouts.every((r) => r.rewardParts.temporal === 0)).toBe(true);
   });
 
   it('dynamic sampling skips groups with equal rewards (all zero here) and says so', async () => {
