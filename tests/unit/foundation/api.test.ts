@@ -74,7 +74,7 @@ describe('web mode', () => {
 
     const bad = await fetch(`${base}/api/getRun`, { method: 'POST', headers, body: JSON.stringify({ run_id: 'x' }) });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).issues[0].path).toBe('run_id');
+    expect(((await bad.json()) as { issues: { path: string }[] }).issues[0]!.path).toBe('run_id');
     expect((await fetch(`${base}/api/getRun`, { method: 'POST', headers, body: JSON.stringify({ run_id: 999 }) })).status).toBe(404);
     expect((await fetch(`${base}/api/nope`, { method: 'POST', headers, body: '{}' })).status).toBe(404);
     expect((await fetch(`${base}/api/listRuns`, { method: 'POST', headers, body: '{not json' })).status).toBe(400);
