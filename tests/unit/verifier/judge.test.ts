@@ -51,7 +51,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     case 'flaky':
       return ++flakyCalls === 1 ? reply(res, 500, { error: 'warming up' }) : reply(res, 200, completion(GOOD));
     case 'slow':
-      setTimeout(() => reply(res, 200, completion(GOOD)), 1500);
+      setTimeout(() => reply(res, 200, completion(GOOD)), 5000);
       return;
     default:
       return reply(res, 400, { error: `unknown model ${body.model}` });
@@ -77,7 +77,8 @@ const config = (model: string, over: Partial<JudgeConfig> = {}): JudgeConfig => 
   ...parseRubric('{}').judge,
   base_url: baseUrl,
   model,
-  timeout_ms: 200,
+  // generous for normal replies (the test machine may be busy); the slow tests set 200 ms
+  timeout_ms: 3000,
   retries: 1,
   backoff_ms: 1,
   ...over,
@@ -137,7 +138,7 @@ describe('judge client', () => {
   });
 
   it('slow responses time out', async () => {
-    const err = await new JudgeClient(config('slow', { retries: 0 })).judge(input).catch((e) => e);
+    const err = await new JudgeClient(config('slow', { retries: 0, timeout_ms: 200 })).judge(input).catch((e) => e);
     expect(err).toMatchObject({ kind: 'timeout' });
     expect(err.message).toMatch(/timed out after 200 ms/);
   });
@@ -176,7 +177,7 @@ describe('judge client', () => {
 
 describe('judge inside the verifier', () => {
   const rubricFor = (model: string) =>
-    parseRubric(JSON.stringify({ checks: { judge: { enabled: true, min_score: 0.5 } }, judge: { base_url: baseUrl, model, timeout_ms: 200, retries: 0, backoff_ms: 1 } }));
+    parseRubric(JSON.stringify({ checks: { judge: { enabled: true, min_score: 0.5 } }, judge: { base_url: baseUrl, model, timeout_ms: model === 'slow' ? 200 : 3000, retries: 0, backoff_ms: 1 } }));
 
   it('a good verdict becomes a passing judge check', async () => {
     const [v] = await verifyAll([rollout(wrap(chain('B'), 'B'))], rubricFor('good'));
