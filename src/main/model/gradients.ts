@@ -78,10 +78,14 @@ export function registerGradients(): void {
   register('BatchMatMul', (dy, [a, b], attrs) => {
     const tA = Boolean(attrs.transposeA);
     const tB = Boolean(attrs.transposeB);
-    if (!tA && !tB) return { a: () => tf.matMul(dy, b!, false, true), b: () => tf.matMul(a!, dy, true, false) };
-    if (!tA && tB) return { a: () => tf.matMul(dy, b!, false, false), b: () => tf.matMul(dy, a!, true, false) };
-    if (tA && !tB) return { a: () => tf.matMul(b!, dy, false, true), b: () => tf.matMul(a!, dy, false, false) };
-    return { a: () => tf.matMul(b!, dy, true, true), b: () => tf.matMul(dy, a!, true, true) };
+    // mm(p, q) = p @ q with any needed transposes done explicitly: the wasm backend only
+    // has a fast (XNNPACK) path for rank-2 matmuls without transpose flags.
+    const T = (t: tf.Tensor) => (t.rank === 2 ? tf.transpose(t) : tf.transpose(t, [...Array(t.rank - 2).keys(), t.rank - 1, t.rank - 2]));
+    const mm = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p, q);
+    if (!tA && !tB) return { a: () => mm(dy, T(b!)), b: () => mm(T(a!), dy) };
+    if (!tA && tB) return { a: () => mm(dy, b!), b: () => mm(T(dy), a!) };
+    if (tA && !tB) return { a: () => mm(b!, T(dy)), b: () => mm(a!, dy) };
+    return { a: () => mm(T(b!), T(dy)), b: () => mm(T(dy), T(a!)) };
   }, ab);
 
   const x = { inputs: ['x'] };
@@ -136,6 +140,11 @@ export function registerGradients(): void {
     const parts = tf.unstack(dy, attrs.axis as number);
     return Object.fromEntries(parts.map((p, i) => [String(i), () => p]));
   }, { all: true });
+  register('Unpack', (dys, _s, attrs) => {
+    const parts = dys as unknown as (tf.Tensor | null)[];
+    const like = parts.find((p) => p != null)!;
+    return { value: () => tf.stack(parts.map((p) => p ?? tf.zerosLike(like)), attrs.axis as number) };
+  });
   register('AddN', (dy, saved) => Object.fromEntries(saved.map((_, i) => [String(i), () => tf.clone(dy)])), { all: true });
   register('Tile', (dy, [xx], attrs) => {
     // Sum the tiled copies: reshape [r0, d0, r1, d1, ...] and reduce the repeat axes.

@@ -368,8 +368,12 @@ export function transformer(
         newK.push(tf.keep(k));
         newV.push(tf.keep(v));
       }
-      const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias));
-      const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * n, d]);
+      const S = k.shape[2];
+      const kT = tf.transpose(k, [0, 1, 3, 2]);
+      const scores = tf.reshape(batchMatMul(tf.reshape(q, [B * H, n, dh]), tf.reshape(kT, [B * H, dh, S])), [B, H, n, S]);
+      const att = tf.softmax(tf.add(tf.mul(scores, scale), bias));
+      const out = tf.reshape(batchMatMul(tf.reshape(att, [B * H, n, S]), tf.reshape(v, [B * H, S, dh])), [B, H, n, dh]);
+      const y = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * n, d]);
       h = tf.add(h, tf.reshape(linear(y, L('attn_proj_w'), L('attn_proj_b')), [B, n, d]));
       const m = tf.reshape(layerNorm(h, L('ln2_g'), L('ln2_b')), [B * n, d]);
       const f = linear(gelu(linear(m, L('mlp_fc_w'), L('mlp_fc_b'))), L('mlp_proj_w'), L('mlp_proj_b'));
@@ -383,6 +387,16 @@ export function transformer(
 
 /** Hidden states [N, d] -> logits [N, vocab]. */
 export function lmHead(policy: Policy, h2d: tf.Tensor2D): tf.Tensor2D {
-  if (policy.config.tie_embeddings) return tf.matMul(h2d, p(policy, 'wte'), false, true);
+  // An explicit transpose, not matMul's transposeB flag: see batchMatMul.
+  if (policy.config.tie_embeddings) return tf.matMul(h2d, tf.transpose(p(policy, 'wte')));
   return tf.matMul(h2d, p(policy, 'lm_head'));
+}
+
+/**
+ * a [N, m, k] @ b [N, k, n]. On wasm this runs TFJS's scalar batched loop (XNNPACK only
+ * serves rank-2 matmuls) and is the slowest part of a step; unstacking into rank-2
+ * matmuls is worse, because every wasm Slice copies its whole input.
+ */
+export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  return tf.matMul(a, b);
 }
