@@ -8,13 +8,12 @@ import { parseRubric, rubricJsonSchema, defaultRubric } from '../verifier/rubric
 import { verifyAll } from '../verifier/verify';
 import { JudgeClient, JudgeError } from '../verifier/judge';
 import type { Rollout as VerifierRollout, Verdict } from '../verifier/types';
-import type { PairRecord, PairKind } from '../verifier/pairs';
-import { exportPairs } from '../io/export';
+import { exportPairs, pairRecordFromStored } from '../io/export';
 import { encodePng } from '../video';
 import { taskFromId, isBenchmarkTaskId } from '../loop/tasks';
 import { createRunLauncher } from '../loop/launcher';
 import { initBackend } from '../model/backend';
-import type { Pair, Rollout } from '../../shared/api';
+import type { Rollout } from '../../shared/api';
 
 /** The label a dry run counts and compares: the verdict fields a person filters by. */
 export function verdictLabel(v: Pick<Verdict, 'correct' | 'consistent' | 'repetitive'> | Record<string, unknown> | null): string {
@@ -70,22 +69,6 @@ async function dryRunRubric(db: Db, args: { body: string; run_id?: number; compa
   return { n: rows.length, counts, baseline_counts: baselineCounts, changed };
 }
 
-export function pairToRecord(p: Pair): PairRecord {
-  const meta = (p.meta ?? {}) as { ground_truth?: string; video?: string };
-  return {
-    prompt_id: p.prompt_id,
-    prompt: p.prompt,
-    chosen: p.chosen_text,
-    rejected: p.rejected_text,
-    kind: p.kind as PairKind,
-    reasons: p.reasons,
-    chosen_index: p.chosen_rollout_id,
-    rejected_index: p.rejected_rollout_id,
-    ...(meta.ground_truth ? { ground_truth: meta.ground_truth } : {}),
-    ...(meta.video ? { video: meta.video } : {}),
-  };
-}
-
 function taskFrames(taskId: string) {
   if (!isBenchmarkTaskId(taskId)) throw new Error(`no frames for "${taskId}": not a benchmark task`);
   const task = taskFromId(taskId);
@@ -117,7 +100,7 @@ export function appServices(): Partial<WorkbenchServices> {
     validateRubric: (body) => void parseRubric(body, 'rubric'),
     dryRunRubric,
     exportPairs: (pairs, format, conversational) =>
-      exportPairs(pairs.map(pairToRecord), format, { conversational })
+      exportPairs(pairs.map(pairRecordFromStored), format, { conversational })
         .map((row) => JSON.stringify(row))
         .join('\n') + (pairs.length ? '\n' : ''),
     taskFrames,

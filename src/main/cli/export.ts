@@ -1,21 +1,31 @@
 // `veripo export pairs`: preference pairs → a DPO dataset TRL or LLaMA-Factory loads as is.
-// Pairs come from a PAIRS.jsonl (`veripo verify --pairs`); the run database is a second
-// source (--run ID --db FILE) once the store exposes pairs: both end in exportPairs().
+// Pairs come from a PAIRS.jsonl (`veripo verify --pairs`) or from a run in the database
+// (--run ID --db FILE: the curated pairs, minus the ones a person rejected).
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXPORT_FORMATS, exportPairs, llamaFactoryDatasetInfo, readPairsFile, writeRows, type ExportFormat } from '../io/export';
 import { InputError, type OnError } from '../io/jsonl';
 import type { PairRecord } from '../verifier/pairs';
 import { CliError, type CliCommand } from './command';
+import { openDb, queryPairs, getRun } from '../store';
+import { pairRecordFromStored } from '../io/export';
+import { resolveDbPath } from './common';
 
-/** Where pairs come from; the DB source is plugged in by the store layer. */
+/** Where pairs come from. */
 export type PairSource = { kind: 'file'; file: string; onError: OnError } | { kind: 'run'; run: string; db: string };
-export type RunPairLoader = (run: string, db: string) => Promise<PairRecord[]>;
 
-let runPairLoader: RunPairLoader | null = null;
-/** Lets the store layer provide pairs of a run without this command importing it. */
-export function setRunPairLoader(loader: RunPairLoader): void {
-  runPairLoader = loader;
+function runPairs(run: string, dbFile: string): PairRecord[] {
+  const runId = Number(run);
+  if (!Number.isInteger(runId)) throw new CliError(`--run takes a run id, got "${run}"`, 2);
+  const db = openDb(resolveDbPath(dbFile || undefined));
+  try {
+    if (!getRun(db, runId)) throw new CliError(`run ${runId} does not exist in ${db.name}`);
+    return queryPairs(db, { run_id: runId, offset: 0, limit: Number.MAX_SAFE_INTEGER })
+      .pairs.filter((p) => p.status !== 'rejected')
+      .map(pairRecordFromStored);
+  } finally {
+    db.close();
+  }
 }
 
 export async function loadPairs(source: PairSource): Promise<PairRecord[]> {
@@ -25,8 +35,7 @@ export async function loadPairs(source: PairSource): Promise<PairRecord[]> {
       onProblem: (p) => process.stderr.write(`warning: ${p.file}:${p.line}: ${p.message} (skipped)\n`),
     });
   }
-  if (!runPairLoader) throw new CliError('--run needs the run database, which this build cannot read yet; export from a PAIRS.jsonl with --pairs');
-  return runPairLoader(source.run, source.db);
+  return runPairs(source.run, source.db);
 }
 
 const USAGE = [

@@ -6,8 +6,10 @@ import { command as runs } from './runs';
 import { command as run } from './run';
 import { command as tasks } from './tasks';
 import { command as importCmd } from './import';
+import { command as verify } from './verify';
+import { command as exportCmd } from './export';
 
-const COMMANDS: CliCommand[] = [run, runs, tasks, importCmd, serve];
+const COMMANDS: CliCommand[] = [run, runs, verify, importCmd, exportCmd, tasks, serve];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

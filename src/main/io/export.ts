@@ -8,7 +8,8 @@
 // Pairs may come from a PAIRS.jsonl written by `veripo verify` or from the run database;
 // both give PairRecord[] to exportPairs.
 import { z } from 'zod';
-import { PAIR_KINDS, type PairRecord } from '../verifier/pairs';
+import { PAIR_KINDS, type PairKind, type PairRecord } from '../verifier/pairs';
+import type { Pair } from '../../shared/api';
 import { InputError, readJsonl, writeFileAtomic, writeJsonlAtomic, type LineProblem, type OnError } from './jsonl';
 
 export type ExportFormat = 'trl' | 'llamafactory';
@@ -95,4 +96,21 @@ export async function readPairsFile(file: string, opts: { onError?: OnError; onP
 export async function writeRows(file: string, rows: Record<string, unknown>[]): Promise<void> {
   if (file.toLowerCase().endsWith('.json')) await writeFileAtomic(file, `${JSON.stringify(rows, null, 1)}\n`);
   else await writeJsonlAtomic(file, rows);
+}
+
+/** A pair as the store keeps it (curated text, status, meta) → the record the exporters write. */
+export function pairRecordFromStored(p: Pair): PairRecord {
+  const meta = (p.meta ?? {}) as { ground_truth?: string; video?: string };
+  return {
+    prompt_id: p.prompt_id,
+    prompt: p.prompt,
+    chosen: p.chosen_text,
+    rejected: p.rejected_text,
+    kind: (PAIR_KINDS as string[]).includes(p.kind) ? (p.kind as PairKind) : 'standard',
+    reasons: p.reasons,
+    chosen_index: p.chosen_rollout_id,
+    rejected_index: p.rejected_rollout_id,
+    ...(meta.ground_truth ? { ground_truth: meta.ground_truth } : {}),
+    ...(meta.video ? { video: meta.video } : {}),
+  };
 }
