@@ -1,0 +1,122 @@
+// `veripo sft`: cold-start SFT of a fresh policy on the benchmark, then eval on val.
+import { parseArgs } from 'node:util';
+import { CliError, type CliCommand } from './command';
+import { progressBar } from './progress';
+import { initBackend, BACKEND_NAMES, type BackendName } from '../model/backend';
+import { countParameters, createPolicy, presetConfig, PRESETS, type PresetName } from '../model/policy';
+import { BENCHMARK_FRAME, benchmarkTokenizer } from '../model/prompt';
+import { saveCheckpoint } from '../model/checkpoint';
+import { DEFAULT_SFT_CONFIG, runSft, type SftConfig } from '../train/sft';
+import { DEFAULT_EVAL_CONFIG, evaluate } from '../train/eval';
+import type { Modality } from '../video/tasks';
+
+const usage = `veripo sft [--preset tiny|small|base] [--steps N] [--batch-size N] [--lr X]
+           [--modalities text,image,video] [--eval-n N] [--out DIR] [--seed N]
+           [--backend tensorflow|wasm|cpu] [--json]`;
+
+function positiveInt(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`--${name} must be a non-negative integer, got "${v}"`, 2);
+  return n;
+}
+
+export const command: CliCommand = {
+  name: 'sft',
+  summary: 'cold-start SFT of a policy on the benchmark, then eval on val',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        preset: { type: 'string', default: 'small' },
+        steps: { type: 'string' },
+        'batch-size': { type: 'string' },
+        lr: { type: 'string' },
+        modalities: { type: 'string' },
+        'eval-n': { type: 'string' },
+        out: { type: 'string' },
+        seed: { type: 'string' },
+        backend: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    const preset = values.preset as PresetName;
+    if (!(preset in PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${values.preset}"`, 2);
+    if (values.backend && !BACKEND_NAMES.includes(values.backend as BackendName)) throw new CliError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`, 2);
+    const modalities = (values.modalities?.split(',') ?? DEFAULT_SFT_CONFIG.modalities) as Modality[];
+    for (const m of modalities) if (!['text', 'image', 'video'].includes(m)) throw new CliError(`--modalities: unknown modality "${m}"`, 2);
+    const lr = values.lr === undefined ? DEFAULT_SFT_CONFIG.learning_rate : Number(values.lr);
+    if (!(lr > 0)) throw new CliError(`--lr must be a positive number, got "${values.lr}"`, 2);
+    const seed = positiveInt('seed', values.seed, 0);
+    const sft: SftConfig = {
+      ...DEFAULT_SFT_CONFIG,
+      steps: positiveInt('steps', values.steps, DEFAULT_SFT_CONFIG.steps),
+      batch_size: positiveInt('batch-size', values['batch-size'], DEFAULT_SFT_CONFIG.batch_size),
+      learning_rate: lr,
+      modalities,
+      seed,
+    };
+
+    const backend = await initBackend(values.backend as BackendName | undefined);
+    const tokenizer = benchmarkTokenizer();
+    const config = presetConfig(preset, { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
+    const policy = createPolicy(config, seed);
+    const log = (s: string) => {
+      if (!values.json) process.stderr.write(`${s}\n`);
+    };
+    log(`backend ${backend.backend}: ${backend.reasons.join('; ')}`);
+    log(`policy ${preset}: ${countParameters(config).toLocaleString('en-US')} parameters (d_model ${config.d_model}, ${config.n_layer} layers)`);
+
+    const bar = progressBar('sft', sft.steps);
+    let lastLoss = NaN;
+    const trained = await runSft(policy, tokenizer, sft, {
+      onEvent: (ev) => {
+        if (ev.type === 'metric' && ev.name === 'loss') lastLoss = ev.value;
+        if (ev.type === 'progress') bar.update(ev.step, `loss ${lastLoss.toFixed(3)}`);
+      },
+    });
+    bar.finish(`loss ${lastLoss.toFixed(3)}`);
+
+    const evalConfig = { ...DEFAULT_EVAL_CONFIG, n: positiveInt('eval-n', values['eval-n'], DEFAULT_EVAL_CONFIG.n), modalities };
+    const evalBar = progressBar('eval', evalConfig.n * modalities.length);
+    const val = await evaluate(policy, tokenizer, evalConfig, { onEvent: (ev) => ev.type === 'progress' && evalBar.update(ev.step) });
+    evalBar.finish();
+
+    if (values.out) saveCheckpoint(values.out, policy, tokenizer, { stage: 'sft', sft, backend: backend.backend, val: { accuracy: val.accuracy, format_rate: val.format_rate, by_family: val.by_family } });
+    const summary = {
+      backend: backend.backend,
+      preset,
+      params: countParameters(config),
+      steps: trained.steps,
+      sft_wall_s: trained.wall_s,
+      first_loss: trained.losses[0] ?? null,
+      final_loss: trained.losses.length ? trained.losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, trained.losses.length) : null,
+      val: {
+        n: val.n,
+        accuracy: val.accuracy,
+        format_rate: val.format_rate,
+        mean_length: val.mean_length,
+        inconsistency_rate: val.inconsistency_rate,
+        grounding_rate: val.grounding_rate,
+        truncated_rate: val.truncated_rate,
+        by_family: val.groups.family,
+        by_modality: val.groups.modality,
+        eval_wall_s: val.wall_s,
+      },
+      checkpoint: values.out ?? null,
+    };
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      return 0;
+    }
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    console.log(`sft: ${trained.steps} steps in ${trained.wall_s.toFixed(0)}s, loss ${summary.first_loss?.toFixed(3)} -> ${summary.final_loss?.toFixed(3)}`);
+    console.log(`val (${val.n} tasks, greedy): accuracy ${pct(val.accuracy)}, format ${pct(val.format_rate)}, mean length ${val.mean_length.toFixed(1)} tokens, inconsistency ${pct(val.inconsistency_rate)}, grounding ${pct(val.grounding_rate)}`);
+    for (const [family, g] of Object.entries(val.groups.family)) console.log(`  ${family.padEnd(16)} n=${String(g.n).padStart(3)}  accuracy ${pct(g.accuracy).padStart(6)}  format ${pct(g.format_rate).padStart(6)}`);
+    for (const [modality, g] of Object.entries(val.groups.modality)) console.log(`  [${modality}]`.padEnd(18) + ` n=${String(g.n).padStart(3)}  accuracy ${pct(g.accuracy).padStart(6)}  format ${pct(g.format_rate).padStart(6)}`);
+    if (values.out) console.log(`checkpoint: ${values.out}`);
+    return 0;
+  },
+};
