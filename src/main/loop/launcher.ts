@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { homedir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Db } from '../store';
 import * as store from '../store';
 import type { EventHub } from '../events';
@@ -35,15 +35,17 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.VERIPO_HOME?.trim() || join(homedir(), '.veripo'), 'cache');
 }
 
-function workerEntry(): { file: string; execArgv: string[] } {
+function spawnWorker(workerData: RunWorkerData): Worker {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const name of ['worker.mjs', 'worker.js']) {
     const file = join(here, name);
-    if (existsSync(file)) return { file, execArgv: [] };
+    if (existsSync(file)) return new Worker(file, { workerData });
   }
   const ts = join(here, 'worker.ts');
-  if (existsSync(ts)) return { file: ts, execArgv: ['--import', 'tsx'] };
-  throw new Error(`training worker not found next to ${here}: run \`npm run build:cli\``);
+  if (!existsSync(ts)) throw new Error(`training worker not found next to ${here}: run \`npm run build:cli\``);
+  // From sources (tests, tsx): register tsx's loader inside the worker, then load the TS entry.
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(ts).href)}); })`;
+  return new Worker(boot, { eval: true, workerData });
 }
 
 export interface RunHandle {
@@ -55,9 +57,8 @@ export interface RunHandle {
 export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: (e: RunEvent) => void }): RunHandle {
   if (opts.dbPath === ':memory:') throw new Error('runs need a database file (an in-memory DB cannot be shared with the training thread)');
   const stop = new SharedArrayBuffer(4);
-  const entry = workerEntry();
   const data: RunWorkerData = { runId: opts.runId, dbPath: opts.dbPath, dataDir: dataDirFor(opts.dbPath), cacheDir: cacheDir(), stop };
-  const worker = new Worker(entry.file, { workerData: data, execArgv: entry.execArgv });
+  const worker = spawnWorker(data);
   let error: string | null = null;
   let status: 'finished' | 'stopped' | 'failed' = 'failed';
   worker.on('message', (m: WorkerMessage) => {
@@ -74,6 +75,7 @@ export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: 
       status = 'failed';
     });
     worker.on('exit', () => {
+      if (status === 'failed') markFailedIfUnfinished(opts.dbPath, opts.runId, error ?? 'the training thread exited without finishing');
       opts.onEvent?.({ type: 'run_finished', run_id: opts.runId, t: Date.now() / 1000, status, error });
       resolve({ status, error });
     });
@@ -85,6 +87,17 @@ export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: 
       Atomics.store(new Int32Array(stop), 0, 1);
     },
   };
+}
+
+/** A worker that died before it could record its own failure (bad build, crash): record it here. */
+function markFailedIfUnfinished(dbPath: string, runId: number, error: string): void {
+  const db = store.openDb(dbPath);
+  try {
+    const run = store.getRun(db, runId);
+    if (run && (run.status === 'pending' || run.status === 'running')) store.markRunFinished(db, runId, 'failed', error);
+  } finally {
+    db.close();
+  }
 }
 
 /** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
