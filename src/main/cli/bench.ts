@@ -1,0 +1,253 @@
+// `veripo bench <kind>`: performance figures, each printed with the backend and model size.
+//   gen    tokens/s of batched sampling with the KV cache vs recomputing the prefix each step
+//   train  SFT training-step GFLOP/s next to the same backend's matmul GFLOP/s, same process
+// Other layers register more kinds by adding to `benchKinds`.
+import * as tf from '@tensorflow/tfjs-core';
+import { parseArgs } from 'node:util';
+import { CliError, type CliCommand } from './command';
+import { initBackend, describeBackend, BACKEND_NAMES, type BackendName } from '../model/backend';
+import { countParameters, createPolicy, disposePolicy, presetConfig, PRESETS, type Policy, type PolicyConfig, type PresetName } from '../model/policy';
+import { BENCHMARK_FRAME, benchmarkTokenizer, taskPrompt } from '../model/prompt';
+import { generate } from '../model/sample';
+import { AdamW, clipByGlobalNorm, policyGradients } from '../model/optim';
+import { DEFAULT_SFT_CONFIG, sftBatch, sftLoss } from '../train/sft';
+import { sampleTasks, type Modality } from '../video/tasks';
+
+export interface GenBenchOptions {
+  preset: PresetName;
+  prompts: number;
+  generations: number;
+  tokens: number;
+  modality: Modality;
+  backend?: BackendName;
+}
+
+export interface GenBenchResult {
+  kv_tokens_per_s: number;
+  naive_tokens_per_s: number;
+  speedup: number;
+  identical_tokens: boolean;
+  backend: string;
+  backend_detail: string;
+  preset: string;
+  params: number;
+  batch: number;
+  new_tokens: number;
+  prompt_tokens: number;
+}
+
+function policyFor(preset: PresetName, seed = 0): { policy: Policy; config: PolicyConfig } {
+  const tokenizer = benchmarkTokenizer();
+  const config = presetConfig(preset, { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
+  return { policy: createPolicy(config, seed), config };
+}
+
+export async function benchGen(o: GenBenchOptions): Promise<GenBenchResult> {
+  const backend = await initBackend(o.backend);
+  const tokenizer = benchmarkTokenizer();
+  const { policy, config } = policyFor(o.preset);
+  const prompts = sampleTasks({ n: o.prompts, seed: 7, split: 'val', modality: o.modality }).map((t) => taskPrompt(t, tokenizer));
+  // eosId -1 never matches, so every row generates exactly `tokens` tokens.
+  const opts = { num_generations: o.generations, temperature: 1, max_completion_length: o.tokens, seed: 1, eosId: -1 };
+  generate(policy, prompts, { ...opts, max_completion_length: 2 }); // warm-up: kernels, wasm memory
+  const time = (useCache: boolean) => {
+    const t0 = performance.now();
+    const out = generate(policy, prompts, { ...opts, useCache });
+    return { s: (performance.now() - t0) / 1000, out };
+  };
+  const kv = time(true);
+  const naive = time(false);
+  const batch = o.prompts * o.generations;
+  const result: GenBenchResult = {
+    kv_tokens_per_s: (batch * o.tokens) / kv.s,
+    naive_tokens_per_s: (batch * o.tokens) / naive.s,
+    speedup: naive.s / kv.s,
+    identical_tokens: JSON.stringify(kv.out.tokens) === JSON.stringify(naive.out.tokens),
+    backend: backend.backend,
+    backend_detail: await describeBackend(),
+    preset: o.preset,
+    params: countParameters(config),
+    batch,
+    new_tokens: o.tokens,
+    prompt_tokens: Math.max(...prompts.map((p) => p.tokens.length)),
+  };
+  disposePolicy(policy);
+  return result;
+}
+
+export interface TrainBenchOptions {
+  preset: PresetName;
+  batch_size: number;
+  steps: number;
+  modality: Modality;
+  backend?: BackendName;
+}
+
+export interface TrainBenchResult {
+  train_gflops: number;
+  matmul_gflops: number;
+  efficiency: number;
+  /** The same backend on the largest linear layer's shape in a step. */
+  model_matmul_gflops: number;
+  step_s: number;
+  tokens_per_step: number;
+  flops_per_step: number;
+  backend: string;
+  backend_detail: string;
+  preset: string;
+  params: number;
+}
+
+/**
+ * Matmul FLOPs of one forward pass over [B, L] tokens (V visual, R response positions
+ * through the LM head): patch embedding, per layer qkv/proj/mlp linears and the two
+ * attention products, and the LM head. Embedding lookups, norms and elementwise ops are
+ * not counted (the 6·N·T convention). Backward costs twice the forward.
+ */
+export function forwardFlops(c: PolicyConfig, B: number, V: number, L: number, R: number): number {
+  const d = c.d_model;
+  const perLayer = 2 * B * L * d * 3 * d + 2 * B * L * d * d + 2 * 2 * B * L * d * c.d_ff + 2 * 2 * B * L * L * d;
+  const patchDim = (c.frame_height / c.patch_grid) * (c.frame_width / c.patch_grid) * 3;
+  return c.n_layer * perLayer + 2 * B * V * patchDim * d + 2 * B * R * d * c.vocab_size;
+}
+
+/** GFLOP/s of a [m, k] x [k, n] matmul on the current backend (best of a few timed runs). */
+export function matmulGflops(m: number, k: number, n: number, seconds = 1): number {
+  const a = tf.randomNormal([m, k]);
+  const b = tf.randomNormal([k, n]);
+  tf.matMul(a, b).dataSync();
+  let best = 0;
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+    best = Math.max(best, (2 * m * k * n) / ((performance.now() - t0) / 1000) / 1e9);
+  }
+  tf.dispose([a, b]);
+  return best;
+}
+
+export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult> {
+  const backend = await initBackend(o.backend);
+  const tokenizer = benchmarkTokenizer();
+  const { policy, config } = policyFor(o.preset);
+  const optimizer = new AdamW(policy);
+  const sft = { ...DEFAULT_SFT_CONFIG, batch_size: o.batch_size, modalities: [o.modality] };
+  const step = (i: number) => {
+    const { batch } = sftBatch(policy, tokenizer, sft, i);
+    const { grads } = policyGradients(policy, () => sftLoss(policy, batch));
+    clipByGlobalNorm(grads, 1);
+    optimizer.step(grads, 1e-3);
+    const B = batch.pack.batch;
+    const L = batch.pack.visualLen + batch.pack.promptLen + batch.responseLen;
+    return { flops: 3 * forwardFlops(config, B, batch.pack.visualLen, L, batch.responseLen), tokens: B * L };
+  };
+  step(0); // warm-up
+  let flops = 0;
+  let tokens = 0;
+  const t0 = performance.now();
+  for (let i = 1; i <= o.steps; i++) {
+    const s = step(i);
+    flops += s.flops;
+    tokens += s.tokens;
+  }
+  const stepS = (performance.now() - t0) / 1000 / o.steps;
+  const trainGflops = flops / o.steps / stepS / 1e9;
+  const matmul = matmulGflops(512, 512, 512);
+  const L = Math.round(tokens / o.steps / o.batch_size);
+  const modelMatmul = matmulGflops(o.batch_size * L, config.d_model, config.d_ff);
+  optimizer.dispose();
+  disposePolicy(policy);
+  return {
+    train_gflops: trainGflops,
+    matmul_gflops: matmul,
+    efficiency: trainGflops / matmul,
+    model_matmul_gflops: modelMatmul,
+    step_s: stepS,
+    tokens_per_step: tokens / o.steps,
+    flops_per_step: flops / o.steps,
+    backend: backend.backend,
+    backend_detail: await describeBackend(),
+    preset: o.preset,
+    params: countParameters(config),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// CLI
+
+function intOption(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--${name} must be a positive integer, got "${v}"`, 2);
+  return n;
+}
+
+function commonOptions(values: Record<string, unknown>): { preset: PresetName; backend?: BackendName; modality: Modality } {
+  const preset = values.preset as PresetName;
+  if (!(preset in PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${preset}"`, 2);
+  const backend = values.backend as BackendName | undefined;
+  if (backend && !BACKEND_NAMES.includes(backend)) throw new CliError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${backend}"`, 2);
+  const modality = values.modality as Modality;
+  if (!['text', 'image', 'video'].includes(modality)) throw new CliError(`--modality must be text, image or video, got "${modality}"`, 2);
+  return { preset, backend, modality };
+}
+
+const common = {
+  preset: { type: 'string', default: 'small' },
+  backend: { type: 'string' },
+  modality: { type: 'string', default: 'video' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+function print(json: boolean, result: object, lines: string[]): void {
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else for (const l of lines) console.log(l);
+}
+
+/** Bench kinds by name; each gets the arguments after the kind and returns an exit code. */
+export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
+  async gen(argv) {
+    const { values } = parseArgs({ args: argv, options: { ...common, prompts: { type: 'string' }, generations: { type: 'string' }, tokens: { type: 'string' } }, strict: true });
+    const r = await benchGen({
+      ...commonOptions(values),
+      prompts: intOption('prompts', values.prompts, 4),
+      generations: intOption('generations', values.generations, 4),
+      tokens: intOption('tokens', values.tokens, 64),
+    });
+    print(values.json, r, [
+      `backend ${r.backend_detail}, preset ${r.preset} (${r.params.toLocaleString('en-US')} params), batch ${r.batch}, ${r.new_tokens} new tokens after a ${r.prompt_tokens}-token prompt`,
+      `KV cache      ${r.kv_tokens_per_s.toFixed(1)} tokens/s`,
+      `naive prefix  ${r.naive_tokens_per_s.toFixed(1)} tokens/s`,
+      `speedup       ${r.speedup.toFixed(1)}x (identical tokens: ${r.identical_tokens})`,
+    ]);
+    return 0;
+  },
+  async train(argv) {
+    const { values } = parseArgs({ args: argv, options: { ...common, 'batch-size': { type: 'string' }, steps: { type: 'string' } }, strict: true });
+    const r = await benchTrain({ ...commonOptions(values), batch_size: intOption('batch-size', values['batch-size'], 16), steps: intOption('steps', values.steps, 3) });
+    print(values.json, r, [
+      `backend ${r.backend_detail}, preset ${r.preset} (${r.params.toLocaleString('en-US')} params), ${Math.round(r.tokens_per_step)} tokens/step, ${r.step_s.toFixed(2)} s/step`,
+      `train step    ${r.train_gflops.toFixed(2)} GFLOP/s (matmul FLOPs, backward = 2x forward)`,
+      `matmul 512^2  ${r.matmul_gflops.toFixed(2)} GFLOP/s  (model's largest linear: ${r.model_matmul_gflops.toFixed(2)})`,
+      `efficiency    ${r.efficiency.toFixed(2)}`,
+    ]);
+    return 0;
+  },
+};
+
+export const command: CliCommand = {
+  name: 'bench',
+  summary: 'performance benchmarks (gen: KV cache vs naive sampling; train: step GFLOP/s vs matmul)',
+  usage: `veripo bench <${Object.keys(benchKinds).join('|')}> [--preset small] [--backend wasm|cpu] [--modality video] [--json]
+  gen:   [--prompts 4] [--generations 4] [--tokens 64]
+  train: [--batch-size 16] [--steps 3]`,
+  async run(argv) {
+    const [kind, ...rest] = argv;
+    const fn = kind ? benchKinds[kind] : undefined;
+    if (!fn) throw new CliError(`veripo bench: unknown kind "${kind ?? ''}" (expected ${Object.keys(benchKinds).join(', ')})`, 2);
+    return fn(rest);
+  },
+};
