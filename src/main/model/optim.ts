@@ -49,8 +49,10 @@ export class AdamW {
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weight_decay ?? 0.01;
     for (const [name, p] of policy.params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      const zeros = tf.zerosLike(p);
+      this.m.set(name, tf.variable(zeros, false));
+      this.v.set(name, tf.variable(zeros, false));
+      zeros.dispose(); // the variables keep their own reference
     }
   }
 
