@@ -138,11 +138,11 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
   const results: LoopResult['stages'] = [];
   for (const s of store.listStages(db, runId)) if (s.status === 'finished') results.push({ kind: s.kind, iteration: s.iteration, wall_s: s.wall_s ?? 0, val: s.val });
 
-  const budgetStart = performance.now();
-  const spentBefore = done.filter((s) => s.kind !== 'sft').reduce((a, s) => a + (s.wall_s ?? 0), 0);
+  // loop.max_seconds budgets the RL stages' training time (GRPO, verifier, DPO; not SFT, not
+  // eval), so methods with different stage counts get the same time to learn.
+  let rlSpent = done.filter((s) => s.kind !== 'sft').reduce((a, s) => a + Number(s.summary?.train_s ?? s.wall_s ?? 0), 0);
   const grpoStagesLeft = () => plan.slice(ordinal).filter((p) => p.kind === 'grpo').length;
-  const secondsLeft = () =>
-    config.loop.max_seconds == null ? null : Math.max(1, config.loop.max_seconds - spentBefore - (performance.now() - budgetStart) / 1000);
+  const secondsLeft = () => (config.loop.max_seconds == null ? null : Math.max(1, config.loop.max_seconds - rlSpent));
 
   let ordinal = 0;
   let lastGrpoStageId: number | null = done.filter((s) => s.kind === 'grpo').at(-1)?.id ?? null;
@@ -224,6 +224,9 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
       log('warn', message);
     }
     flush();
+    const trainSeconds = (performance.now() - started) / 1000;
+    summary.train_s = trainSeconds;
+    if (stage.kind !== 'sft') rlSpent += trainSeconds;
 
     let valMetrics: ValMetrics | null = null;
     if (stage.kind !== 'verify') {

@@ -1,0 +1,75 @@
+// The README experiment: VerIPO vs continual GRPO at equal wall-clock, several seeds, on the
+// embedded benchmark's test split. Both methods of a seed start from the same cold-start SFT
+// checkpoint (sft.cache) and get the same RL training budget (loop.max_seconds).
+//   npx tsx bench/experiment.ts [--db FILE] [--seeds 0,1,2] [--seconds 240] [--out docs] [--set k=v]…
+import { parseArgs } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDb, getMetrics } from '../src/main/store';
+import { compareRuns } from '../src/main/loop/compare';
+import { lineChartSvg } from './plot';
+
+const { values } = parseArgs({
+  options: {
+    db: { type: 'string', default: '/tmp/veripo-experiment.db' },
+    seeds: { type: 'string', default: '0,1,2' },
+    seconds: { type: 'string', default: '240' },
+    out: { type: 'string', default: 'docs' },
+    methods: { type: 'string', default: 'veripo,grpo' },
+    set: { type: 'string', multiple: true, default: [] },
+  },
+});
+const seeds = values.seeds!.split(',').map(Number);
+const methods = values.methods!.split(',');
+const bin = join(import.meta.dirname, '..', 'bin', 'veripo.js');
+const runs: { method: string; seed: number; runId: number }[] = [];
+
+for (const seed of seeds) {
+  for (const method of methods) {
+    const args = [bin, 'run', '--preset', method, '--db', values.db!, '--json', '--experiment', 'readme-experiment',
+      '--set', `seed=${seed}`, '--set', `loop.max_seconds=${values.seconds}`, '--set', 'loop.final_test=true',
+      ...values.set!.flatMap((s) => ['--set', s])];
+    process.stderr.write(`${method} seed ${seed}…\n`);
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new Error(`${method} seed ${seed} failed (exit ${r.status})`);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    runs.push({ method, seed, runId: out.run_id });
+  }
+}
+
+const db = openDb(values.db!);
+const rows = runs.map((r) => {
+  const test = Object.fromEntries(getMetrics(db, [r.runId], ['test/accuracy', 'test/mean_length', 'test/inconsistency_rate']).map((s) => [s.name, s.points.at(-1)?.value ?? NaN]));
+  const [cmp] = compareRuns(db, [r.runId]);
+  const rl = cmp!.curve.filter((p) => p.kind !== 'sft');
+  return { ...r, test, cmp: cmp!, rlSeconds: rl.length ? rl.at(-1)!.wall_s - (cmp!.curve.find((p) => p.kind === 'sft')?.wall_s ?? 0) : 0 };
+});
+db.close();
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
+const fmt = (xs: number[], d = 3) => `${mean(xs).toFixed(d)} ± ${sd(xs).toFixed(d)}`;
+const lines = [
+  `| method | seeds | test accuracy | mean CoT length (tokens) | inconsistency rate | runs |`,
+  `|---|---|---|---|---|---|`,
+  ...methods.map((m) => {
+    const rs = rows.filter((r) => r.method === m);
+    return `| ${m} | ${rs.length} | ${fmt(rs.map((r) => r.test['test/accuracy']!))} | ${fmt(rs.map((r) => r.test['test/mean_length']!), 1)} | ${fmt(rs.map((r) => r.test['test/inconsistency_rate']!))} | ${rs.map((r) => r.runId).join(', ')} |`;
+  }),
+  '',
+  '| run | method | seed | test acc | test len | test inconsistency |',
+  '|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.runId} | ${r.method} | ${r.seed} | ${r.test['test/accuracy']!.toFixed(3)} | ${r.test['test/mean_length']!.toFixed(1)} | ${r.test['test/inconsistency_rate']!.toFixed(3)} |`),
+];
+mkdirSync(values.out!, { recursive: true });
+writeFileSync(join(values.out!, 'experiment.md'), lines.join('\n') + '\n');
+// Val accuracy against cumulative wall-clock (SFT included, shared by both methods of a seed).
+const svg = lineChartSvg({
+  title: `VerIPO vs continual GRPO, val accuracy (${seeds.length} seeds, ${values.seconds} s RL budget)`,
+  xLabel: 'wall-clock seconds (cumulative, incl. SFT and eval)',
+  yLabel: 'val accuracy',
+  series: rows.map((r) => ({ name: `${r.method} s${r.seed}`, points: r.cmp.curve.map((p) => [p.wall_s, p.accuracy] as [number, number]), dashed: r.method !== 'veripo', color: r.method === 'veripo' ? '#d62728' : '#1f77b4' })),
+});
+writeFileSync(join(values.out!, 'experiment.svg'), svg);
+process.stdout.write(lines.join('\n') + '\n');
