@@ -242,24 +242,23 @@ export function seedDemoDb(dbPath: string): SeedSummary {
           wall += stepWall;
           const m = (name: string, value: number) => points.push({ stage_id: stageId, step: globalStep, name, value, wall_s: wall });
           if (st.kind === 'sft') {
-            m('loss', 3.2 * Math.exp(-step / 8) + 0.6 + r() * 0.1);
+            m('sft/loss', 3.2 * Math.exp(-step / 8) + 0.6 + r() * 0.1);
           } else if (st.kind === 'grpo') {
             skill += (plan.skill - skill) * 0.06;
             // GRPO alone tends to raise inconsistency; after DPO it starts lower.
             incons = Math.min(0.45, incons + 0.004 + (r() - 0.5) * 0.01);
             length += 0.8 + r();
             const acc = Math.min(0.98, skill + (r() - 0.5) * 0.08);
-            m('reward', acc * 1 + 0.45 + (r() - 0.5) * 0.05);
-            m('reward/accuracy', acc);
-            m('reward/format', 0.9 + r() * 0.1);
-            m('accuracy', acc);
-            m('completion_length', length + (r() - 0.5) * 6);
-            m('kl', 0.002 * step + r() * 0.003);
-            m('clip_ratio', 0.02 + r() * 0.03);
-            m('entropy', 2.1 - step * 0.03 + r() * 0.05);
-            m('grad_norm', 0.4 + r() * 0.3);
-            m('loss', (r() - 0.5) * 0.02);
-            m('inconsistency_rate', incons);
+            m('grpo/reward', acc * 1 + 0.45 + (r() - 0.5) * 0.05);
+            m('grpo/rewards/accuracy/mean', acc);
+            m('grpo/rewards/format/mean', 0.9 + r() * 0.1);
+            m('grpo/accuracy', acc);
+            m('grpo/completions/mean_length', length + (r() - 0.5) * 6);
+            m('grpo/kl', 0.002 * step + r() * 0.003);
+            m('grpo/clip_ratio/region_mean', 0.02 + r() * 0.03);
+            m('grpo/entropy', 2.1 - step * 0.03 + r() * 0.05);
+            m('grpo/grad_norm', 0.4 + r() * 0.3);
+            m('grpo/loss', (r() - 0.5) * 0.02);
             for (let p = 0; p < plan.prompts; p++) {
               const family = FAMILIES[(p + step) % FAMILIES.length]!;
               const promptId = `train-${plan.seed}-${family}-${st.iteration}-${step}-${p}`;

@@ -71,7 +71,7 @@ describe('workbench pages', () => {
     expect(await timelines.count()).toBe(rows);
     expect(await timelines.first().getByRole('listitem').count()).toBeGreaterThan(0);
     await page.getByLabel('Wall-clock').check();
-    await page.getByText('wall-clock (s)').first().waitFor();
+    await page.locator('figure[data-x="wall-clock (s)"] canvas').first().waitFor();
     await page.getByRole('heading', { level: 1 }).scrollIntoViewIfNeeded();
     await page.screenshot({ path: screenshotPath('experiments'), fullPage: false });
   });
@@ -102,7 +102,7 @@ describe('workbench pages', () => {
     await page.locator('.cot mark.hl-consistency').first().waitFor();
     await page.getByLabel('Consistent').selectOption('');
     await expect.poll(async () => Number(/(\d+) rollouts/.exec((await count.textContent()) ?? '')?.[1] ?? -1), { timeout: 10_000 }).toBe(total);
-    await list.locator('button.rrow').nth(1).click();
+    await list.locator('button.rrow.group-start').nth(1).click();
     await page.screenshot({ path: screenshotPath('rollouts') });
     // Manual pair from two rollouts of the same prompt.
     const g = page.getByRole('article', { name: /^Prompt group/ });
@@ -166,9 +166,8 @@ describe('workbench pages', () => {
     await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toMatch(/^[1-9]\d* problems?$/);
     expect(await save.isDisabled()).toBe(true);
     await page.screenshot({ path: screenshotPath('rubrics-error') });
-    // Undo back to the loaded rubric and dry-run it.
-    await editor.click();
-    await page.keyboard.press('ControlOrMeta+Z');
+    // Revert to the saved version and dry-run it.
+    await page.getByRole('button', { name: 'Revert' }).click();
     await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toBe('0 problems');
     await page.getByRole('button', { name: 'Dry run' }).click();
     const dry = page.getByRole('complementary', { name: 'Dry run' });
@@ -215,7 +214,7 @@ describe('workbench pages', () => {
       return;
     }
     // Client-side validation: a non-number in a numeric field blocks Start.
-    const numeric = page.locator('.override-grid input[inputmode="decimal"]').first();
+    const numeric = page.locator('.override-grid input[inputmode="decimal"]:visible').first();
     if (await numeric.count()) {
       await numeric.fill('abc');
       expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
@@ -233,7 +232,14 @@ describe('workbench pages', () => {
       return;
     }
     await open('Runs');
-    await page.getByLabel('Preset').selectOption('smoke');
+    await page.getByLabel('Preset', { exact: true }).selectOption('smoke');
+    // Shorter than the preset, and it exercises the override form.
+    for (const [key, value] of [['sft.steps', '10'], ['grpo.steps', '2']]) {
+      const field = page.getByLabel(key, { exact: true });
+      if (!(await field.count())) continue;
+      if (!(await field.isVisible())) await page.getByRole('group', { name: 'Overrides' }).locator('summary', { hasText: key.split('.')[0] }).first().click();
+      await field.fill(value);
+    }
     await page.getByLabel('Run name').fill('ui e2e smoke');
     await page.getByRole('button', { name: 'Start run' }).click();
     const started = page.getByRole('status').filter({ hasText: /Started run #\d+/ });
@@ -243,7 +249,7 @@ describe('workbench pages', () => {
     const progress = live.getByRole('progressbar', { name: `Run ${runId} progress` });
     // Progress moves while it trains, and the page answers clicks meanwhile.
     await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 120_000 }).toBeGreaterThan(0);
-    await page.getByRole('checkbox', { name: 'show all keys' }).click();
+    await live.scrollIntoViewIfNeeded();
     await page.screenshot({ path: screenshotPath('runs-live') });
     await expect.poll(() => live.getByLabel('Run status').textContent(), { timeout: 170_000, interval: 1000 }).toMatch(/finished|failed|stopped|interrupted/);
     expect(await live.getByLabel('Run status').textContent()).toBe('finished');

@@ -48,7 +48,7 @@ export function LineChart({ title, series, xLabel, height = 200 }: { title: stri
     };
   }, [series, xLabel, height]);
   return (
-    <figure className="chart" aria-label={`${title} chart`} role="figure">
+    <figure className="chart" aria-label={`${title} chart`} role="figure" data-x={xLabel}>
       <figcaption>{title}</figcaption>
       {series.length === 0 ? <div className="muted chart-empty">no data for the selected runs</div> : <div ref={box} />}
     </figure>

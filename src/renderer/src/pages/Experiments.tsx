@@ -33,11 +33,11 @@ function sortValue(r: RunSummary, key: SortKey): string | number {
 
 /** Charts to compare: the first training metric that a run has, plus its validation metric. */
 const CHARTS: { title: string; train: string[]; val?: string }[] = [
-  { title: 'Accuracy', train: ['accuracy', 'reward/accuracy'], val: 'val/accuracy' },
-  { title: 'Mean response length', train: ['completion_length', 'mean_length'], val: 'val/mean_length' },
-  { title: 'Inconsistency rate', train: ['inconsistency_rate', 'verifier/inconsistency_rate'], val: 'val/inconsistency_rate' },
-  { title: 'Reward', train: ['reward'] },
-  { title: 'KL', train: ['kl'] },
+  { title: 'Accuracy', train: ['grpo/accuracy', 'accuracy', 'grpo/rewards/accuracy/mean', 'reward/accuracy'], val: 'val/accuracy' },
+  { title: 'Mean response length', train: ['grpo/completions/mean_length', 'completion_length', 'mean_length'], val: 'val/mean_length' },
+  { title: 'Inconsistency rate', train: ['grpo/inconsistency_rate', 'inconsistency_rate', 'verify/inconsistency_rate'], val: 'val/inconsistency_rate' },
+  { title: 'Reward', train: ['grpo/reward', 'reward'] },
+  { title: 'KL', train: ['grpo/kl', 'kl'] },
 ];
 
 export function ExperimentsPage() {

@@ -182,6 +182,9 @@ export function RubricsPage() {
         <button className="primary" onClick={() => void save()} disabled={!ready || errors > 0 || !name.trim()}>
           Save as new version
         </button>
+        <button onClick={() => load(selected ? prettify(selected.body) : NEW_RUBRIC)} disabled={!ready || !dirty}>
+          Revert
+        </button>
         <span role="status" aria-label="Problems" className={problems.length ? 'error' : 'ok'}>
           {problems.length === 1 ? '1 problem' : `${problems.length} problems`}
         </span>

@@ -8,6 +8,8 @@ import type { RunSummary } from '../../../shared/api';
 import { ErrorNote, fmtDuration, fmtNum, useApi } from '../lib';
 
 type Leaf = string | number | boolean;
+/** Config sections unfolded by default: the ones a researcher tunes most. */
+const OPEN_SECTIONS = ['grpo', 'loop'];
 interface Field {
   key: string;
   default: unknown;
@@ -31,7 +33,8 @@ export function parseOverride(field: Field, raw: string): { value?: Leaf; error?
   if (field.type === 'number') {
     const n = Number(s);
     if (s === '' || !Number.isFinite(n)) return { error: `${field.key}: expected a number, got "${raw}"` };
-    if (Number.isInteger(field.default) && !Number.isInteger(n) && !/rate|beta|eps|alpha|temp|top_p|coef|smooth|weight|discard/i.test(field.key)) {
+    // Counts (steps, sizes, generations…) must be whole numbers; other numbers may be fractional.
+    if (Number.isInteger(field.default) && !Number.isInteger(n) && /(steps|size|epochs|iterations|num_|seed|length|rounds|per_step|max_pairs)/i.test(field.key.split('.').pop()!)) {
       return { error: `${field.key}: expected an integer, got ${s}` };
     }
     return { value: n };
@@ -135,6 +138,11 @@ export function RunsPage() {
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">Runs</h1>
+      <h2 id="live-heading">Live</h2>
+      {active.length === 0 && <p className="muted">No run is in progress.</p>}
+      {active.map((id) => (
+        <LiveRun key={id} live={live[id] ?? emptyLive(id, runs.data?.find((r) => r.id === id)?.status ?? 'running')} summary={runs.data?.find((r) => r.id === id)} />
+      ))}
       <StartForm
         presets={presets.data ?? []}
         loading={presets.loading}
@@ -142,13 +150,9 @@ export function RunsPage() {
         onStarted={(id) => {
           setLive((prev) => ({ ...prev, [id]: prev[id] ?? emptyLive(id, 'pending') }));
           runs.reload();
+          document.getElementById('live-heading')?.scrollIntoView({ block: 'start' });
         }}
       />
-      <h2>Live</h2>
-      {active.length === 0 && <p className="muted">No run is in progress.</p>}
-      {active.map((id) => (
-        <LiveRun key={id} live={live[id] ?? emptyLive(id, runs.data?.find((r) => r.id === id)?.status ?? 'running')} summary={runs.data?.find((r) => r.id === id)} />
-      ))}
       <h2>Recent runs</h2>
       <ErrorNote error={runs.error} what="runs" />
       <table aria-label="Recent runs">
@@ -194,7 +198,6 @@ function StartForm({ presets, loading, error, onStarted }: { presets: { name: st
   const [serverError, setServerError] = useState<Error | null>(null);
   const [started, setStarted] = useState<number | null>(null);
   const [busy, setBusy] = useState(false);
-  const [showAll, setShowAll] = useState(false);
   useEffect(() => {
     if (!preset && presets[0]) setPreset(presets[0].name);
   }, [presets, preset]);
@@ -211,7 +214,14 @@ function StartForm({ presets, loading, error, onStarted }: { presets: { name: st
     return out;
   }, [fields, values]);
   const changed = Object.entries(values).filter(([, v]) => v !== '').length;
-  const visible = showAll ? fields : fields.filter((f) => /^(grpo|dpo|loop|verifier|seed|sft)/.test(f.key) || values[f.key]);
+  const sections = useMemo(() => {
+    const m = new Map<string, Field[]>();
+    for (const f of fields) {
+      const section = f.key.includes('.') ? f.key.split('.')[0]! : 'run';
+      m.set(section, [...(m.get(section) ?? []), f]);
+    }
+    return [...m.entries()];
+  }, [fields]);
 
   const start = async () => {
     setServerError(null);
@@ -249,7 +259,7 @@ function StartForm({ presets, loading, error, onStarted }: { presets: { name: st
       <div className="toolbar">
         <label>
           Preset{' '}
-          <select value={preset} onChange={(e) => (setPreset(e.target.value), setValues({}))} disabled={presets.length === 0}>
+          <select aria-label="Preset" value={preset} onChange={(e) => (setPreset(e.target.value), setValues({}))} disabled={presets.length === 0}>
             {presets.map((p) => (
               <option key={p.name}>{p.name}</option>
             ))}
@@ -264,38 +274,42 @@ function StartForm({ presets, loading, error, onStarted }: { presets: { name: st
       </div>
       {current && <p className="muted">{current.description}</p>}
       {fields.length > 0 && (
-        <details open>
-          <summary>
-            Overrides ({changed} changed) · defaults shown as placeholders{' '}
-            <label className="small">
-              <input type="checkbox" checked={showAll} onChange={(e) => setShowAll(e.target.checked)} /> show all keys
-            </label>
-          </summary>
-          <div className="override-grid">
-            {visible.map((f) => (
-              <label key={f.key} className={errors[f.key] ? 'field invalid' : 'field'}>
-                <span className="mono">{f.key}</span>
-                {f.type === 'boolean' ? (
-                  <select aria-label={f.key} value={values[f.key] ?? ''} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}>
-                    <option value="">default ({String(f.default)})</option>
-                    <option value="true">true</option>
-                    <option value="false">false</option>
-                  </select>
-                ) : (
-                  <input
-                    aria-label={f.key}
-                    aria-invalid={errors[f.key] ? true : undefined}
-                    inputMode={f.type === 'number' ? 'decimal' : undefined}
-                    value={values[f.key] ?? ''}
-                    placeholder={f.type === 'other' ? JSON.stringify(f.default) : String(f.default)}
-                    onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
-                  />
-                )}
-                {errors[f.key] && <span className="error small">{errors[f.key]}</span>}
-              </label>
-            ))}
-          </div>
-        </details>
+        <div className="overrides" role="group" aria-label="Overrides">
+          <p className="small muted">
+            Overrides ({changed} changed): TRL-aligned keys, defaults shown greyed; leave empty to keep the default.
+          </p>
+          {sections.map(([section, list]) => (
+            <details key={section} open={OPEN_SECTIONS.includes(section) || list.some((f) => values[f.key])}>
+              <summary>
+                <span className="mono">{section}</span> <span className="muted small">({list.length})</span>
+              </summary>
+              <div className="override-grid">
+                {list.map((f) => (
+                  <label key={f.key} className={errors[f.key] ? 'field invalid' : 'field'}>
+                    <span className="mono">{f.key}</span>
+                    {f.type === 'boolean' ? (
+                      <select aria-label={f.key} value={values[f.key] ?? ''} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}>
+                        <option value="">default ({String(f.default)})</option>
+                        <option value="true">true</option>
+                        <option value="false">false</option>
+                      </select>
+                    ) : (
+                      <input
+                        aria-label={f.key}
+                        aria-invalid={errors[f.key] ? true : undefined}
+                        inputMode={f.type === 'number' ? 'decimal' : undefined}
+                        value={values[f.key] ?? ''}
+                        placeholder={f.type === 'other' ? JSON.stringify(f.default) : String(f.default)}
+                        onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+                      />
+                    )}
+                    {errors[f.key] && <span className="error small">{errors[f.key]}</span>}
+                  </label>
+                ))}
+              </div>
+            </details>
+          ))}
+        </div>
       )}
       <div className="toolbar">
         <button type="submit" className="primary" disabled={!preset || busy || Object.keys(errors).length > 0}>
@@ -349,7 +363,7 @@ function LiveRun({ live, summary }: { live: Live; summary?: RunSummary }) {
       <div className="progress-row">
         <progress aria-label={`Run ${live.run_id} progress`} max={Math.max(1, live.total)} value={done && status === 'finished' ? Math.max(1, live.total) : live.step} />
         <span className="mono">
-          step {live.step}/{live.total || '?'} · {pct.toFixed(0)} %{live.eta_s != null && !done ? ` · ETA ${fmtDuration(live.eta_s)}` : ''}
+          {done ? `${status}${summary?.wall_s != null ? ` in ${fmtDuration(summary.wall_s)}` : ''}` : `step ${live.step}/${live.total || '?'} · ${pct.toFixed(0)} %${live.eta_s != null ? ` · ETA ${fmtDuration(live.eta_s)}` : ''}`}
         </span>
       </div>
       {live.stages.length > 0 && (
