@@ -313,6 +313,8 @@ interface Sampled {
   shuffled: boolean;
   groupIndex: number;
   tokens: number[];
+  /** Sampler log-probs of the tokens, log softmax(logits / temperature). */
+  logprobs: number[];
   text: string;
   truncated: boolean;
   parts: Record<RewardName, number>;
@@ -376,7 +378,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         lengthTarget: cfg.length_target,
         lengthMax: cfg.length_max ?? undefined,
       });
-      return { task, prompt: prompts[p]!, shuffled: p >= tasks.length, groupIndex: row % G, tokens, text, truncated: out.truncated[row]!, parts, reward: total };
+      return { task, prompt: prompts[p]!, shuffled: p >= tasks.length, groupIndex: row % G, tokens, logprobs: out.logprobs[row]!, text, truncated: out.truncated[row]!, parts, reward: total };
     });
   };
 
@@ -480,6 +482,10 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       }
       metric(step, 'accuracy', meanStd(ordered.map((r) => r.parts.accuracy))[0]);
       metric(step, 'completions/mean_length', meanStd(ordered.map((r) => r.tokens.length))[0]);
+      // Entropy of the sampling distribution, estimated as the mean of -log p(sampled token):
+      // unbiased at top_p = 1 and free, where the exact value needs the full softmax again.
+      const sampledLogps = ordered.flatMap((r) => r.logprobs);
+      metric(step, 'entropy', sampledLogps.length ? -sampledLogps.reduce((a, b) => a + b, 0) / sampledLogps.length : 0);
       metric(step, 'completions/clipped_ratio', ordered.filter((r) => r.truncated).length / ordered.length);
       if (cfg.temporal) {
         const shuffled = logged.filter((r) => r.shuffled);
@@ -513,12 +519,12 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     const refLogps =
       cfg.beta > 0 && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null;
     let oldLogps: tf.Tensor2D | null = null;
-    const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0, entropy: 0 };
+    const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0 };
     try {
       for (let it = 0; it < cfg.num_iterations; it++) {
         let stats: Omit<typeof sums, 'gradNorm' | 'loss'> | null = null;
         const { loss, grads } = policyGradients(policy, () => {
-          const sl = sequenceLogprobs(policy, batch, { temperature: cfg.temperature, entropy: it === 0 });
+          const sl = sequenceLogprobs(policy, batch, { temperature: cfg.temperature });
           // Iteration 0: the policy still equals the sampler, so old = detached current
           // (ratio exactly 1, as TRL); later iterations reuse those values.
           const old = oldLogps ?? (stopGradient(sl.logprobs) as tf.Tensor2D);
@@ -540,7 +546,6 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
             clipRegion: out.clipRegion.dataSync()[0]!,
             kl: out.kl.dataSync()[0]!,
             ratio: out.ratioMean.dataSync()[0]!,
-            entropy: sl.entropy ? maskedMean(sl.entropy, mask).dataSync()[0]! : sums.entropy,
           };
           return out.loss;
         });
@@ -558,7 +563,6 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         sums.clipRegion += s.clipRegion;
         sums.kl += s.kl;
         sums.ratio += s.ratio;
-        sums.entropy = s.entropy;
       }
     } finally {
       tf.dispose([advantages, baseMask, mask, ...(refLogps ? [refLogps] : []), ...(oldLogps ? [oldLogps] : [])]);
@@ -571,6 +575,5 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     metric(step, 'clip_ratio/region_mean', sums.clipRegion / n);
     if (cfg.beta > 0) metric(step, 'kl', sums.kl / n);
     metric(step, 'ratio_mean', sums.ratio / n);
-    metric(step, 'entropy', sums.entropy);
   }
 }

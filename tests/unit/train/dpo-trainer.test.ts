@@ -54,6 +54,14 @@ describe('runDpo', () => {
     }
   });
 
+  it('leaks no tensors', async () => {
+    const policy = createPolicy(config, 2);
+    const reference = clonePolicy(policy);
+    const before = tf.memory().numTensors;
+    await runDpo({ policy, reference, tokenizer, pairs, config: { batch_size: 4, steps: 3, rpo_alpha: 0.5 } });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('throws NonFiniteLossError on NaN weights', async () => {
     const policy = createPolicy(config, 2);
     const reference = clonePolicy(policy);

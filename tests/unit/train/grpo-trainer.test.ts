@@ -149,6 +149,14 @@ describe('runGrpo', () => {
     ).rejects.toBeInstanceOf(NonFiniteLossError);
   });
 
+  it('leaks no tensors across steps (GSPO, two inner iterations, masked truncation, KL)', async () => {
+    const policy = freshPolicy();
+    const reference = clonePolicy(policy);
+    const before = tf.memory().numTensors;
+    await runGrpo({ policy, reference, tokenizer, tasks: [task('v', 2)], config: { ...base, steps: 3, num_iterations: 2, importance_sampling_level: 'sequence', mask_truncated_completions: true, temporal: true } });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('shuffleFrames permutes whole frames and never returns the identity', () => {
     const frames = Uint8Array.from({ length: 3 * 4 }, (_, i) => Math.floor(i / 4));
     let s = 0.1;
