@@ -7,11 +7,9 @@ import { lineChartSvg } from '../../../bench/plot';
 import { initBackend } from '../model/backend';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { disposePolicy, type Policy } from '../model/policy';
-import { taskPrompt } from '../model/prompt';
-import { generate } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
 import { GrpoConfigSchema, NonFiniteLossError, runGrpo, trainTaskOf } from '../train/grpo';
-import { accuracyReward, consistencyReward, formatReward } from '../train/rewards';
+import { evaluatePolicy } from '../train/eval';
 import { sampleTasks, type Modality, type Task } from '../video/tasks';
 import { CliError, type CliCommand } from './command';
 import { printJson } from './common';
@@ -25,35 +23,15 @@ checkpoint CKPT on N training tasks and reports greedy val accuracy every K step
 
 export interface ValReport {
   accuracy: number;
-  format: number;
-  consistency: number;
+  format_rate: number;
+  inconsistency_rate: number;
   mean_length: number;
 }
 
-/** Greedy decoding on `tasks`: mean accuracy / format / consistency reward and completion length. */
-export function greedyEval(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], opts: { max_completion_length: number; batch?: number }): ValReport {
-  const sums = { accuracy: 0, format: 0, consistency: 0, mean_length: 0 };
-  const B = opts.batch ?? 16;
-  for (let i = 0; i < tasks.length; i += B) {
-    const chunk = tasks.slice(i, i + B);
-    const out = generate(policy, chunk.map((t) => taskPrompt(t, tokenizer)), {
-      temperature: 0,
-      max_completion_length: opts.max_completion_length,
-      eosId: tokenizer.eosId,
-      padId: tokenizer.padId,
-    });
-    out.tokens.forEach((tokens, r) => {
-      const task = chunk[r]!;
-      const text = tokenizer.decode(tokens);
-      const spec = { answer: task.answer, answerType: task.answerType, options: task.options };
-      sums.accuracy += accuracyReward(text, spec);
-      sums.format += formatReward(text);
-      sums.consistency += consistencyReward(text, spec);
-      sums.mean_length += tokens.length;
-    });
-  }
-  const n = Math.max(1, tasks.length);
-  return { accuracy: sums.accuracy / n, format: sums.format / n, consistency: sums.consistency / n, mean_length: sums.mean_length / n };
+/** Greedy val metrics through the shared evaluator (train/eval.ts). */
+function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], max_completion_length: number): ValReport {
+  const r = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length });
+  return { accuracy: r.accuracy, format_rate: r.format_rate, inconsistency_rate: r.inconsistency_rate, mean_length: r.mean_length };
 }
 
 function parseSet(items: string[]): Record<string, unknown> {
@@ -121,11 +99,10 @@ export const command: CliCommand = {
     const reference = config.beta > 0 ? clonePolicy(policy) : null;
     const train = sampleTasks({ n: num('train', values.train, 256), seed, split: 'train', modality });
     const val = sampleTasks({ n: num('val', values.val, 64), seed: seed + 1, split: 'val', modality });
-    const evalOpts = { max_completion_length: config.max_completion_length };
 
     const curve: { step: number; val: ValReport; train_reward: number | null }[] = [];
     const t0 = performance.now();
-    curve.push({ step: 0, val: greedyEval(policy, tokenizer, val, evalOpts), train_reward: null });
+    curve.push({ step: 0, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: null });
     const bar = values.json ? null : progressBar('grpo', config.steps);
     let lastReward: number | null = null;
     let failure: string | null = null;
@@ -138,7 +115,7 @@ export const command: CliCommand = {
           if (ev.type !== 'progress') return;
           bar?.update(ev.step);
           if (ev.step % evalEvery === 0 || ev.step === config.steps) {
-            curve.push({ step: ev.step, val: greedyEval(policy, tokenizer, val, evalOpts), train_reward: lastReward });
+            curve.push({ step: ev.step, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: lastReward });
           }
         },
       });
@@ -159,8 +136,8 @@ export const command: CliCommand = {
         yMax: 1,
         series: [
           { name: `val accuracy (n=${val.length})`, points: curve.map((c) => [c.step, c.val.accuracy]) },
-          { name: 'val format rate', points: curve.map((c) => [c.step, c.val.format]), dashed: true },
-          { name: 'val consistency', points: curve.map((c) => [c.step, c.val.consistency]), dashed: true },
+          { name: 'val format rate', points: curve.map((c) => [c.step, c.val.format_rate]), dashed: true },
+          { name: 'val inconsistency rate', points: curve.map((c) => [c.step, c.val.inconsistency_rate]), dashed: true },
         ],
       }));
     }
@@ -170,7 +147,7 @@ export const command: CliCommand = {
     if (values.json) printJson(result);
     else {
       for (const c of curve) {
-        console.log(`step ${String(c.step).padStart(4)}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format.toFixed(3)}  consistency ${c.val.consistency.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}`);
+        console.log(`step ${String(c.step).padStart(4)}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}`);
       }
       console.log(`${wall.toFixed(1)} s on ${backend.backend}${failure ? `; stopped: ${failure}` : ''}`);
     }
