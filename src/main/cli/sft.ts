@@ -74,7 +74,11 @@ export const command: CliCommand = {
     const trained = await runSft(policy, tokenizer, sft, {
       onEvent: (ev) => {
         if (ev.type === 'metric' && ev.name === 'loss') lastLoss = ev.value;
-        if (ev.type === 'progress') bar.update(ev.step, `loss ${lastLoss.toFixed(3)}`);
+        if (ev.type === 'progress') {
+          bar.update(ev.step, `loss ${lastLoss.toFixed(3)}`);
+          // Off a TTY the bar is silent; leave a line every 10 steps so logs show progress.
+          if (!process.stderr.isTTY && ev.step % 10 === 0) log(`sft step ${ev.step}/${ev.total} loss ${lastLoss.toFixed(3)}`);
+        }
       },
     });
     bar.finish(`loss ${lastLoss.toFixed(3)}`);
