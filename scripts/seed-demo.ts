@@ -1,5 +1,6 @@
 // Fill a database with demo runs, rollouts, pairs and a rubric for working on the UI:
 //   npx tsx scripts/seed-demo.ts /tmp/demo.db && npx veripo serve --db /tmp/demo.db
+// IMPORTED=N sets the size of the imported-rollouts run (default 10 000, 0 for none).
 import { existsSync } from 'node:fs';
 import { seedDemoDb } from '../tests/e2e/seed';
 
@@ -13,5 +14,5 @@ if (existsSync(file)) {
   process.exit(2);
 }
 const t0 = performance.now();
-const s = seedDemoDb(file);
+const s = seedDemoDb(file, { imported: Number(process.env.IMPORTED ?? 10_000) });
 process.stdout.write(`${file}: ${s.runs.length} runs, ${s.rollouts} rollouts, ${s.pairs} pairs in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

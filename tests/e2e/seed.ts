@@ -207,7 +207,12 @@ export interface SeedSummary {
   pairs: number;
 }
 
-export function seedDemoDb(dbPath: string): SeedSummary {
+export interface SeedOptions {
+  /** rollouts in an extra run of imported external rollouts (no stage, no task video); 0 for none */
+  imported?: number;
+}
+
+export function seedDemoDb(dbPath: string, opts: SeedOptions = {}): SeedSummary {
   const db = openDb(dbPath);
   const summary: SeedSummary = { runs: [], rollouts: 0, pairs: 0 };
   try {
@@ -333,6 +338,7 @@ export function seedDemoDb(dbPath: string): SeedSummary {
       if (plan.status === 'interrupted') markRunFinished(db, runId, 'interrupted', 'the process running this run stopped before it finished');
       else markRunFinished(db, runId, plan.status);
     }
+    if ((opts.imported ?? 0) > 0) summary.runs.push(seedImported(db, opts.imported!, summary));
     const rubric = {
       name: 'default',
       version: 1,
@@ -412,4 +418,38 @@ function seedPairs(db: ReturnType<typeof openDb>, runId: number, stageId: number
   insertPairs(db, runId, pairs);
   db.prepare('UPDATE stages SET summary = ? WHERE id = ?').run(JSON.stringify({ pairs: pairs.length }), stageId);
   return pairs.length;
+}
+
+/** An imported TRL-style rollout file: a run without stages, rollouts without task ids (no frames). */
+function seedImported(db: ReturnType<typeof openDb>, n: number, summary: SeedSummary): number {
+  const r = rng(4242);
+  const runId = createRun(db, { experiment: 'imports', name: 'imported: trl_rollouts.jsonl', preset: null, seed: 0, config: { source: 'trl_rollouts.jsonl' }, status: 'finished' });
+  const rows: NewRollout[] = [];
+  const generations = 8;
+  for (let i = 0; i < n; i++) {
+    const p = Math.floor(i / generations);
+    const family = FAMILIES[p % FAMILIES.length]!;
+    const q = question(rng(p + 1), family);
+    const flags = { correct: r() < 0.6, consistent: r() > 0.2, repetitive: r() < 0.1, reflective: r() < 0.05, ungrounded: false, truncated: r() < 0.03 };
+    const cot = makeCot(r, { answer: q.answer, ...flags });
+    rows.push({
+      stage_id: null,
+      step: null,
+      prompt_id: `ext-${String(p).padStart(5, '0')}`,
+      task_id: null,
+      group_index: i % generations,
+      prompt: q.prompt.replace('<video>', '<video: clips/' + family + '_' + p + '.mp4>'),
+      ground_truth: q.answer,
+      text: cot.text,
+      token_count: cot.text.split(/\s+/).length,
+      reward: flags.correct ? 1 : 0,
+      reward_parts: { accuracy: flags.correct ? 1 : 0 },
+      truncated: flags.truncated,
+      verdict: verdictFor(cot, flags),
+      meta: { source: 'trl', line: i + 1, video: `clips/${family}_${p}.mp4` },
+    });
+  }
+  insertRollouts(db, runId, rows);
+  summary.rollouts += n;
+  return runId;
 }

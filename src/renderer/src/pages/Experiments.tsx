@@ -52,7 +52,7 @@ export function ExperimentsPage() {
     if (selected === null && runs.data) {
       setSelected(
         runs.data
-          .filter((r) => r.status === 'finished')
+          .filter((r) => r.status === 'finished' && r.preset != null)
           .slice(-2)
           .map((r) => r.id),
       );

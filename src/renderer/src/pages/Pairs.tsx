@@ -82,7 +82,7 @@ export function PairsPage() {
       <div className="toolbar">
         <label>
           Run{' '}
-          <select value={runId} onChange={(e) => setRunId(e.target.value ? Number(e.target.value) : '')}>
+          <select aria-label="Run" value={runId} onChange={(e) => setRunId(e.target.value ? Number(e.target.value) : '')}>
             <option value="">all runs</option>
             {(runs.data ?? []).map((r) => (
               <option key={r.id} value={r.id}>

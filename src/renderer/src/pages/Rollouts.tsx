@@ -155,11 +155,11 @@ export function RolloutsPage() {
           <span className="mono small">g{r.group_index}</span>
           <span className="mono small col-reward">{fmtNum(r.reward, 3)}</span>
           <span className="col-verdict">
-            <span className={correct ? 'ok' : correct === false ? 'bad' : 'muted'}>{correct ? 'correct' : correct === false ? 'wrong' : '?'}</span>
-            {consistent === false && <span className="bad small">inconsistent</span>}
-            {flag(r, 'repetitive') && <span className="warn small">repetitive</span>}
-            {flag(r, 'reflective') && <span className="ok small">reflective</span>}
-            {r.truncated && <span className="warn small">truncated</span>}
+            <span className={correct ? 'ok' : correct === false ? 'bad' : 'muted'}>{correct ? '✓ correct' : correct === false ? '✗ wrong' : 'unverified'}</span>
+            {consistent === false && <span className="bad small" title="inconsistent: the reasoning concludes something else than the answer">incons.</span>}
+            {flag(r, 'repetitive') && <span className="warn small" title="repetitive">rep.</span>}
+            {flag(r, 'reflective') && <span className="ok small" title="reflective: corrects itself">refl.</span>}
+            {r.truncated && <span className="warn small" title="truncated at max_completion_length">trunc.</span>}
           </span>
         </button>
       );
@@ -175,7 +175,7 @@ export function RolloutsPage() {
       <div className="toolbar">
         <label>
           Run{' '}
-          <select value={runId ?? ''} onChange={(e) => (setRunId(Number(e.target.value)), setWhere(''))}>
+          <select aria-label="Run" value={runId ?? ''} onChange={(e) => (setRunId(Number(e.target.value)), setWhere(''))}>
             {(runs.data ?? []).map((r) => (
               <option key={r.id} value={r.id}>
                 #{r.id} {r.name ?? r.preset ?? ''} ({r.status})
@@ -185,7 +185,7 @@ export function RolloutsPage() {
         </label>
         <label>
           Stage / step{' '}
-          <select value={where} onChange={(e) => setWhere(e.target.value)}>
+          <select aria-label="Stage / step" value={where} onChange={(e) => setWhere(e.target.value)}>
             <option value="">all stages</option>
             {stages.map((s) => (
               <optgroup key={String(s.stage_id)} label={s.kind ? `${s.kind.toUpperCase()} · iteration ${s.iteration}` : 'imported'}>
@@ -204,7 +204,7 @@ export function RolloutsPage() {
         {(['correct', 'consistent', 'repetitive', 'reflective'] as const).map((k) => (
           <label key={k}>
             {k[0]!.toUpperCase() + k.slice(1)}{' '}
-            <select value={filters[k]} onChange={(e) => setF(k, e.target.value)}>
+            <select aria-label={k[0]!.toUpperCase() + k.slice(1)} value={filters[k]} onChange={(e) => setF(k, e.target.value)}>
               <option value="">any</option>
               <option value="yes">yes</option>
               <option value="no">no</option>
@@ -213,7 +213,7 @@ export function RolloutsPage() {
         ))}
         <label>
           In pair{' '}
-          <select value={filters.in_pair} onChange={(e) => setF('in_pair', e.target.value)}>
+          <select aria-label="In pair" value={filters.in_pair} onChange={(e) => setF('in_pair', e.target.value)}>
             <option value="">any</option>
             <option value="chosen">chosen</option>
             <option value="rejected">rejected</option>
