@@ -8,8 +8,11 @@ import { command as tasks } from './tasks';
 import { command as importCmd } from './import';
 import { command as verify } from './verify';
 import { command as exportCmd } from './export';
+import { command as bench } from './bench';
+import { command as sft } from './sft';
+import { command as grpo } from './grpo';
 
-const COMMANDS: CliCommand[] = [run, runs, verify, importCmd, exportCmd, tasks, serve];
+const COMMANDS: CliCommand[] = [run, runs, verify, importCmd, exportCmd, tasks, sft, grpo, bench, serve];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
