@@ -109,7 +109,7 @@ function question(r: () => number, family: string): { prompt: string; answer: st
     entry_side: `From which side does the ${colour} ${shape} enter?`,
   };
   return {
-    prompt: `<video> ${q[family]} Options: (A) left (B) right (C) up (D) down. Think step by step inside <think></think> and answer inside <answer></answer>.`,
+    prompt: `<video> ${q[family]} Options: ${family.startsWith('count') ? '(A) 1 (B) 2 (C) 3 (D) 4' : family === 'order' ? `(A) the ${colour} ${shape} (B) the blue circle (C) the green square (D) they enter together` : family === 'rotation' ? '(A) clockwise (B) counter-clockwise (C) it does not rotate (D) both' : '(A) left (B) right (C) up (D) down'}. Think step by step inside <think></think> and answer inside <answer></answer>.`,
     answer,
   };
 }

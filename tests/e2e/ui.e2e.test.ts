@@ -150,7 +150,7 @@ describe('workbench pages', () => {
     await page.locator('.cot mark.hl-consistency').first().waitFor();
     await page.getByLabel('Consistent').selectOption('');
     await expect.poll(async () => Number(/(\d+) rollouts/.exec((await count.textContent()) ?? '')?.[1] ?? -1), { timeout: 10_000 }).toBe(total);
-    await list.locator('button.rrow.group-start').nth(1).click();
+    await list.locator('button.rrow.group-start').nth(0).click();
     const head = page.getByRole('article', { name: /^Prompt group/ });
     // Frames when the task is from the benchmark; otherwise a note (never a crash).
     await Promise.race([
