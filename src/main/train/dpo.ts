@@ -133,7 +133,7 @@ export const DpoConfigSchema = z
     epochs: z.number().int().positive().default(1),
     steps: z.number().int().positive().nullable().default(null),
     max_seconds: z.number().positive().nullable().default(null),
-    /** Completions longer than this many tokens (before <eos>) are cut; null = whatever fits the model. */
+    /** Completion tokens including <eos>, as GRPO's sampler counts them; longer ones are cut. null = whatever fits the model. */
     max_completion_length: z.number().int().positive().nullable().default(null),
     adam_beta1: z.number().min(0).lt(1).default(0.9),
     adam_beta2: z.number().min(0).lt(1).default(0.999),
@@ -203,7 +203,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
 
   const encoded = ctx.pairs.map((p, i) => {
     const room = policy.config.max_text_len - p.prompt.tokens.length;
-    const max = Math.min(room, cfg.max_completion_length === null ? room : cfg.max_completion_length + 1);
+    const max = Math.min(room, cfg.max_completion_length ?? room);
     if (max < 2) throw new Error(`dpo.ts runDpo: pair ${i} prompt has ${p.prompt.tokens.length} tokens, no room for a completion (max_text_len ${policy.config.max_text_len})`);
     return { prompt: p.prompt, chosen: encodeCompletion(tokenizer, p.chosen, max), rejected: encodeCompletion(tokenizer, p.rejected, max) };
   });
