@@ -221,9 +221,29 @@ describe('workbench pages', () => {
     await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toMatch(/^[1-9]\d* problems?$/);
     expect(await save.isDisabled()).toBe(true);
     await page.screenshot({ path: screenshotPath('rubrics-error') });
-    // Revert to the saved version and dry-run it.
+    // Revert to the saved version: 0 problems again.
     await page.getByRole('button', { name: 'Revert' }).click();
     await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toBe('0 problems');
+    // A real edit (consistency check off), pasted as a person would, then a dry run against the saved version.
+    const saved = (await api<{ id: number; body: string }[]>('listRubrics')).body.at(-1);
+    let edited = false;
+    if (saved) {
+      const rubric = JSON.parse(saved.body) as { checks?: Record<string, { enabled?: boolean }> };
+      if (rubric.checks?.consistency) {
+        rubric.checks.consistency.enabled = false;
+        await editor.click();
+        await page.keyboard.press('ControlOrMeta+A');
+        // A paste event into Monaco's input (headless Chromium has no system clipboard).
+        await page.evaluate((text) => {
+          const data = new DataTransfer();
+          data.setData('text/plain', text);
+          document.activeElement!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+        }, JSON.stringify(rubric, null, 2));
+        await page.locator('.view-lines').getByText('"consistency"').first().waitFor();
+        await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toBe('0 problems');
+        edited = true;
+      }
+    }
     await page.getByRole('button', { name: 'Dry run' }).click();
     const dry = page.getByRole('complementary', { name: 'Dry run' });
     const outcome = await Promise.race([
@@ -236,9 +256,13 @@ describe('workbench pages', () => {
       expect(text).toContain('not available in this build');
       console.warn('[ui e2e] dryRunRubric answered 503: dry-run counts not checked');
     } else {
-      const n = Number(/(\d+) rollouts verified/.exec((await dry.getByRole('status').textContent())!)![1]);
+      const status = (await dry.getByRole('status').textContent())!;
+      const n = Number(/(\d+) rollouts verified/.exec(status)![1]);
+      const changed = Number(/(\d+) change verdict/.exec(status)![1]);
       expect(n).toBeGreaterThan(0);
       expect(await dry.getByRole('table', { name: 'Verdict counts' }).locator('tbody tr').count()).toBeGreaterThan(0);
+      console.log(`[ui e2e] dry run: ${n} rollouts, ${changed} change verdict${edited ? ' (consistency check disabled)' : ''}`);
+      if (changed > 0) expect(await dry.getByRole('list', { name: 'Changed verdicts' }).getByRole('listitem').count()).toBeGreaterThan(0);
     }
     await page.screenshot({ path: screenshotPath('rubrics') });
   });
