@@ -83,6 +83,8 @@ export const command: CliCommand = {
     });
     bar.finish(`loss ${lastLoss.toFixed(3)}`);
 
+    // Save before eval so a failed or interrupted eval never loses the trained weights.
+    if (values.out) saveCheckpoint(values.out, policy, tokenizer, { stage: 'sft', sft, backend: backend.backend });
     const evalConfig = { ...DEFAULT_EVAL_CONFIG, n: positiveInt('eval-n', values['eval-n'], DEFAULT_EVAL_CONFIG.n), modalities };
     const evalBar = progressBar('eval', evalConfig.n * modalities.length);
     const val = await evaluate(policy, tokenizer, evalConfig, { onEvent: (ev) => ev.type === 'progress' && evalBar.update(ev.step) });

@@ -206,7 +206,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   const G = opts.num_generations ?? 1;
   const temperature = opts.temperature ?? 1;
   const topP = opts.top_p ?? 1;
-  const maxLen = opts.max_completion_length;
+  let maxLen = opts.max_completion_length;
   const padId = opts.padId ?? 0;
   const useCache = opts.useCache ?? true;
   const rand = mulberry32(opts.seed ?? 0);
@@ -220,10 +220,11 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   });
   const B = rows.length;
   const pack = packPrompts(policy, rows);
+  // A prompt near the position limit shortens the completion budget rather than failing
+  // a whole batch; rows cut there are reported as truncated.
   const longest = Math.max(...pack.responseStart);
-  if (longest + maxLen > policy.config.max_text_len) {
-    throw new Error(`generate: prompt of ${longest} tokens + max_completion_length ${maxLen} exceeds max_text_len ${policy.config.max_text_len}`);
-  }
+  maxLen = Math.min(maxLen, policy.config.max_text_len - longest);
+  if (maxLen < 1) throw new Error(`generate: prompt of ${longest} tokens leaves no room under max_text_len ${policy.config.max_text_len}`);
   const prefixLen = pack.visualLen + pack.promptLen;
   const V = policy.config.vocab_size;
   const keyMask = pack.keyMask.map((m) => {
