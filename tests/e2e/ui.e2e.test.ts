@@ -79,6 +79,7 @@ describe('workbench pages', () => {
   it('Rollouts: 10 000 imported rollouts scroll smoothly in the windowed list', async (ctx) => {
     await open('Rollouts');
     const runSelect = page.getByLabel('Run', { exact: true });
+    await runSelect.locator('option').first().waitFor({ state: 'attached' });
     const imported = await runSelect.locator('option', { hasText: 'imported' }).first();
     if (!(await imported.count())) {
       console.warn('[ui e2e] no imported run in this DB: 10k scrolling not measured');
@@ -94,7 +95,7 @@ describe('workbench pages', () => {
     for (const f of [0.25, 0.5, 0.75, 1]) {
       const t0 = Date.now();
       await list.evaluate((el, frac) => (el.scrollTop = frac * (el.scrollHeight - el.clientHeight)), f);
-      await expect.poll(() => list.locator('.vplaceholder').count(), { timeout: 10_000, intervals: [20] }).toBe(0);
+      await expect.poll(() => list.locator('.vplaceholder').count(), { timeout: 10_000, interval: 20 }).toBe(0);
       jumps.push(Date.now() - t0);
     }
     // Continuous scrolling: frame times while scrolling 150 px per animation frame through loaded pages.
@@ -131,6 +132,7 @@ describe('workbench pages', () => {
   it('Rollouts: a prompt group with frames, verdicts and highlighted spans; filters; create a pair', async () => {
     await open('Rollouts');
     const runSelect = page.getByLabel('Run', { exact: true });
+    await runSelect.locator('option').first().waitFor({ state: 'attached' });
     const trained = runSelect.locator('option', { hasText: '(finished)' }).filter({ hasNotText: 'imported' }).first();
     if (await trained.count()) await runSelect.selectOption((await trained.getAttribute('value'))!);
     const count = page.getByRole('status', { name: 'Rollout count' });
@@ -239,6 +241,7 @@ describe('workbench pages', () => {
           data.setData('text/plain', text);
           document.activeElement!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
         }, JSON.stringify(rubric, null, 2));
+        await page.keyboard.press('ControlOrMeta+Home');
         await page.locator('.view-lines').getByText('"consistency"').first().waitFor();
         await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toBe('0 problems');
         edited = true;
@@ -332,6 +335,27 @@ describe('workbench pages', () => {
     await page.screenshot({ path: screenshotPath('runs-live') });
     await expect.poll(() => live.getByLabel('Run status').textContent(), { timeout: 170_000, interval: 1000 }).toMatch(/finished|failed|stopped|interrupted/);
     expect(await live.getByLabel('Run status').textContent()).toBe('finished');
+  });
+
+  it('Runs: Stop ends a running run', async (ctx) => {
+    const presets = await api<{ name: string }[]>('listPresets');
+    if (!presets.body.some((p) => p.name === 'smoke')) {
+      ctx.skip();
+      return;
+    }
+    await open('Runs');
+    await page.getByLabel('Preset', { exact: true }).selectOption('smoke');
+    await page.getByLabel('Run name').fill('ui e2e stop');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    const started = page.getByRole('status').filter({ hasText: /Started run #\d+/ });
+    await started.waitFor({ timeout: 30_000 });
+    const runId = Number(/#(\d+)/.exec((await started.textContent())!)![1]);
+    const live = page.getByRole('article', { name: `Live run ${runId}` });
+    await expect.poll(() => live.getByLabel('Current stage').textContent(), { timeout: 60_000 }).toMatch(/SFT|GRPO/);
+    await live.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => live.getByLabel('Run status').textContent(), { timeout: 60_000, interval: 500 }).toMatch(/stopped|interrupted/);
+    const run = await api<{ status: string }>('getRun', { run_id: runId });
+    expect(run.body.status).toMatch(/stopped|interrupted/);
   });
 
   it('loaded nothing from outside the app (Monaco included) and threw no page errors', async () => {

@@ -123,7 +123,11 @@ export function ExperimentsPage() {
                 <td>
                   <input type="checkbox" aria-label={`Compare run ${r.id}`} checked={sel.includes(r.id)} onChange={() => toggle(r.id)} />
                 </td>
-                <td>#{r.id}</td>
+                <td>
+                  <a href={`#/rollouts?run=${r.id}`} title="Open this run's rollouts">
+                    #{r.id}
+                  </a>
+                </td>
                 <td>
                   {r.name ?? <span className="muted">—</span>}
                   <div className="muted small">{r.experiment}</div>
