@@ -453,3 +453,13 @@ function seedImported(db: ReturnType<typeof openDb>, n: number, summary: SeedSum
   summary.rollouts += n;
   return runId;
 }
+
+/** Add only the 10k-row imported run to an existing DB (e.g. one filled by a real smoke run). */
+export function addImportedRollouts(dbPath: string, n: number): number {
+  const db = openDb(dbPath);
+  try {
+    return seedImported(db, n, { runs: [], rollouts: 0, pairs: 0 });
+  } finally {
+    db.close();
+  }
+}

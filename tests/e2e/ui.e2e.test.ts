@@ -1,5 +1,6 @@
-// The workbench pages in Chromium against web mode. The DB is the demo seed (tests/e2e/seed.ts)
-// unless VERIPO_E2E_DB points at one filled by a real run (`veripo run --preset smoke --db FILE`).
+// The workbench pages in Chromium against web mode. `npm run test:e2e` fills VERIPO_E2E_DB with a
+// real smoke run (`veripo run --preset smoke`) plus a 10 000-rollout imported run; without it the
+// demo seed (tests/e2e/seed.ts) stands in, for quick iteration on the UI alone.
 // Assertions are about structure (roles, counts > 0, state changes), not seeded values.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { serve, launch, screenshotPath, type Served } from './harness';
-import { seedDemoDb } from './seed';
+import { seedDemoDb, addImportedRollouts } from './seed';
 
 let server: Served;
 let browser: Browser;
@@ -20,8 +21,10 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'veripo-ui-'));
   const db = join(dir, 'ui.db');
   const given = process.env.VERIPO_E2E_DB;
-  if (given && existsSync(given)) copyFileSync(given, db);
-  else seedDemoDb(db, { imported: 10_000 });
+  if (given && existsSync(given)) {
+    copyFileSync(given, db);
+    addImportedRollouts(db, 10_000);
+  } else seedDemoDb(db, { imported: 10_000 });
   [server, browser] = await Promise.all([serve(db), launch()]);
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   context.on('request', (r) => requests.push(r.url()));
