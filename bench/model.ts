@@ -19,6 +19,6 @@ for (const backend of values.backends.split(',') as BackendName[]) {
     rows.push(`| ${backend} | failed: ${(err as Error).message.split('\n')[0]} | | | | | | | |`);
   }
 }
-console.log('| backend | preset | KV tok/s | naive tok/s | speedup | train s/step | train GFLOP/s | matmul 512² GFLOP/s | efficiency |');
+console.log('| backend | preset | KV tok/s | naive tok/s | speedup | train s/step (wall) | train GFLOP/s per CPU-s | matmul 512² GFLOP/s per CPU-s | efficiency |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);

@@ -84,12 +84,17 @@ export interface TrainBenchOptions {
 }
 
 export interface TrainBenchResult {
+  /** Per CPU second of this process (see matmulGflops); *_wall are per wall second. */
   train_gflops: number;
   matmul_gflops: number;
   efficiency: number;
-  /** The same backend on the largest linear layer's shape in a step. */
+  train_gflops_wall: number;
+  matmul_gflops_wall: number;
+  efficiency_wall: number;
+  /** The same backend on the MLP linear layer's shape in a step (per CPU second). */
   model_matmul_gflops: number;
   step_s: number;
+  step_cpu_s: number;
   tokens_per_step: number;
   flops_per_step: number;
   backend: string;
@@ -111,22 +116,35 @@ export function forwardFlops(c: PolicyConfig, B: number, V: number, L: number, R
   return c.n_layer * perLayer + 2 * B * V * patchDim * d + 2 * B * R * d * c.vocab_size;
 }
 
-/** GFLOP/s of a [m, k] x [k, n] matmul on the current backend (best of a few timed runs). */
-export function matmulGflops(m: number, k: number, n: number, seconds = 1): number {
+/** Seconds of CPU this process used (user + system) since `from`. */
+function cpuSeconds(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
+/**
+ * GFLOP/s of a [m, k] x [k, n] matmul on the current backend, per wall second and per CPU
+ * second of this process (the backends here compute on one thread, so on a machine shared
+ * with other work the CPU-time figure is the one that compares like with like).
+ */
+export function matmulGflops(m: number, k: number, n: number, seconds = 1): { wall: number; cpu: number } {
   const a = tf.randomNormal([m, k]);
   const b = tf.randomNormal([k, n]);
   tf.matMul(a, b).dataSync();
-  let best = 0;
-  const until = performance.now() + seconds * 1000;
-  while (performance.now() < until) {
-    const t0 = performance.now();
+  let runs = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
     const c = tf.matMul(a, b);
     c.dataSync();
     c.dispose();
-    best = Math.max(best, (2 * m * k * n) / ((performance.now() - t0) / 1000) / 1e9);
+    runs++;
   }
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(cpu0);
   tf.dispose([a, b]);
-  return best;
+  const flops = 2 * m * k * n * runs;
+  return { wall: flops / wall / 1e9, cpu: flops / cpu / 1e9 };
 }
 
 export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult> {
@@ -147,6 +165,7 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
   step(0); // warm-up
   let flops = 0;
   let tokens = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 1; i <= o.steps; i++) {
     const s = step(i);
@@ -154,18 +173,23 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
     tokens += s.tokens;
   }
   const stepS = (performance.now() - t0) / 1000 / o.steps;
-  const trainGflops = flops / o.steps / stepS / 1e9;
-  const matmul = matmulGflops(512, 512, 512);
+  const stepCpuS = cpuSeconds(cpu0) / o.steps;
+  const train = { wall: flops / o.steps / stepS / 1e9, cpu: flops / o.steps / stepCpuS / 1e9 };
+  const matmul = matmulGflops(512, 512, 512, 2);
   const L = Math.round(tokens / o.steps / o.batch_size);
   const modelMatmul = matmulGflops(o.batch_size * L, config.d_model, config.d_ff);
   optimizer.dispose();
   disposePolicy(policy);
   return {
-    train_gflops: trainGflops,
-    matmul_gflops: matmul,
-    efficiency: trainGflops / matmul,
-    model_matmul_gflops: modelMatmul,
+    train_gflops: train.cpu,
+    matmul_gflops: matmul.cpu,
+    efficiency: train.cpu / matmul.cpu,
+    train_gflops_wall: train.wall,
+    matmul_gflops_wall: matmul.wall,
+    efficiency_wall: train.wall / matmul.wall,
+    model_matmul_gflops: modelMatmul.cpu,
     step_s: stepS,
+    step_cpu_s: stepCpuS,
     tokens_per_step: tokens / o.steps,
     flops_per_step: flops / o.steps,
     backend: backend.backend,
@@ -229,10 +253,10 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
     const { values } = parseArgs({ args: argv, options: { ...common, 'batch-size': { type: 'string' }, steps: { type: 'string' } }, strict: true });
     const r = await benchTrain({ ...commonOptions(values), batch_size: intOption('batch-size', values['batch-size'], 16), steps: intOption('steps', values.steps, 3) });
     print(values.json, r, [
-      `backend ${r.backend_detail}, preset ${r.preset} (${r.params.toLocaleString('en-US')} params), ${Math.round(r.tokens_per_step)} tokens/step, ${r.step_s.toFixed(2)} s/step`,
-      `train step    ${r.train_gflops.toFixed(2)} GFLOP/s (matmul FLOPs, backward = 2x forward)`,
-      `matmul 512^2  ${r.matmul_gflops.toFixed(2)} GFLOP/s  (model's largest linear: ${r.model_matmul_gflops.toFixed(2)})`,
-      `efficiency    ${r.efficiency.toFixed(2)}`,
+      `backend ${r.backend_detail}, preset ${r.preset} (${r.params.toLocaleString('en-US')} params), ${Math.round(r.tokens_per_step)} tokens/step, ${r.step_s.toFixed(2)} s/step wall, ${r.step_cpu_s.toFixed(2)} s CPU`,
+      `train step    ${r.train_gflops.toFixed(2)} GFLOP/s per CPU second (${r.train_gflops_wall.toFixed(2)} per wall second; matmul FLOPs, backward = 2x forward)`,
+      `matmul 512^2  ${r.matmul_gflops.toFixed(2)} GFLOP/s per CPU second (${r.matmul_gflops_wall.toFixed(2)} wall; MLP-shaped matmul: ${r.model_matmul_gflops.toFixed(2)})`,
+      `efficiency    ${r.efficiency.toFixed(2)} (wall: ${r.efficiency_wall.toFixed(2)})`,
     ]);
     return 0;
   },

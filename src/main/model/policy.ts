@@ -257,7 +257,8 @@ function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
 const GELU_C = Math.sqrt(2 / Math.PI);
 /** GELU, tanh approximation (GPT-2). */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), GELU_C);
+  // x*x*x rather than pow(x, 3): wasm's Pow kernel (and its gradient) is several times slower.
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), GELU_C);
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
@@ -357,7 +358,7 @@ export function transformer(
       const qkv = linear(a, L('attn_qkv_w'), L('attn_qkv_b'));
       // [B*n, 3d] -> q, k, v as [B, H, n, dh]
       const heads = (i: number) => tf.transpose(tf.reshape(tf.slice(qkv, [0, i * d], [B * n, d]), [B, n, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
-      const q = heads(0);
+      const q = tf.mul(heads(0), scale); // scaling q is cheaper than scaling the [n, S] scores
       let k = heads(1);
       let v = heads(2);
       if (past) {
@@ -371,7 +372,7 @@ export function transformer(
       const S = k.shape[2];
       const kT = tf.transpose(k, [0, 1, 3, 2]);
       const scores = tf.reshape(batchMatMul(tf.reshape(q, [B * H, n, dh]), tf.reshape(kT, [B * H, dh, S])), [B, H, n, S]);
-      const att = tf.softmax(tf.add(tf.mul(scores, scale), bias));
+      const att = tf.softmax(tf.add(scores, bias));
       const out = tf.reshape(batchMatMul(tf.reshape(att, [B * H, n, S]), tf.reshape(v, [B * H, S, dh])), [B, H, n, dh]);
       const y = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B * n, d]);
       h = tf.add(h, tf.reshape(linear(y, L('attn_proj_w'), L('attn_proj_b')), [B, n, d]));
