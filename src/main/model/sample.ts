@@ -159,8 +159,7 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
   const d = policy.config.d_model;
   const V = policy.config.vocab_size;
   const prefixLen = pack.visualLen + pack.promptLen;
-  let entropy: tf.Tensor2D | null = null;
-  const [logprobs, mask] = tf.tidy(() => {
+  const [logprobs, mask, entropy] = tf.tidy(() => {
     const hidden = forwardFull(policy, batch);
     // Position prefixLen - 1 + j predicts response token j.
     const h = tf.reshape(tf.slice(hidden, [0, prefixLen - 1, 0], [B, R, d]), [B * R, d]) as tf.Tensor2D;
@@ -170,10 +169,11 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
     const target = tf.oneHot(tf.tensor1d(batch.responseIds, 'int32'), V);
     const mask = tf.tensor2d(batch.responseMask, [B, R]);
     const picked = tf.mul(tf.reshape(tf.sum(tf.mul(logp, target), -1), [B, R]), mask) as tf.Tensor2D;
-    if (opts.entropy) entropy = tf.keep(tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D);
-    return [picked, mask] as [tf.Tensor2D, tf.Tensor2D];
+    const out: tf.Tensor2D[] = [picked, mask];
+    if (opts.entropy) out.push(tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D);
+    return out;
   });
-  return { logprobs, mask, entropy };
+  return { logprobs: logprobs!, mask: mask!, entropy: entropy ?? null };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -103,3 +103,24 @@ describe('sampling', () => {
     expect(sampleToken(logits, 1, 1, 0.999).logprob).toBeCloseTo(logits[sampleToken(logits, 1, 1, 0.999).token]! - lse, 6);
   });
 });
+
+describe('sequenceLogprobs under the tape', () => {
+  it('returns entropy, differentiates, and leaks no tensors', () => {
+    const prompts = fakePrompts();
+    const batch = collate(policy, prompts, [[3, 4], [5], [6, 7, 8]]);
+    const before = tf.memory().numTensors;
+    const vars = [...policy.params.values()];
+    const { value, grads } = tf.variableGrads(() => {
+      const { logprobs, mask, entropy } = sequenceLogprobs(policy, batch, { entropy: true });
+      expect(entropy).not.toBeNull();
+      const ent = entropy!.arraySync();
+      expect(ent[1]![0]).toBeGreaterThan(0);
+      expect(ent[1]![1]).toBe(0); // padding
+      return tf.sum(tf.mul(logprobs, mask)) as tf.Scalar;
+    }, vars);
+    expect(Object.keys(grads).length).toBe(vars.length);
+    expect(tf.tidy(() => tf.sum(tf.abs(grads[policy.params.get('wte')!.name]!)).dataSync()[0])).toBeGreaterThan(0);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
