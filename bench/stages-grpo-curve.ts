@@ -1,0 +1,22 @@
+// Plot val-accuracy curves of several `veripo grpo --json` runs on one chart.
+// Run: npx tsx bench/stages-grpo-curve.ts OUT.svg RUN.json=label [RUN.json=label ...]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { lineChartSvg, type Series } from './plot';
+
+interface GrpoRunJson {
+  config: { loss_type: string; learning_rate: number };
+  curve: { step: number; val: { accuracy: number; mean_length: number } }[];
+}
+
+const [out, ...runs] = process.argv.slice(2);
+if (!out || runs.length === 0) {
+  console.error('usage: npx tsx bench/stages-grpo-curve.ts OUT.svg RUN.json=label [RUN.json=label ...]');
+  process.exit(2);
+}
+const series: Series[] = runs.map((arg) => {
+  const [file, label] = arg.split('=');
+  const run = JSON.parse(readFileSync(file!, 'utf8')) as GrpoRunJson;
+  return { name: label ?? `${run.config.loss_type} lr ${run.config.learning_rate}`, points: run.curve.map((c) => [c.step, c.val.accuracy] as [number, number]) };
+});
+writeFileSync(out, lineChartSvg({ title: 'GRPO from an SFT checkpoint: greedy val accuracy', xLabel: 'GRPO step', yLabel: 'val accuracy', series, yMin: 0, yMax: 0.6 }));
+console.log(`wrote ${out}`);
