@@ -105,8 +105,9 @@ export const PRESETS: Record<string, { description: string; config: Plain }> = {
       experiment: 'smoke',
       model: { preset: 'tiny' },
       data: { train_size: 64, val_size: 24, test_size: 24 },
-      sft: { steps: 60, batch_size: 12, cache: false },
-      grpo: { steps: 3, per_step_prompts: 2, num_generations: 4, max_completion_length: 64 },
+      // Enough cold start for the tiny policy to answer some video questions, so the verifier finds pairs.
+      sft: { steps: 200, batch_size: 16, modalities: ['video'], difficulties: [1], cache: false },
+      grpo: { steps: 3, per_step_prompts: 4, num_generations: 8, max_completion_length: 96 },
       dpo: { epochs: 1, batch_size: 4 },
       loop: { method: 'veripo', iterations: 1 },
     },
