@@ -1,7 +1,7 @@
 // Plot val-accuracy curves of several `veripo grpo --json` runs on one chart.
 // Run: npx tsx bench/stages-grpo-curve.ts OUT.svg RUN.json=label [RUN.json=label ...]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { lineChartSvg, type Series } from './plot';
+import { lineChartSvg, type Series } from '../src/main/io/svg-chart';
 
 interface GrpoRunJson {
   config: { loss_type: string; learning_rate: number };

@@ -12,6 +12,7 @@ import { generate } from '../model/sample';
 import { AdamW, clipByGlobalNorm, policyGradients } from '../model/optim';
 import { DEFAULT_SFT_CONFIG, sftBatch, sftLoss } from '../train/sft';
 import { sampleTasks, type Modality } from '../video/tasks';
+import { benchStages } from '../loop/bench-stages';
 
 export interface GenBenchOptions {
   preset: PresetName;
@@ -260,14 +261,35 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
     ]);
     return 0;
   },
+  async stages(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean', default: false }, checkpoint: { type: 'string' }, preset: { type: 'string', default: 'tiny' }, prompts: { type: 'string' }, steps: { type: 'string' } },
+      strict: true,
+    });
+    const r = await benchStages({
+      checkpoint: values.checkpoint,
+      preset: values.preset as PresetName,
+      prompts: intOption('prompts', values.prompts, 8),
+      steps: intOption('steps', values.steps, 3),
+    });
+    print(values.json, { grpo_s_per_prompt: r.grpo_s_per_prompt, dpo_s_per_prompt: r.dpo_s_per_prompt, ratio: r.ratio, backend: r.backend, prompts_per_step: r.prompts_per_step, num_generations: r.num_generations, num_iterations: r.num_iterations, grpo_generation_share: r.grpo_gen_share }, [
+      `backend ${r.backend}, ${r.prompts_per_step} prompts per step, GRPO num_generations ${r.num_generations}, num_iterations ${r.num_iterations}`,
+      `GRPO  ${r.grpo_s_per_prompt.toFixed(3)} s per prompt (${(100 * r.grpo_gen_share).toFixed(0)}% generation)`,
+      `DPO   ${r.dpo_s_per_prompt.toFixed(3)} s per prompt`,
+      `ratio ${r.ratio.toFixed(1)}x (the paper reports DPO ~7x faster than GRPO)`,
+    ]);
+    return 0;
+  },
 };
 
 export const command: CliCommand = {
   name: 'bench',
-  summary: 'performance benchmarks (gen: KV cache vs naive sampling; train: step GFLOP/s vs matmul)',
+  summary: 'performance benchmarks (gen: KV cache vs naive; train: step GFLOP/s vs matmul; stages: GRPO vs DPO time)',
   usage: `veripo bench <${Object.keys(benchKinds).join('|')}> [--preset small] [--backend wasm|cpu] [--modality video] [--json]
   gen:   [--prompts 4] [--generations 4] [--tokens 64]
-  train: [--batch-size 16] [--steps 3]`,
+  train: [--batch-size 16] [--steps 3]
+  stages: [--checkpoint DIR] [--preset tiny] [--prompts 8] [--steps 3]   GRPO vs DPO wall time per prompt`,
   async run(argv) {
     const [kind, ...rest] = argv;
     const fn = kind ? benchKinds[kind] : undefined;

@@ -2,6 +2,7 @@
 // Pairs come from a PAIRS.jsonl (`veripo verify --pairs`) or from a run in the database
 // (--run ID --db FILE: the curated pairs, minus the ones a person rejected).
 import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EXPORT_FORMATS, exportPairs, llamaFactoryDatasetInfo, readPairsFile, writeRows, type ExportFormat } from '../io/export';
 import { InputError, type OnError } from '../io/jsonl';
@@ -17,7 +18,9 @@ export type PairSource = { kind: 'file'; file: string; onError: OnError } | { ki
 function runPairs(run: string, dbFile: string): PairRecord[] {
   const runId = Number(run);
   if (!Number.isInteger(runId)) throw new CliError(`--run takes a run id, got "${run}"`, 2);
-  const db = openDb(resolveDbPath(dbFile || undefined));
+  const dbPath = resolveDbPath(dbFile || undefined);
+  if (!existsSync(dbPath)) throw new CliError(`${dbPath}: no such database`);
+  const db = openDb(dbPath);
   try {
     if (!getRun(db, runId)) throw new CliError(`run ${runId} does not exist in ${db.name}`);
     return queryPairs(db, { run_id: runId, offset: 0, limit: Number.MAX_SAFE_INTEGER })

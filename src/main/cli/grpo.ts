@@ -3,7 +3,7 @@
 // types and hyper-parameters quickly and for the curve in the README.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { lineChartSvg } from '../../../bench/plot';
+import { lineChartSvg } from '../io/svg-chart';
 import { initBackend } from '../model/backend';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { disposePolicy, type Policy } from '../model/policy';

@@ -123,6 +123,7 @@ describe('veripo export pairs', () => {
     await expect(exportCommand.run(['pairs', '--pairs', 'x', '--format', 'csv', '--out', 'y'])).rejects.toThrow(/--format must be one of trl, llamafactory/);
     await expect(exportCommand.run(['pairs', '--format', 'trl', '--out', 'y'])).rejects.toThrow(/exactly one of --pairs FILE or --run ID/);
     await expect(exportCommand.run(['rollouts'])).rejects.toThrow(/usage/);
-    await expect(exportCommand.run(['pairs', '--run', '3', '--db', 'x.db', '--format', 'trl', '--out', join(dir, 'r.jsonl')])).rejects.toThrow(/cannot read yet/);
+    await expect(exportCommand.run(['pairs', '--run', '3', '--db', join(dir, 'missing.db'), '--format', 'trl', '--out', join(dir, 'r.jsonl')])).rejects.toThrow(/no such database/);
+    await expect(exportCommand.run(['pairs', '--run', 'x', '--db', join(dir, 'missing.db'), '--format', 'trl', '--out', join(dir, 'r.jsonl')])).rejects.toThrow(/run id/);
   });
 });

@@ -3,20 +3,21 @@
 // completions, score them, reference forward, num_iterations forward/backward passes over
 // all of them. DPO per prompt: one forward/backward (plus a reference forward) over a
 // (chosen, rejected) pair, the pair being the benchmark's gold vs inconsistent chain.
-// Run: npx tsx bench/stages.ts [--json] [--checkpoint DIR] [--prompts N] [--steps N]
-import { parseArgs } from 'node:util';
-import { initBackend, describeBackend } from '../src/main/model/backend';
-import { clonePolicy, loadCheckpoint } from '../src/main/model/checkpoint';
-import { createPolicy, disposePolicy, presetConfig, type Policy, type PresetName } from '../src/main/model/policy';
-import { BENCHMARK_FRAME, benchmarkTokenizer } from '../src/main/model/prompt';
-import type { Tokenizer } from '../src/main/model/tokenizer';
-import { runDpo, type DpoConfigInput, type DpoPair } from '../src/main/train/dpo';
-import { runGrpo, trainTaskOf, type GrpoConfigInput } from '../src/main/train/grpo';
-import { sampleTasks, type Modality } from '../src/main/video/tasks';
+// Run: veripo bench stages [--json] [--checkpoint DIR] [--prompts N] [--steps N]
+import { initBackend, describeBackend } from '../model/backend';
+import { clonePolicy, loadCheckpoint } from '../model/checkpoint';
+import { createPolicy, disposePolicy, presetConfig, type Policy, type PresetName } from '../model/policy';
+import { BENCHMARK_FRAME, benchmarkTokenizer } from '../model/prompt';
+import type { Tokenizer } from '../model/tokenizer';
+import { runSft, DEFAULT_SFT_CONFIG } from '../train/sft';
+import { runDpo, type DpoConfigInput, type DpoPair } from '../train/dpo';
+import { runGrpo, trainTaskOf, type GrpoConfigInput } from '../train/grpo';
+import { sampleTasks, type Modality } from '../video/tasks';
 
 export interface BenchStagesOptions {
-  /** Policy to time (e.g. an SFT checkpoint, whose completions have realistic lengths); default a fresh policy. */
+  /** Policy to time (e.g. an SFT checkpoint, whose completions have realistic lengths); default a fresh policy after warmupSftSteps of SFT. */
   checkpoint?: string;
+  warmupSftSteps?: number;
   preset?: PresetName;
   /** Distinct prompts per step (GRPO per_step_prompts = DPO batch_size). */
   prompts?: number;
@@ -52,6 +53,10 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
   } else {
     tokenizer = benchmarkTokenizer();
     policy = createPolicy(presetConfig(opts.preset ?? 'tiny', { vocab_size: tokenizer.size, ...BENCHMARK_FRAME }, { max_text_len: 448 }), seed);
+    // A fresh policy babbles to max_completion_length; a short cold start gives completions the
+    // benchmark's lengths and format, which is what GRPO samples in the loop.
+    const warmup = opts.warmupSftSteps ?? 150;
+    if (warmup > 0) await runSft(policy, tokenizer, { ...DEFAULT_SFT_CONFIG, steps: warmup, modalities: [opts.modality ?? 'video'], difficulties: [1], seed });
   }
   // (1 + steps) * P prompts: the warm-up step sees its own.
   const tasks = sampleTasks({ n: (1 + steps) * P, seed: seed + 17, split: 'train', modality: opts.modality ?? 'video' });
@@ -101,22 +106,4 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
     num_iterations: (grpoCfg.num_iterations as number | undefined) ?? 1,
     grpo_gen_share: grpo.gen / grpo.seconds,
   };
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
-    options: {
-      json: { type: 'boolean' },
-      checkpoint: { type: 'string' },
-      prompts: { type: 'string' },
-      steps: { type: 'string' },
-    },
-  });
-  const r = await benchStages({
-    checkpoint: values.checkpoint,
-    prompts: values.prompts ? Number(values.prompts) : undefined,
-    steps: values.steps ? Number(values.steps) : undefined,
-  });
-  if (values.json) console.log(JSON.stringify({ grpo_s_per_prompt: r.grpo_s_per_prompt, dpo_s_per_prompt: r.dpo_s_per_prompt, ratio: r.ratio }));
-  else console.log(r);
 }
