@@ -17,18 +17,10 @@ import {
   type NewRollout,
   type NewPair,
 } from '../../src/main/store';
+import { mulberry32 } from '../../src/main/video/prng';
 
-/** Deterministic PRNG (mulberry32) so the demo DB is the same every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the benchmark's mulberry32) so the demo DB is the same every time. */
+const rng = mulberry32;
 
 const FAMILIES = ['direction', 'rotation', 'count_turns', 'order', 'final_position', 'count_visible', 'entry_side'];
 const COLOURS = ['red', 'blue', 'green', 'yellow'];
