@@ -5,13 +5,13 @@ import { progressBar } from './progress';
 import { initBackend, BACKEND_NAMES, type BackendName } from '../model/backend';
 import { countParameters, createPolicy, presetConfig, PRESETS, type PresetName } from '../model/policy';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../model/prompt';
-import { saveCheckpoint } from '../model/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { DEFAULT_SFT_CONFIG, runSft, type SftConfig } from '../train/sft';
 import { DEFAULT_EVAL_CONFIG, evaluate } from '../train/eval';
 import type { Modality } from '../video/tasks';
 
 const usage = `veripo sft [--preset tiny|small|base] [--steps N] [--batch-size N] [--lr X]
-           [--modalities text,image,video] [--eval-n N] [--out DIR] [--seed N]
+           [--modalities text,image,video] [--eval-n N] [--out DIR] [--init DIR] [--seed N]
            [--backend tensorflow|wasm|cpu] [--json]`;
 
 function positiveInt(name: string, v: string | undefined, fallback: number): number {
@@ -36,6 +36,7 @@ export const command: CliCommand = {
         modalities: { type: 'string' },
         'eval-n': { type: 'string' },
         out: { type: 'string' },
+        init: { type: 'string' },
         seed: { type: 'string' },
         backend: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -61,13 +62,17 @@ export const command: CliCommand = {
 
     const backend = await initBackend(values.backend as BackendName | undefined);
     const tokenizer = benchmarkTokenizer();
-    const config = presetConfig(preset, { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
-    const policy = createPolicy(config, seed);
+    // --init continues from a checkpoint (a warm start, not a cold start: its time adds up).
+    const init = values.init ? loadCheckpoint(values.init) : null;
+    if (init && init.tokenizer.size !== tokenizer.size) throw new CliError(`--init ${values.init}: tokenizer has ${init.tokenizer.size} tokens, the benchmark's has ${tokenizer.size}`);
+    const config = init ? init.policy.config : presetConfig(preset, { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
+    const policy = init ? init.policy : createPolicy(config, seed);
     const log = (s: string) => {
       if (!values.json) process.stderr.write(`${s}\n`);
     };
     log(`backend ${backend.backend}: ${backend.reasons.join('; ')}`);
-    log(`policy ${preset}: ${countParameters(config).toLocaleString('en-US')} parameters (d_model ${config.d_model}, ${config.n_layer} layers)`);
+    if (init) log(`warm start from ${values.init}`);
+    log(`policy ${config.preset}: ${countParameters(config).toLocaleString('en-US')} parameters (d_model ${config.d_model}, ${config.n_layer} layers)`);
 
     const bar = progressBar('sft', sft.steps);
     let lastLoss = NaN;
@@ -93,8 +98,9 @@ export const command: CliCommand = {
     if (values.out) saveCheckpoint(values.out, policy, tokenizer, { stage: 'sft', sft, backend: backend.backend, val: { accuracy: val.accuracy, format_rate: val.format_rate, by_family: val.by_family } });
     const summary = {
       backend: backend.backend,
-      preset,
+      preset: config.preset,
       params: countParameters(config),
+      init: values.init ?? null,
       steps: trained.steps,
       sft_wall_s: trained.wall_s,
       first_loss: trained.losses[0] ?? null,
