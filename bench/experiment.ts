@@ -3,7 +3,7 @@
 // checkpoint (sft.cache) and get the same RL training budget (loop.max_seconds).
 //   npx tsx bench/experiment.ts [--db FILE] [--seeds 0,1,2] [--seconds 240] [--out docs] [--set k=v]…
 import { parseArgs } from 'node:util';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb, getMetrics } from '../src/main/store';
@@ -25,17 +25,24 @@ const methods = values.methods!.split(',');
 const bin = join(import.meta.dirname, '..', 'bin', 'veripo.js');
 const runs: { method: string; seed: number; runId: number }[] = [];
 
-for (const seed of seeds) {
-  for (const method of methods) {
+// The methods of one seed run side by side, so they share the machine's load as well as the
+// budget; both do the same deterministic cold-start SFT first.
+const runOne = (method: string, seed: number) =>
+  new Promise<{ method: string; seed: number; runId: number }>((resolve, reject) => {
     const args = [bin, 'run', '--preset', method, '--db', values.db!, '--json', '--experiment', 'readme-experiment',
       '--set', `seed=${seed}`, '--set', `loop.max_seconds=${values.seconds}`, '--set', 'loop.final_test=true',
       ...values.set!.flatMap((s) => ['--set', s])];
-    process.stderr.write(`${method} seed ${seed}…\n`);
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (r.status !== 0) throw new Error(`${method} seed ${seed} failed (exit ${r.status})`);
-    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-    runs.push({ method, seed, runId: out.run_id });
-  }
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${method} seed ${seed} failed (exit ${code})`));
+      resolve({ method, seed, runId: JSON.parse(out.trim().split('\n').at(-1)!).run_id });
+    });
+  });
+for (const seed of seeds) {
+  process.stderr.write(`seed ${seed}: ${methods.join(' and ')} side by side…\n`);
+  runs.push(...(await Promise.all(methods.map((m) => runOne(m, seed)))));
 }
 
 const db = openDb(values.db!);

@@ -13,17 +13,9 @@ import {
   type KVCache, type Policy, type PolicyPrompt, type PromptPack,
 } from './policy';
 
-/** Mulberry32: small, fast, seedable; the same seed gives the same stream on every backend. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The benchmark's seeded PRNG: the same seed gives the same stream on every backend. */
+import { mulberry32 } from '../video/prng';
+export { mulberry32 };
 
 /**
  * Draw one token from a logits row. Returns the token and its log-prob under
