@@ -106,4 +106,6 @@ export const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // 2: the rollout inspector pages through a run ordered by step, prompt and group index.
+  `CREATE INDEX rollouts_page ON rollouts(run_id, step, prompt_id, group_index, id);`,
 ];

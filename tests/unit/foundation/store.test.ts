@@ -135,3 +135,21 @@ describe('store', () => {
     db.close();
   });
 });
+
+describe('migrations', () => {
+  it('upgrades a version-1 database in place, keeping its rows', async () => {
+    const { MIGRATIONS } = await import('../../../src/main/store/migrations');
+    const file = tmpDb();
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.prepare(`INSERT INTO experiments (name, created_at) VALUES ('old', 'then')`).run();
+    raw.close();
+    const db = openDb(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBeGreaterThan(1);
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'rollouts_page'`).get()).toBeTruthy();
+    expect(db.prepare('SELECT name FROM experiments').all()).toEqual([{ name: 'old' }]);
+    db.close();
+  });
+});
