@@ -55,8 +55,21 @@ export function rejectReasons(v: Verdict, rubric: Rubric): RejectReason[] {
   return rubric.pairs.reject_when.filter((k) => all[k]);
 }
 
+/**
+ * A chosen must show its work: besides being right and consistent, its reasoning has to pass
+ * the length check (not shorter than the rubric's floor). Otherwise the verifier would teach DPO
+ * that an empty <think> beats a wrong long chain, and CoT length collapses — the opposite of VerIPO.
+ */
 export function isChosenCandidate(v: Verdict, rubric: Rubric): boolean {
-  return v.correct && v.consistent && !v.repetitive && !v.truncated && (!rubric.pairs.require_formatted_chosen || v.formatted) && !failedCheck(v, 'grounding');
+  return (
+    v.correct &&
+    v.consistent &&
+    !v.repetitive &&
+    !v.truncated &&
+    (!rubric.pairs.require_formatted_chosen || v.formatted) &&
+    !failedCheck(v, 'grounding') &&
+    !failedCheck(v, 'length')
+  );
 }
 
 const describeChosen = (x: Item) =>

@@ -24,6 +24,15 @@ const loop = wrap('The person opens the fridge. '.repeat(8) + 'So the answer is 
 const truncated = `<think>${chain('B', 50)} and then the`;
 
 describe('buildPreferencePairs', () => {
+  it('never prefers an empty <think> over a chain: a direct answer is not a chosen, even when right', async () => {
+    const direct = '<think> </think><answer>B</answer>';
+    const { pairs } = await pairsOf([direct, wrong(40), wrong(45)]);
+    expect(pairs.filter((p) => p.chosen === direct)).toEqual([]);
+    const withChain = await pairsOf([direct, good(40), wrong(45)]);
+    expect(withChain.pairs.length).toBeGreaterThan(0);
+    expect(withChain.pairs.every((p) => p.chosen !== direct)).toBe(true);
+  });
+
   it('every pair has chosen good, rejected bad, a kind and reasons; video and ground truth travel along', async () => {
     const { pairs, vs } = await pairsOf([good(60), wrong(55), loop, good(45), truncated]);
     expect(pairs.length).toBeGreaterThan(0);
