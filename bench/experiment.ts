@@ -46,7 +46,12 @@ for (const seed of seeds) {
 }
 
 const db = openDb(values.db!);
-const rows = runs.map((r) => {
+// Every finished run of the experiment in this DB (earlier invocations included), by method and seed.
+const stored = (db.prepare(`SELECT r.id, r.preset, r.seed FROM runs r JOIN experiments e ON e.id = r.experiment_id
+  WHERE e.name = 'readme-experiment' AND r.status = 'finished' ORDER BY r.seed, r.preset`).all() as { id: number; preset: string; seed: number }[])
+  .map((r) => ({ method: r.preset, seed: r.seed, runId: r.id }));
+void runs;
+const rows = stored.map((r) => {
   const test = Object.fromEntries(getMetrics(db, [r.runId], ['test/accuracy', 'test/mean_length', 'test/inconsistency_rate']).map((s) => [s.name, s.points.at(-1)?.value ?? NaN]));
   const [cmp] = compareRuns(db, [r.runId]);
   const rl = cmp!.curve.filter((p) => p.kind !== 'sft');
@@ -73,7 +78,7 @@ mkdirSync(values.out!, { recursive: true });
 writeFileSync(join(values.out!, 'experiment.md'), lines.join('\n') + '\n');
 // Val accuracy against cumulative wall-clock (SFT included, shared by both methods of a seed).
 const svg = lineChartSvg({
-  title: `VerIPO vs continual GRPO, val accuracy (${seeds.length} seeds, ${values.seconds} s RL budget)`,
+  title: `VerIPO vs continual GRPO, val accuracy (${new Set(rows.map((r) => r.seed)).size} seeds, ${values.seconds} s RL budget)`,
   xLabel: 'wall-clock seconds (cumulative, incl. SFT and eval)',
   yLabel: 'val accuracy',
   series: rows.map((r) => ({ name: `${r.method} s${r.seed}`, points: r.cmp.curve.map((p) => [p.wall_s, p.accuracy] as [number, number]), dashed: r.method !== 'veripo', color: r.method === 'veripo' ? '#d62728' : '#1f77b4' })),

@@ -109,6 +109,9 @@ export const PRESETS: Record<string, { description: string; config: Plain }> = {
       sft: { steps: 200, batch_size: 16, learning_rate: 3e-3, modalities: ['video'], difficulties: [1], cache: false },
       grpo: { steps: 3, per_step_prompts: 4, num_generations: 8, max_completion_length: 96 },
       dpo: { epochs: 1, batch_size: 4 },
+      // The tiny policy's few right answers rarely ground their observations; the lenient rubric
+      // (no grounding check, 5-word floor) still gives DPO real pairs to train on.
+      verifier: { rubric: 'lenient' },
       loop: { method: 'veripo', iterations: 1 },
     },
   },

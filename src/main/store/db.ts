@@ -34,9 +34,10 @@ export function openDb(file: string, opts: { readonly?: boolean } = {}): Db {
   } catch (err) {
     throw wrapNativeError(err, file);
   }
+  // Wait for other processes (a training worker, a second run) before anything that locks.
+  db.pragma('busy_timeout = 10000');
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
   migrate(db, file);
   return db;
