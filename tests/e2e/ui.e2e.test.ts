@@ -201,6 +201,8 @@ describe('workbench pages', () => {
     const row = page.getByRole('button', { name: `Pair ${id}`, exact: true });
     // The row may be out of the window: filter accepted pairs, where it must be.
     await page.getByLabel('Status', { exact: true }).selectOption('accepted');
+    // Wait for the filtered list: every row accepted (no pending ones left from before).
+    await expect.poll(() => page.getByRole('list', { name: 'Pairs' }).locator('button.rrow').filter({ hasText: 'pending' }).count(), { timeout: 10_000 }).toBe(0);
     await row.waitFor();
     await row.click();
     await expect(page.getByRole('article', { name: `Pair ${id}` }).getByLabel('Pair status').textContent()).resolves.toBe('accepted');

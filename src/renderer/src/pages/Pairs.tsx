@@ -1,6 +1,6 @@
 // Pairs: curate the verifier's preference pairs and manual ones. Chosen and rejected side by
 // side with a word diff; accept / reject / swap / edit, all persisted through updatePair.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../client';
 import type { Pair } from '../../../shared/api';
 import { ErrorNote, Loading, downloadText, useApi } from '../lib';
@@ -22,11 +22,17 @@ export function PairsPage() {
   const [index, setIndex] = useState(0);
   const [error, setError] = useState<Error | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
-  useEffect(() => {
-    setPairs(list.data?.pairs ?? []);
-    setIndex((i) => Math.min(i, Math.max(0, (list.data?.pairs.length ?? 1) - 1)));
-  }, [list.data]);
   const current = pairs[index] ?? null;
+  // When the list reloads (filter change), stay on the pair the person was looking at if it is
+  // still listed: a keystroke must never land on a different pair than the one on screen.
+  const currentId = useRef<number | null>(null);
+  currentId.current = current?.id ?? null;
+  useEffect(() => {
+    const next = list.data?.pairs ?? [];
+    setPairs(next);
+    const keep = currentId.current == null ? -1 : next.findIndex((p) => p.id === currentId.current);
+    setIndex((i) => (keep >= 0 ? keep : Math.min(i, Math.max(0, next.length - 1))));
+  }, [list.data]);
   useEffect(() => setEditing(null), [current?.id]);
 
   const act = useCallback(
