@@ -20,7 +20,7 @@ const { values } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
   },
 });
-const seeds = values.seeds!.split(',').map(Number);
+const seeds = values.seeds!.split(',').filter((x) => x.trim() !== '').map(Number); // --seeds '' only re-reports
 const methods = values.methods!.split(',');
 const bin = join(import.meta.dirname, '..', 'bin', 'veripo.js');
 const runs: { method: string; seed: number; runId: number }[] = [];
@@ -49,7 +49,9 @@ const db = openDb(values.db!);
 // Every finished run of the experiment in this DB (earlier invocations included), by method and seed.
 const stored = (db.prepare(`SELECT r.id, r.preset, r.seed FROM runs r JOIN experiments e ON e.id = r.experiment_id
   WHERE e.name = 'readme-experiment' AND r.status = 'finished' ORDER BY r.seed, r.preset`).all() as { id: number; preset: string; seed: number }[])
-  .map((r) => ({ method: r.preset, seed: r.seed, runId: r.id }));
+  .map((r) => ({ method: r.preset, seed: r.seed, runId: r.id }))
+  // one run per method and seed: the latest
+  .filter((r, _, all) => !all.some((o) => o.method === r.method && o.seed === r.seed && o.runId > r.runId));
 void runs;
 const rows = stored.map((r) => {
   const test = Object.fromEntries(getMetrics(db, [r.runId], ['test/accuracy', 'test/mean_length', 'test/inconsistency_rate']).map((s) => [s.name, s.points.at(-1)?.value ?? NaN]));
