@@ -43,7 +43,7 @@ export const command: CliCommand = {
         const run = getRun(db, runId);
         if (!run) throw new CliError(`run ${runId} does not exist in ${dbPath}`);
         if (run.status === 'finished') throw new CliError(`run ${runId} already finished`);
-        if (run.status === 'running') throw new CliError(`run ${runId} is running in process ${'another'}; stop it first`);
+        if (run.status === 'running') throw new CliError(`run ${runId} is still running in another process; stop it (Ctrl-C there, or Stop in the app) first`);
       } else {
         const overrides: Record<string, string> = {};
         for (const s of values.set ?? []) {
