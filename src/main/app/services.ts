@@ -7,13 +7,12 @@ import * as store from '../store';
 import { parseRubric, rubricJsonSchema, defaultRubric } from '../verifier/rubric';
 import { verifyAll } from '../verifier/verify';
 import { JudgeClient, JudgeError } from '../verifier/judge';
-import type { Rollout as VerifierRollout, Verdict } from '../verifier/types';
+import type { Verdict } from '../verifier/types';
 import { exportPairs, pairRecordFromStored } from '../io/export';
 import { encodePng } from '../video';
-import { taskFromId, isBenchmarkTaskId } from '../loop/tasks';
+import { taskFromId, isBenchmarkTaskId, toVerifierRollout } from '../loop/tasks';
 import { createRunLauncher } from '../loop/launcher';
 import { initBackend } from '../model/backend';
-import type { Rollout } from '../../shared/api';
 
 /** The label a dry run counts and compares: the verdict fields a person filters by. */
 export function verdictLabel(v: Pick<Verdict, 'correct' | 'consistent' | 'repetitive'> | Record<string, unknown> | null): string {
@@ -21,30 +20,12 @@ export function verdictLabel(v: Pick<Verdict, 'correct' | 'consistent' | 'repeti
   return [v.correct ? 'correct' : 'wrong', v.consistent ? 'consistent' : 'inconsistent', ...(v.repetitive ? ['repetitive'] : [])].join(', ');
 }
 
-export function toVerifierRollout(r: Rollout, index: number): VerifierRollout {
-  const task = r.task_id && isBenchmarkTaskId(r.task_id) ? taskFromId(r.task_id) : null;
-  const meta = (r.meta ?? {}) as { options?: string[]; answer_type?: 'mc' | 'numeric'; video?: string };
-  return {
-    index,
-    promptId: `${r.step ?? ''}:${r.prompt_id}`,
-    prompt: r.prompt,
-    completion: r.text,
-    spec: {
-      answer: task?.answer ?? r.ground_truth ?? '',
-      answerType: task?.answerType ?? meta.answer_type ?? (/^-?\d+(\.\d+)?$/.test(r.ground_truth ?? '') ? 'numeric' : 'mc'),
-      options: task?.options ?? meta.options ?? null,
-    },
-    truncated: r.truncated,
-    video: meta.video,
-  };
-}
-
 async function dryRunRubric(db: Db, args: { body: string; run_id?: number; compare_to?: number; sample: number }) {
   const rubric = parseRubric(args.body, 'edited rubric');
   // A dry run judges by rules only: it must answer in seconds and never hit a judge server.
   rubric.checks.judge.enabled = false;
   const rows = store.sampleRollouts(db, args.run_id, args.sample);
-  const inputs = rows.map(toVerifierRollout);
+  const inputs = rows.map((r, i) => toVerifierRollout(r, i));
   const after = await verifyAll(inputs, rubric);
   let before: (string | null)[];
   let baselineCounts: Record<string, number> | null = null;

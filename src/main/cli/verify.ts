@@ -4,49 +4,14 @@
 import { parseArgs } from 'node:util';
 import { InputError, writeJsonlAtomic, type OnError } from '../io/jsonl';
 import { readRollouts, type RolloutRecord } from '../io/rollouts';
-import { buildAllPairs, countPairsByKind, type PairKind, type PairRecord } from '../verifier/pairs';
+import { buildAllPairs } from '../verifier/pairs';
+import { summarise, type VerifySummary } from '../verifier/summary';
 import { loadRubric } from '../verifier/presets';
 import { RubricParseError } from '../verifier/rubric';
 import type { Verdict } from '../verifier/types';
 import { verifyAll } from '../verifier/verify';
 import { CliError, type CliCommand } from './command';
 import { progressBar } from './progress';
-
-export interface VerifySummary {
-  n: number;
-  skipped: number;
-  accuracy: number;
-  format_rate: number;
-  inconsistency_rate: number;
-  repetition_rate: number;
-  truncation_rate: number;
-  reflection_rate: number;
-  mean_length: number;
-  mean_score: number;
-  judge_errors: number;
-  pairs: Record<PairKind, number> & { total: number };
-}
-
-export function summarise(verdicts: Verdict[], pairs: PairRecord[], skipped: number): VerifySummary {
-  const n = verdicts.length;
-  const rate = (f: (v: Verdict) => boolean) => (n ? verdicts.filter(f).length / n : 0);
-  const mean = (f: (v: Verdict) => number) => (n ? verdicts.reduce((s, v) => s + f(v), 0) / n : 0);
-  const round = (x: number) => Math.round(x * 10000) / 10000;
-  return {
-    n,
-    skipped,
-    accuracy: round(rate((v) => v.correct)),
-    format_rate: round(rate((v) => v.formatted)),
-    inconsistency_rate: round(rate((v) => !v.consistent)),
-    repetition_rate: round(rate((v) => v.repetitive)),
-    truncation_rate: round(rate((v) => v.truncated)),
-    reflection_rate: round(rate((v) => v.reflective)),
-    mean_length: round(mean((v) => v.length)),
-    mean_score: round(mean((v) => v.score)),
-    judge_errors: verdicts.filter((v) => v.checks.some((c) => c.name === 'judge' && c.error)).length,
-    pairs: { ...countPairsByKind(pairs), total: pairs.length },
-  };
-}
 
 /** One output line per input record, in order; skipped lines say why. */
 function verdictLine(record: RolloutRecord, verdict: Verdict | undefined): Record<string, unknown> {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { GrpoConfigSchema } from '../train/grpo';
 import { DpoConfigSchema } from '../train/dpo';
 import { DEFAULT_SFT_CONFIG } from '../train/sft';
+import { COT_VARIANTS } from '../video';
 
 const SftConfigSchema = z
   .object({
@@ -15,7 +16,7 @@ const SftConfigSchema = z
     min_lr_ratio: z.number().min(0).max(1).default(DEFAULT_SFT_CONFIG.min_lr_ratio),
     weight_decay: z.number().min(0).default(DEFAULT_SFT_CONFIG.weight_decay),
     max_grad_norm: z.number().positive().default(DEFAULT_SFT_CONFIG.max_grad_norm),
-    mix: z.record(z.string(), z.number().min(0)).default({ ...DEFAULT_SFT_CONFIG.mix } as Record<string, number>),
+    mix: z.partialRecord(z.enum(COT_VARIANTS), z.number().min(0)).default({ ...DEFAULT_SFT_CONFIG.mix }),
     modalities: z.array(z.enum(['video', 'image', 'text'])).min(1).default([...DEFAULT_SFT_CONFIG.modalities]),
     difficulties: z.array(z.number().int().min(1).max(3)).min(1).default([...DEFAULT_SFT_CONFIG.difficulties]),
     /** Reuse a finished SFT of the same model, config and seed from $VERIPO_HOME/cache (fair baselines start from one checkpoint). */

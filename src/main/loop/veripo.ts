@@ -10,21 +10,23 @@ import * as store from '../store';
 import type { RunConfig } from './config';
 import { initBackend } from '../model/backend';
 import { createPolicy, presetConfig, countParameters, disposePolicy, type Policy } from '../model/policy';
-import { benchmarkTokenizer, BENCHMARK_FRAME, taskPrompt, promptText } from '../model/prompt';
+import { benchmarkTokenizer, BENCHMARK_FRAME, taskPrompt } from '../model/prompt';
 import { saveCheckpoint, loadCheckpoint, clonePolicy, copyWeights } from '../model/checkpoint';
 import type { Tokenizer } from '../model/tokenizer';
 import { runSft } from '../train/sft';
-import { runGrpo, NonFiniteLossError, type TrainTask, type RolloutRow } from '../train/grpo';
+import { runGrpo, trainTaskOf, type RolloutRow } from '../train/grpo';
+import { NonFiniteLossError } from '../model/optim';
 import { runDpo, type DpoPair } from '../train/dpo';
 import { evaluatePolicy } from '../train/eval';
+import type { TrainEvent } from '../model/worker-protocol';
 import { sampleTasks, scoreGrounding, type Task, type Modality } from '../video';
 import { loadRubric } from '../verifier/presets';
 import { verifyAll } from '../verifier/verify';
 import { buildAllPairs } from '../verifier/pairs';
 import { discardSolved } from '../verifier/discard';
-import type { Rollout as VerifierRollout } from '../verifier/types';
+import { summarise } from '../verifier/summary';
 import { mulberry32 } from '../video/prng';
-import { taskFromId } from './tasks';
+import { taskFromId, toVerifierRollout } from './tasks';
 import type { ValMetrics } from '../../shared/api';
 
 export type StageKind = 'sft' | 'grpo' | 'verify' | 'dpo';
@@ -92,10 +94,6 @@ function trainTasks(config: RunConfig, modality: Modality | null): Task[] {
   return sampleTasks({ n: config.data.train_size, seed: config.seed, split: 'train', modality: modality ?? config.data.modality, difficulty: config.data.difficulty });
 }
 
-function toTrainTask(task: Task, tokenizer: Tokenizer): TrainTask {
-  return { id: task.id, promptText: promptText(task), prompt: taskPrompt(task, tokenizer), spec: { answer: task.answer, answerType: task.answerType, options: task.options } };
-}
-
 function sftCacheKey(config: RunConfig): string {
   const { cache: _cache, ...sft } = config.sft;
   return createHash('sha256').update(JSON.stringify({ model: config.model.preset, sft, seed: config.seed, v: 1 })).digest('hex').slice(0, 16);
@@ -161,16 +159,16 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
     };
     // Metric steps are global per run so curves of successive stages line up on one axis.
     const stepBase = (db.prepare('SELECT COALESCE(MAX(step) + 1, 0) AS s FROM metrics WHERE run_id = ?').get(runId) as { s: number }).s;
-    const onTrainEvent = (ev: { type: string; step?: number; total?: number; name?: string; value?: number; level?: string; message?: string }) => {
-      if (ev.type === 'metric' && ev.name != null && ev.value != null) {
-        const step = stepBase + (ev.step ?? 0);
+    const onTrainEvent = (ev: TrainEvent) => {
+      if (ev.type === 'metric') {
+        const step = stepBase + ev.step;
         metricBuffer.push({ stage_id: stageId, step, name: `${stage.kind}/${ev.name}`, value: ev.value, wall_s: (performance.now() - started) / 1000 });
         ctx.emit({ type: 'metric', stage: stage.kind, step, name: `${stage.kind}/${ev.name}`, value: ev.value });
         if (metricBuffer.length >= 64) flush();
       } else if (ev.type === 'progress') {
-        ctx.emit({ type: 'progress', stage: stage.kind, iteration: stage.iteration, step: ev.step ?? 0, total: ev.total ?? 0 });
-      } else if (ev.type === 'log') {
-        log((ev.level as 'info') ?? 'info', ev.message ?? '');
+        ctx.emit({ type: 'progress', stage: stage.kind, iteration: stage.iteration, step: ev.step, total: ev.total });
+      } else {
+        ctx.emit({ type: 'log', level: ev.level, message: ev.message });
       }
     };
 
@@ -189,7 +187,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
             policy,
             reference,
             tokenizer,
-            tasks: pool.map((t) => toTrainTask(t, tokenizer)),
+            tasks: pool.map((t) => trainTaskOf(t, tokenizer)),
             config: { ...config.grpo, max_seconds: maxSeconds },
             seed: config.seed * 1000 + ordinal,
             onEvent: onTrainEvent,
@@ -210,7 +208,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
         summary = await dpoStage(ctx, policy, tokenizer, lastVerifyStageId, ordinal, onTrainEvent);
       }
     } catch (err) {
-      if (!(err instanceof NonFiniteLossError) && !/loss (is|became) (NaN|-?Infinity)/.test(String((err as Error).message))) throw err;
+      if (!(err instanceof NonFiniteLossError)) throw err;
       // Guard rail: a NaN/Inf loss ends the stage; the policy goes back to the last good checkpoint.
       status = 'failed';
       const good = store.latestCheckpoint(db, runId);
@@ -282,9 +280,7 @@ function evaluate(policy: Policy, tokenizer: Tokenizer, tasks: Task[], config: R
   };
 }
 
-type TrainEventSink = Parameters<typeof runSft>[3] extends infer H ? (H extends { onEvent?: infer F } ? NonNullable<F> : never) : never;
-
-async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, onEvent: (ev: never) => void): Promise<Record<string, unknown>> {
+async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, onEvent: (ev: TrainEvent) => void): Promise<Record<string, unknown>> {
   const { config } = ctx;
   const cacheDir = join(ctx.cacheDir, `sft-${sftCacheKey(config)}`);
   if (config.sft.cache && existsSync(join(cacheDir, 'model.json'))) {
@@ -295,7 +291,7 @@ async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, 
     return { cached: cacheDir };
   }
   const { cache: _cache, ...sft } = config.sft;
-  const r = await runSft(policy, tokenizer, { ...sft, mix: sft.mix as never, seed: config.seed }, { onEvent: onEvent as TrainEventSink, shouldStop: ctx.shouldStop });
+  const r = await runSft(policy, tokenizer, { ...sft, seed: config.seed }, { onEvent, shouldStop: ctx.shouldStop });
   if (config.sft.cache && !r.stopped) {
     const tmp = `${cacheDir}.tmp-${process.pid}`;
     saveCheckpoint(tmp, policy, tokenizer, { sft: sft });
@@ -341,18 +337,7 @@ async function verifyStage(ctx: LoopContext, stageId: number, grpoStageId: numbe
     if (!tasks.has(id)) tasks.set(id, taskFromId(id));
     return tasks.get(id)!;
   };
-  // Each step samples its own group, so a group is (step, prompt).
-  const inputs: VerifierRollout[] = rows.map((r, index) => {
-    const task = taskOf(r.task_id);
-    return {
-      index,
-      promptId: `${r.step}:${r.prompt_id}`,
-      prompt: r.prompt,
-      completion: r.text,
-      spec: { answer: task?.answer ?? r.ground_truth ?? '', answerType: task?.answerType ?? 'mc', options: task?.options ?? null },
-      truncated: r.truncated,
-    };
-  });
+  const inputs = rows.map((r, index) => toVerifierRollout(r, index, taskOf));
   const verdicts = await verifyAll(inputs, rubric, {
     grounding: (text, rollout) => {
       const task = taskOf(rows[rollout.index]!.task_id);
@@ -399,19 +384,7 @@ async function verifyStage(ctx: LoopContext, stageId: number, grpoStageId: numbe
   });
   const ids = [...byTask.keys()];
   const { dropped } = discardSolved(ids, (id) => byTask.get(id)!.correct / byTask.get(id)!.n, config.loop.discard_solved, rand);
-  const n = verdicts.length || 1;
-  const byKind: Record<string, number> = {};
-  for (const p of pairs) byKind[p.kind] = (byKind[p.kind] ?? 0) + 1;
-  const summary = {
-    rollouts: verdicts.length,
-    accuracy: verdicts.filter((v) => v.correct).length / n,
-    inconsistency_rate: verdicts.filter((v) => !v.consistent).length / n,
-    repetition_rate: verdicts.filter((v) => v.repetitive).length / n,
-    format_rate: verdicts.filter((v) => v.formatted).length / n,
-    pairs: pairs.length,
-    pairs_by_kind: byKind,
-    dropped,
-  };
+  const summary = { ...summarise(verdicts, pairs, 0), dropped };
   ctx.emit({ type: 'log', level: 'info', message: `verify: ${verdicts.length} rollouts, ${pairs.length} pairs, ${dropped.length} solved prompts dropped` });
   return summary;
 }
@@ -422,7 +395,7 @@ async function dpoStage(
   tokenizer: Tokenizer,
   verifyStageId: number | null,
   ordinal: number,
-  onEvent: (ev: never) => void,
+  onEvent: (ev: TrainEvent) => void,
 ): Promise<Record<string, unknown>> {
   const { db, runId, config } = ctx;
   const stored = store.pairsForTraining(db, runId, verifyStageId);
@@ -445,7 +418,7 @@ async function dpoStage(
       pairs,
       config: { ...config.dpo, max_completion_length: config.dpo.max_completion_length ?? config.grpo.max_completion_length + 1 },
       seed: config.seed * 1000 + ordinal,
-      onEvent: onEvent as never,
+      onEvent,
       shouldStop: ctx.shouldStop,
     });
     return { pairs: pairs.length, steps: r.steps, stopped_by: r.stoppedBy, last: r.last };

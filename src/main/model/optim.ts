@@ -2,7 +2,57 @@
 // written out (rather than tf.train.adam) so the schedule, clipping and decay are visible
 // and every stage (SFT, GRPO, DPO) updates weights the same way.
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
 import type { Policy } from './policy';
+
+/** TRL's optimizer settings, shared by the GRPO and DPO configs (`grpo.adam_beta1`, `dpo.max_grad_norm`, …). */
+export const OPTIMIZER_CONFIG_FIELDS = {
+  adam_beta1: z.number().min(0).lt(1).default(0.9),
+  adam_beta2: z.number().min(0).lt(1).default(0.999),
+  adam_epsilon: z.number().positive().default(1e-8),
+  /** Decoupled (AdamW) weight decay on matrices; TRL's default is 0. */
+  weight_decay: z.number().min(0).default(0),
+  max_grad_norm: z.number().positive().default(1.0),
+};
+
+export function adamWFromConfig(
+  policy: Policy,
+  c: { adam_beta1: number; adam_beta2: number; adam_epsilon: number; weight_decay: number },
+): AdamW {
+  return new AdamW(policy, { beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon, weight_decay: c.weight_decay });
+}
+
+/** The loop restores the last good checkpoint when it sees this. */
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly stage: string,
+    readonly step: number,
+    readonly value: number,
+  ) {
+    super(`${stage}: loss is ${value} at step ${step}; stopping the stage (the last good checkpoint should be restored)`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/**
+ * One guarded update: clip to maxGradNorm, then step. A non-finite loss or gradient norm
+ * disposes the gradients and throws NonFiniteLossError before any weight changes.
+ * Returns the gradient norm before clipping.
+ */
+export function clippedStep(
+  optimizer: AdamW,
+  grads: Map<string, tf.Tensor>,
+  loss: number,
+  o: { maxGradNorm: number; lr: number; stage: string; step: number },
+): number {
+  const gradNorm = Number.isFinite(loss) ? clipByGlobalNorm(grads, o.maxGradNorm) : NaN;
+  if (!Number.isFinite(gradNorm)) {
+    tf.dispose([...grads.values()]);
+    throw new NonFiniteLossError(o.stage, o.step, Number.isFinite(loss) ? gradNorm : loss);
+  }
+  optimizer.step(grads, o.lr);
+  return gradNorm;
+}
 
 export interface AdamWOptions {
   beta1?: number;

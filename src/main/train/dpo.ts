@@ -5,12 +5,11 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { AdamW, clipByGlobalNorm, policyGradients } from '../model/optim';
+import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
 import type { Policy, PolicyPrompt } from '../model/policy';
 import { collate, mulberry32, sequenceLogprobs } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
-import { NonFiniteLossError } from './grpo';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
 
@@ -135,12 +134,7 @@ export const DpoConfigSchema = z
     max_seconds: z.number().positive().nullable().default(null),
     /** Completion tokens including <eos>, as GRPO's sampler counts them; longer ones are cut. null = whatever fits the model. */
     max_completion_length: z.number().int().positive().nullable().default(null),
-    adam_beta1: z.number().min(0).lt(1).default(0.9),
-    adam_beta2: z.number().min(0).lt(1).default(0.999),
-    adam_epsilon: z.number().positive().default(1e-8),
-    /** Decoupled (AdamW) weight decay on matrices; TRL's default is 0. */
-    weight_decay: z.number().min(0).default(0),
-    max_grad_norm: z.number().positive().default(1.0),
+    ...OPTIMIZER_CONFIG_FIELDS,
   })
   .strict();
 export type DpoConfig = z.output<typeof DpoConfigSchema>;
@@ -194,7 +188,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
   const rand = mulberry32((ctx.seed ?? 0) ^ 0x85ebca6b);
   const stepsPerEpoch = Math.ceil(ctx.pairs.length / cfg.batch_size);
   const total = cfg.steps ?? stepsPerEpoch * cfg.epochs;
-  const optimizer = new AdamW(policy, { beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_epsilon, weight_decay: cfg.weight_decay });
+  const optimizer = adamWFromConfig(policy, cfg);
   const last: Record<string, number> = {};
   const metric = (step: number, name: string, value: number) => {
     last[name] = value;
@@ -269,12 +263,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
         return out.loss;
       });
       tf.dispose([ref.chosen, ref.rejected]);
-      const gradNorm = Number.isFinite(loss) ? clipByGlobalNorm(grads, cfg.max_grad_norm) : NaN;
-      if (!Number.isFinite(gradNorm)) {
-        tf.dispose([...grads.values()]);
-        throw new NonFiniteLossError('dpo', step, Number.isFinite(loss) ? gradNorm : loss);
-      }
-      optimizer.step(grads, cfg.learning_rate);
+      const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: cfg.max_grad_norm, lr: cfg.learning_rate, stage: 'dpo', step });
       metric(step, 'loss', loss);
       for (const [k, v] of Object.entries(stats)) metric(step, k, v);
       metric(step, 'grad_norm', gradNorm);

@@ -7,7 +7,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { AdamW, clipByGlobalNorm, policyGradients } from '../model/optim';
+import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
 import type { Policy, PolicyPrompt } from '../model/policy';
 import { promptText, taskPrompt } from '../model/prompt';
 import { collate, generate, mulberry32, sequenceLogprobs } from '../model/sample';
@@ -191,12 +191,7 @@ export const GrpoConfigSchema = z
     mask_truncated_completions: z.boolean().default(false),
     /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
     learning_rate: z.number().positive().default(2e-5),
-    adam_beta1: z.number().min(0).lt(1).default(0.9),
-    adam_beta2: z.number().min(0).lt(1).default(0.999),
-    adam_epsilon: z.number().positive().default(1e-8),
-    /** Decoupled (AdamW) weight decay on matrices; TRL's default is 0. */
-    weight_decay: z.number().min(0).default(0),
-    max_grad_norm: z.number().positive().default(1.0),
+    ...OPTIMIZER_CONFIG_FIELDS,
     /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
     dynamic_sampling: z.boolean().default(false),
     /** Extra sampling rounds dynamic sampling may spend per step to refill the batch. */
@@ -272,17 +267,6 @@ export interface GrpoResult {
   last: Record<string, number>;
 }
 
-/** The loop restores the last good checkpoint when it sees this. */
-export class NonFiniteLossError extends Error {
-  constructor(
-    readonly stage: string,
-    readonly step: number,
-    readonly value: number,
-  ) {
-    super(`${stage}: loss is ${value} at step ${step}; stopping the stage (the last good checkpoint should be restored)`);
-    this.name = 'NonFiniteLossError';
-  }
-}
 
 /** Frames permuted along time, never the identity when there are 2+ frames (T-GRPO's shuffled group). */
 export function shuffleFrames(prompt: PolicyPrompt, rand: () => number): PolicyPrompt {
@@ -336,7 +320,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   const rand = mulberry32(seed ^ 0x9e3779b9);
   const G = cfg.num_generations;
   const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
-  const optimizer = new AdamW(policy, { beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, eps: cfg.adam_epsilon, weight_decay: cfg.weight_decay });
+  const optimizer = adamWFromConfig(policy, cfg);
   const last: Record<string, number> = {};
   const metric = (step: number, name: string, value: number) => {
     last[name] = value;
@@ -549,12 +533,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
           };
           return out.loss;
         });
-        const gradNorm = Number.isFinite(loss) ? clipByGlobalNorm(grads, cfg.max_grad_norm) : NaN;
-        if (!Number.isFinite(gradNorm)) {
-          tf.dispose([...grads.values()]);
-          throw new NonFiniteLossError('grpo', step, Number.isFinite(loss) ? gradNorm : loss);
-        }
-        optimizer.step(grads, cfg.learning_rate);
+        const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: cfg.max_grad_norm, lr: cfg.learning_rate, stage: 'grpo', step });
         const s = stats!;
         sums.loss += loss;
         sums.gradNorm += gradNorm;

@@ -12,7 +12,7 @@ import type { Policy } from '../model/policy';
 import type { Tokenizer } from '../model/tokenizer';
 import { responseTokens, taskPrompt } from '../model/prompt';
 import { collate, sequenceLogprobs, type ResponseBatch } from '../model/sample';
-import { AdamW, clipByGlobalNorm, learningRateAt, policyGradients } from '../model/optim';
+import { AdamW, clippedStep, learningRateAt, policyGradients } from '../model/optim';
 import { emit, type TrainHooks } from '../model/worker-protocol';
 
 export interface SftConfig {
@@ -131,10 +131,8 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
       }
       const { batch } = sftBatch(policy, tokenizer, config, step);
       const { loss, grads } = policyGradients(policy, () => sftLoss(policy, batch));
-      const gradNorm = clipByGlobalNorm(grads, config.max_grad_norm);
       const lr = learningRateAt(step, { lr: config.learning_rate, warmup: config.warmup_steps, total: config.steps, min_ratio: config.min_lr_ratio });
-      optimizer.step(grads, lr);
-      if (!Number.isFinite(loss)) throw new Error(`sft: loss became ${loss} at step ${step}`);
+      const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: config.max_grad_norm, lr, stage: 'sft', step });
       losses.push(loss);
       tokens += batch.responseMask.reduce((s, m) => s + m, 0);
       emit(hooks, { type: 'metric', stage: 'sft', step, name: 'loss', value: loss });

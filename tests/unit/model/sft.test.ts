@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from '../../../src/main/model/backend';
 import { createPolicy, presetConfig } from '../../../src/main/model/policy';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
-import { learningRateAt } from '../../../src/main/model/optim';
+import { learningRateAt, NonFiniteLossError } from '../../../src/main/model/optim';
+import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_SFT_CONFIG, pickVariant, runSft, sftBatch, validateSftConfig } from '../../../src/main/train/sft';
 import { scoreCompletions } from '../../../src/main/train/eval';
 import { sampleTasks } from '../../../src/main/video/tasks';
@@ -27,6 +28,14 @@ describe('sft', () => {
     expect(last).toBeLessThan(first * 0.7);
     expect(events).toContain('progress');
     expect(events).toContain('metric');
+  });
+
+  it('a NaN loss throws NonFiniteLossError before any weight changes', async () => {
+    const policy = createPolicy(config, 3);
+    tf.tidy(() => policy.params.get('lnf_g')!.assign(tf.fill([config.d_model], NaN)));
+    const before = policy.params.get('wte')!.dataSync().slice();
+    await expect(runSft(policy, tokenizer, { ...DEFAULT_SFT_CONFIG, steps: 2, batch_size: 2 })).rejects.toBeInstanceOf(NonFiniteLossError);
+    expect(policy.params.get('wte')!.dataSync()).toEqual(before);
   });
 
   it('stops when asked', async () => {

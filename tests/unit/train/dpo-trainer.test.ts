@@ -6,7 +6,7 @@ import { createPolicy, presetConfig, type PolicyPrompt } from '../../../src/main
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import { DpoConfigSchema, encodeCompletion, runDpo, type DpoPair } from '../../../src/main/train/dpo';
 import type { TrainEvent } from '../../../src/main/model/worker-protocol';
-import { NonFiniteLossError } from '../../../src/main/train/grpo';
+import { NonFiniteLossError } from '../../../src/main/model/optim';
 
 const tokenizer = new Tokenizer([...SPECIAL_TOKENS, 'A', 'B']);
 let config: ReturnType<typeof presetConfig>;

@@ -5,8 +5,9 @@ import { initBackend } from '../../../src/main/model/backend';
 import { clonePolicy } from '../../../src/main/model/checkpoint';
 import { createPolicy, presetConfig, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
+import { NonFiniteLossError } from '../../../src/main/model/optim';
 import {
-  NonFiniteLossError, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
+  runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
 } from '../../../src/main/train/grpo';
 
 // A 10-token vocabulary: specials plus A, B. With no frames and a one-token prompt the

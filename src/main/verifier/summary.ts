@@ -1,0 +1,40 @@
+// What a batch of verdicts says in numbers: the summary `veripo verify` prints and the loop's
+// verify stage stores.
+import { countPairsByKind, type PairKind, type PairRecord } from './pairs';
+import type { Verdict } from './types';
+
+export interface VerifySummary {
+  n: number;
+  skipped: number;
+  accuracy: number;
+  format_rate: number;
+  inconsistency_rate: number;
+  repetition_rate: number;
+  truncation_rate: number;
+  reflection_rate: number;
+  mean_length: number;
+  mean_score: number;
+  judge_errors: number;
+  pairs: Record<PairKind, number> & { total: number };
+}
+
+export function summarise(verdicts: Verdict[], pairs: PairRecord[], skipped: number): VerifySummary {
+  const n = verdicts.length;
+  const rate = (f: (v: Verdict) => boolean) => (n ? verdicts.filter(f).length / n : 0);
+  const mean = (f: (v: Verdict) => number) => (n ? verdicts.reduce((s, v) => s + f(v), 0) / n : 0);
+  const round = (x: number) => Math.round(x * 10000) / 10000;
+  return {
+    n,
+    skipped,
+    accuracy: round(rate((v) => v.correct)),
+    format_rate: round(rate((v) => v.formatted)),
+    inconsistency_rate: round(rate((v) => !v.consistent)),
+    repetition_rate: round(rate((v) => v.repetitive)),
+    truncation_rate: round(rate((v) => v.truncated)),
+    reflection_rate: round(rate((v) => v.reflective)),
+    mean_length: round(mean((v) => v.length)),
+    mean_score: round(mean((v) => v.score)),
+    judge_errors: verdicts.filter((v) => v.checks.some((c) => c.name === 'judge' && c.error)).length,
+    pairs: { ...countPairsByKind(pairs), total: pairs.length },
+  };
+}
