@@ -1,6 +1,7 @@
 // Small pieces every page uses: loading API data with error state, and how errors are shown.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiCallError } from './client';
+import type { RunSummary } from '../../shared/api';
 
 export interface Loaded<T> {
   data: T | null;
@@ -87,4 +88,19 @@ export function downloadText(filename: string, content: string, type = 'applicat
 export function hashParams(): URLSearchParams {
   const q = window.location.hash.split('?')[1] ?? '';
   return new URLSearchParams(q);
+}
+
+/** The <option>s of a run picker (Rollouts, Pairs, rubric dry run): `#id name`, optionally its status. */
+export function RunOptions({ runs, all, status }: { runs: readonly (Pick<RunSummary, 'id' | 'name' | 'preset'> & Partial<Pick<RunSummary, 'status'>>)[]; all?: boolean; status?: boolean }) {
+  return (
+    <>
+      {all && <option value="">all runs</option>}
+      {runs.map((r) => (
+        <option key={r.id} value={r.id}>
+          #{r.id} {r.name ?? r.preset ?? ''}
+          {status && r.status ? ` (${r.status})` : ''}
+        </option>
+      ))}
+    </>
+  );
 }

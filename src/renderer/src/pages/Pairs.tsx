@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../client';
 import type { Pair } from '../../../shared/api';
-import { ErrorNote, Loading, downloadText, useApi } from '../lib';
+import { ErrorNote, Loading, RunOptions, downloadText, useApi } from '../lib';
 import { VirtualList } from '../components/VirtualList';
 import { wordDiff } from '../components/diff';
 
@@ -89,12 +89,7 @@ export function PairsPage() {
         <label>
           Run{' '}
           <select aria-label="Run" value={runId} onChange={(e) => setRunId(e.target.value ? Number(e.target.value) : '')}>
-            <option value="">all runs</option>
-            {(runs.data ?? []).map((r) => (
-              <option key={r.id} value={r.id}>
-                #{r.id} {r.name ?? r.preset ?? ''}
-              </option>
-            ))}
+            <RunOptions runs={runs.data ?? []} all />
           </select>
         </label>
         <label>

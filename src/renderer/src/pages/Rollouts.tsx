@@ -4,7 +4,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../client';
 import type { Rollout } from '../../../shared/api';
-import { ErrorNote, fmtNum, hashParams, useApi } from '../lib';
+import { ErrorNote, RunOptions, fmtNum, hashParams, useApi } from '../lib';
 import { VirtualList } from '../components/VirtualList';
 import { CheckBadges, CotText, SPAN_KINDS, type CheckView } from '../components/Cot';
 import { Filmstrip } from '../components/Filmstrip';
@@ -176,11 +176,7 @@ export function RolloutsPage() {
         <label>
           Run{' '}
           <select aria-label="Run" value={runId ?? ''} onChange={(e) => (setRunId(Number(e.target.value)), setWhere(''))}>
-            {(runs.data ?? []).map((r) => (
-              <option key={r.id} value={r.id}>
-                #{r.id} {r.name ?? r.preset ?? ''} ({r.status})
-              </option>
-            ))}
+            <RunOptions runs={runs.data ?? []} status />
           </select>
         </label>
         <label>

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../client';
 import type { Rubric } from '../../../shared/api';
 import type { ApiResult } from '../client';
-import { ErrorNote, isUnavailable, useApi } from '../lib';
+import { ErrorNote, RunOptions, isUnavailable, useApi } from '../lib';
 
 type Monaco = typeof import('monaco-editor/esm/vs/editor/editor.api');
 type Editor = import('monaco-editor/esm/vs/editor/editor.api').editor.IStandaloneCodeEditor;
@@ -256,12 +256,7 @@ function DryRun({ getBody, compareTo, runs, disabled }: { getBody: () => string;
         <label>
           Rollouts from{' '}
           <select value={runId} onChange={(e) => setRunId(e.target.value ? Number(e.target.value) : '')}>
-            <option value="">all runs</option>
-            {runs.map((r) => (
-              <option key={r.id} value={r.id}>
-                #{r.id} {r.name ?? r.preset ?? ''}
-              </option>
-            ))}
+            <RunOptions runs={runs} all />
           </select>
         </label>
         <label>
