@@ -30,7 +30,8 @@ export interface WorkbenchServices {
   exportPairs(pairs: ApiResult<'listPairs'>['pairs'], format: 'trl' | 'llamafactory', conversational: boolean): string;
   taskFrames(taskId: string): ApiResult<'getTaskFrames'>;
   testJudge(args: { base_url: string; model: string; api_key?: string }): Promise<ApiResult<'testJudge'>>;
-  backend(): { name: string | null; reasons: string[] };
+  /** The tfjs backend this process would train on, and why the faster ones are not used. */
+  backend(): Promise<{ name: string | null; reasons: string[] }>;
 }
 
 export interface WorkbenchOptions {
@@ -74,7 +75,7 @@ export function createWorkbench(opts: WorkbenchOptions): WorkbenchApi {
       return { ok: true as const };
     },
     async info() {
-      const backend = opts.services?.backend?.() ?? { name: null, reasons: [] };
+      const backend = (await opts.services?.backend?.()) ?? { name: null, reasons: [] };
       return {
         version: VERSION,
         db_path: opts.dbPath,

@@ -73,7 +73,15 @@ async function testJudge(args: { base_url: string; model: string; api_key?: stri
   }
 }
 
-let backendProbe: { name: string | null; reasons: string[] } = { name: null, reasons: ['not probed yet'] };
+/** Which tfjs backend this process would train on, probed once on first ask (not at start-up). */
+function backendProbe(): () => Promise<{ name: string | null; reasons: string[] }> {
+  let probe: Promise<{ name: string | null; reasons: string[] }> | null = null;
+  return () =>
+    (probe ??= initBackend().then(
+      (b) => ({ name: b.backend, reasons: b.reasons }),
+      (err: Error) => ({ name: null, reasons: [err.message] }),
+    ));
+}
 
 export function appServices(): Partial<WorkbenchServices> {
   return {
@@ -86,17 +94,11 @@ export function appServices(): Partial<WorkbenchServices> {
         .join('\n') + (pairs.length ? '\n' : ''),
     taskFrames,
     testJudge,
-    backend: () => backendProbe,
+    backend: backendProbe(),
   };
 }
 
 export async function openAppWorkbench(opts: { dbPath: string; mode: 'electron' | 'web' | 'cli' }): Promise<OpenedWorkbench> {
-  try {
-    const b = await initBackend();
-    backendProbe = { name: b.backend, reasons: b.reasons };
-  } catch (err) {
-    backendProbe = { name: null, reasons: [(err as Error).message] };
-  }
   return openWorkbench({
     ...opts,
     services: appServices(),
