@@ -223,7 +223,7 @@ export function flattenConfig(obj: Plain, prefix = ''): Record<string, unknown> 
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (isPlain(v) && !(prefix === '' && false)) Object.assign(out, flattenConfig(v, key));
+    if (isPlain(v)) Object.assign(out, flattenConfig(v, key));
     else out[key] = v;
   }
   return out;

@@ -80,7 +80,7 @@ export interface LoopResult {
 /** Fixed eval sets: every run, whatever its seed, is measured on the same val and test tasks. */
 const EVAL_SEED = 20_250_525;
 
-export function evalTasks(config: RunConfig, split: 'val' | 'test'): Task[] {
+function fixedEvalTasks(config: RunConfig, split: 'val' | 'test'): Task[] {
   return sampleTasks({
     n: split === 'val' ? config.data.val_size : config.data.test_size,
     seed: EVAL_SEED,
@@ -127,7 +127,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
     log('info', `policy ${config.model.preset}: ${countParameters(pc).toLocaleString('en-US')} parameters`);
   }
 
-  const val = evalTasks(config, 'val');
+  const val = fixedEvalTasks(config, 'val');
   const rand = mulberry32(config.seed ^ 0x51ed);
   // The GRPO prompt pool; discard_solved shrinks it between stages.
   let dropped = new Set<string>();
@@ -251,7 +251,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
   }
 
   if (config.loop.final_test) {
-    const test = evaluate(policy, tokenizer, evalTasks(config, 'test'), config);
+    const test = evaluate(policy, tokenizer, fixedEvalTasks(config, 'test'), config);
     const step = (db.prepare('SELECT COALESCE(MAX(step), 0) AS s FROM metrics WHERE run_id = ?').get(runId) as { s: number }).s;
     store.insertMetrics(db, runId, [
       { stage_id: null, step, name: 'test/accuracy', value: test.accuracy, wall_s: null },
