@@ -3,9 +3,16 @@
 // Written as plain functions over a map of tf.Variables, in the spirit of nanoGPT.
 //
 // Layout of a batch row (the same for sampling, naive recompute and teacher forcing, so
-// their log-probs agree): V visual slots (frame-major, patch_grid^2 per frame; rows with
-// fewer frames mask the rest), then the prompt LEFT-padded to the batch's longest prompt,
-// then the response. Padding is masked out of attention, and text positions count real
+// their log-probs agree): V visual slots (frame-major; rows with fewer visual tokens mask
+// the rest), then the prompt LEFT-padded to the batch's longest prompt, then the response.
+//
+// Visual tokens. With keep_patches = 0 every frame becomes its patch_grid^2 patches. With
+// keep_patches = N > 0 a frame becomes one whole-frame token (the frame average-pooled to
+// one patch) plus at most N salient patches: the benchmark draws objects in saturated
+// colours on a grey checkerboard, so grey patches say nothing, and dropping them lets a
+// fine grid (one patch per cell, which is what makes positions readable) cost no more
+// tokens than a coarse one. Each token carries a learned embedding of its grid cell and of
+// its frame, so "where" and "when" are inputs rather than something to decode from pixels. Padding is masked out of attention, and text positions count real
 // tokens only, so padding does not change any row's numbers.
 //
 // Embedding lookups are one-hot matmuls rather than tf.gather: the wasm backend has no
@@ -26,8 +33,13 @@ export interface PolicyConfig {
   max_frames: number;
   frame_height: number;
   frame_width: number;
-  /** Each frame becomes patch_grid x patch_grid visual tokens. */
+  /** Frames are cut into patch_grid x patch_grid patches. */
   patch_grid: number;
+  /**
+   * 0: every patch is a visual token. N > 0: per frame, one whole-frame token plus the N
+   * most salient (colourful) patches; a single image keeps all its salient patches.
+   */
+  keep_patches: number;
   tie_embeddings: boolean;
 }
 
@@ -35,9 +47,9 @@ export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
 export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames'>> = {
-  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 2, tie_embeddings: true },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 2, tie_embeddings: true },
-  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 4, tie_embeddings: true },
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true },
 };
 
 export function presetConfig(
@@ -59,6 +71,7 @@ export function validateConfig(c: PolicyConfig): void {
   for (const k of ['vocab_size', 'd_model', 'n_layer', 'n_head', 'd_ff', 'max_text_len', 'max_frames', 'frame_height', 'frame_width', 'patch_grid'] as const) {
     if (!Number.isInteger(c[k]) || c[k] <= 0) bad(k, `must be a positive integer, got ${c[k]}`);
   }
+  if (!Number.isInteger(c.keep_patches) || c.keep_patches < 0) bad('keep_patches', `must be an integer >= 0, got ${c.keep_patches}`);
   if (c.d_model % c.n_head !== 0) bad('d_model', `(${c.d_model}) must be divisible by n_head (${c.n_head})`);
   if (c.frame_height % c.patch_grid !== 0) bad('frame_height', `(${c.frame_height}) must be divisible by patch_grid (${c.patch_grid})`);
   if (c.frame_width % c.patch_grid !== 0) bad('frame_width', `(${c.frame_width}) must be divisible by patch_grid (${c.patch_grid})`);
@@ -68,8 +81,9 @@ export function patchDim(c: PolicyConfig): number {
   return (c.frame_height / c.patch_grid) * (c.frame_width / c.patch_grid) * 3;
 }
 
-export function tokensPerFrame(c: PolicyConfig): number {
-  return c.patch_grid * c.patch_grid;
+/** Rows of vis_spatial: one per grid cell, plus the whole-frame token when patches are pruned. */
+export function spatialSlots(c: PolicyConfig): number {
+  return c.patch_grid * c.patch_grid + (c.keep_patches > 0 ? 1 : 0);
 }
 
 export interface Policy {
@@ -88,7 +102,7 @@ export function parameterShapes(c: PolicyConfig): [string, number[]][] {
     ['wpe', [c.max_text_len, d]],
     ['patch_w', [patchDim(c), d]],
     ['patch_b', [d]],
-    ['vis_spatial', [tokensPerFrame(c), d]],
+    ['vis_spatial', [spatialSlots(c), d]],
     ['vis_temporal', [c.max_frames, d]],
   ];
   for (let l = 0; l < c.n_layer; l++) {
@@ -133,7 +147,8 @@ export function createPolicy(config: PolicyConfig, seed = 0): Policy {
     k++;
     const leaf = name.split('.').pop()!;
     let t: tf.Tensor;
-    if (leaf.endsWith('_g')) t = tf.ones(shape);
+    if (name === 'vis_spatial') t = gridEmbeddingInit(config, seed * 1000 + k);
+    else if (leaf.endsWith('_g')) t = tf.ones(shape);
     else if (leaf.endsWith('_b')) t = tf.zeros(shape);
     else {
       const std = leaf.endsWith('proj_w') ? 0.02 / Math.sqrt(2 * config.n_layer) : 0.02;
@@ -144,6 +159,22 @@ export function createPolicy(config: PolicyConfig, seed = 0): Policy {
   const policy = policyFromTensors(config, tensors);
   tf.dispose([...tensors.values()]); // variables hold their own reference to the data
   return policy;
+}
+
+/**
+ * Cell (x, y) starts as row[y] + col[x], so cells sharing a row or column start out alike
+ * and reading coordinates off the embedding is learnable from few examples.
+ */
+function gridEmbeddingInit(c: PolicyConfig, seed: number): tf.Tensor {
+  return tf.tidy(() => {
+    const g = c.patch_grid;
+    const std = 0.02 / Math.SQRT2;
+    const rows = tf.randomNormal([g, 1, c.d_model], 0, std, 'float32', seed);
+    const cols = tf.randomNormal([1, g, c.d_model], 0, std, 'float32', seed + 7919);
+    const cells = tf.reshape(tf.add(rows, cols), [g * g, c.d_model]);
+    if (spatialSlots(c) === g * g) return cells;
+    return tf.concat([cells, tf.randomNormal([1, c.d_model], 0, 0.02, 'float32', seed + 104729)]);
+  });
 }
 
 export function disposePolicy(policy: Policy): void {
@@ -175,6 +206,10 @@ export interface PromptPack {
   promptLen: number;
   /** [batch * visualLen * patchDim] pixel patches scaled to [-0.5, 0.5]; empty when visualLen = 0. */
   patches: Float32Array;
+  /** [batch * visualLen] row of vis_spatial for each slot (patch_grid^2 = the whole-frame token). */
+  visualCell: Int32Array;
+  /** [batch * visualLen] 0-based frame of each slot. */
+  visualFrame: Int32Array;
   /** [batch * promptLen] token ids, pad on the left. */
   promptIds: Int32Array;
   /** [batch * promptLen] text positions (0 for pads). */
@@ -185,52 +220,131 @@ export interface PromptPack {
   responseStart: number[];
 }
 
+/** A patch counts as salient when some pixel's channel spread (max - min) reaches this. */
+export const SALIENT_CHROMA = 20;
+
+/** Visual tokens of one prompt: pixel patches (scaled to [-0.5, 0.5]) with their cell and frame. */
+export interface VisualTokens {
+  count: number;
+  /** [count * patchDim] */
+  patches: Float32Array;
+  cells: number[];
+  frames: number[];
+}
+
+export function visualTokens(c: PolicyConfig, pixels: Uint8Array, numFrames: number): VisualTokens {
+  const g = c.patch_grid;
+  const H = c.frame_height;
+  const W = c.frame_width;
+  const ph = H / g;
+  const pw = W / g;
+  const pd = patchDim(c);
+  const cellCount = g * g;
+  const patches: number[] = [];
+  const cells: number[] = [];
+  const frames: number[] = [];
+  const patch = new Float32Array(pd);
+  const readPatch = (t: number, cell: number): number => {
+    const gy = Math.floor(cell / g);
+    const gx = cell % g;
+    let o = 0;
+    let salience = 0;
+    let peak = 0;
+    for (let y = 0; y < ph; y++) {
+      let src = ((t * H + gy * ph + y) * W + gx * pw) * 3;
+      for (let x = 0; x < pw; x++, src += 3) {
+        const r = pixels[src]!;
+        const gr = pixels[src + 1]!;
+        const b = pixels[src + 2]!;
+        const spread = Math.max(r, gr, b) - Math.min(r, gr, b);
+        salience += spread;
+        if (spread > peak) peak = spread;
+        patch[o++] = r / 255 - 0.5;
+        patch[o++] = gr / 255 - 0.5;
+        patch[o++] = b / 255 - 0.5;
+      }
+    }
+    return peak >= SALIENT_CHROMA ? salience : -1;
+  };
+  for (let t = 0; t < numFrames; t++) {
+    if (c.keep_patches === 0) {
+      for (let cell = 0; cell < cellCount; cell++) {
+        readPatch(t, cell);
+        patches.push(...patch);
+        cells.push(cell);
+        frames.push(t);
+      }
+      continue;
+    }
+    // The whole-frame token: the frame average-pooled down to one patch.
+    const by = H / ph;
+    const bx = W / pw;
+    for (let y = 0; y < ph; y++) {
+      for (let x = 0; x < pw; x++) {
+        for (let ch = 0; ch < 3; ch++) {
+          let sum = 0;
+          for (let yy = 0; yy < by; yy++) for (let xx = 0; xx < bx; xx++) sum += pixels[((t * H + y * by + yy) * W + x * bx + xx) * 3 + ch]!;
+          patches.push(sum / (by * bx) / 255 - 0.5);
+        }
+      }
+    }
+    cells.push(cellCount);
+    frames.push(t);
+    const scored: { cell: number; salience: number }[] = [];
+    for (let cell = 0; cell < cellCount; cell++) {
+      const salience = readPatch(t, cell);
+      if (salience >= 0) scored.push({ cell, salience });
+    }
+    // A lone image keeps every salient patch: a motion-trail composite needs them all.
+    const cap = numFrames === 1 ? cellCount : c.keep_patches;
+    const kept = scored
+      .sort((a, b) => b.salience - a.salience || a.cell - b.cell)
+      .slice(0, cap)
+      .map((s) => s.cell)
+      .sort((a, b) => a - b);
+    for (const cell of kept) {
+      readPatch(t, cell);
+      patches.push(...patch);
+      cells.push(cell);
+      frames.push(t);
+    }
+  }
+  return { count: cells.length, patches: Float32Array.from(patches), cells, frames };
+}
+
 export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): PromptPack {
   const c = policy.config;
   const B = prompts.length;
-  const g = c.patch_grid;
-  const ph = c.frame_height / g;
-  const pw = c.frame_width / g;
   const pd = patchDim(c);
-  const perFrame = tokensPerFrame(c);
-  let maxFrames = 0;
   let promptLen = 0;
-  prompts.forEach((pr, i) => {
-    if (pr.frames) {
-      const want = pr.numFrames * c.frame_height * c.frame_width * 3;
-      if (pr.frames.length !== want) {
-        throw new Error(`policy: prompt ${i} frames has ${pr.frames.length} bytes, expected numFrames*H*W*3 = ${pr.numFrames}*${c.frame_height}*${c.frame_width}*3 = ${want}`);
-      }
-      if (pr.numFrames > c.max_frames) throw new Error(`policy: prompt ${i} has ${pr.numFrames} frames, model max_frames is ${c.max_frames}`);
-      maxFrames = Math.max(maxFrames, pr.numFrames);
-    }
+  const visual = prompts.map((pr, i) => {
     if (pr.tokens.length === 0) throw new Error(`policy: prompt ${i} has no tokens`);
     promptLen = Math.max(promptLen, pr.tokens.length);
+    if (!pr.frames) return null;
+    const want = pr.numFrames * c.frame_height * c.frame_width * 3;
+    if (pr.frames.length !== want) {
+      throw new Error(`policy: prompt ${i} frames has ${pr.frames.length} bytes, expected numFrames*H*W*3 = ${pr.numFrames}*${c.frame_height}*${c.frame_width}*3 = ${want}`);
+    }
+    if (pr.numFrames > c.max_frames) throw new Error(`policy: prompt ${i} has ${pr.numFrames} frames, model max_frames is ${c.max_frames}`);
+    return visualTokens(c, pr.frames, pr.numFrames);
   });
-  const V = maxFrames * perFrame;
+  const V = Math.max(0, ...visual.map((v) => v?.count ?? 0));
   const patches = new Float32Array(B * V * pd);
+  const visualCell = new Int32Array(B * V);
+  const visualFrame = new Int32Array(B * V);
   const promptIds = new Int32Array(B * promptLen);
   const promptPos = new Int32Array(B * promptLen);
   const keyMask: Float32Array[] = [];
   const responseStart: number[] = [];
-  const H = c.frame_height;
-  const W = c.frame_width;
   prompts.forEach((pr, b) => {
     const mask = new Float32Array(V + promptLen);
-    if (pr.frames) {
-      const fr = pr.frames;
-      for (let t = 0; t < pr.numFrames; t++) {
-        for (let gy = 0; gy < g; gy++) {
-          for (let gx = 0; gx < g; gx++) {
-            const slot = t * perFrame + gy * g + gx;
-            mask[slot] = 1;
-            let o = (b * V + slot) * pd;
-            for (let y = 0; y < ph; y++) {
-              let src = ((t * H + gy * ph + y) * W + gx * pw) * 3;
-              for (let x = 0; x < pw * 3; x++) patches[o++] = fr[src++]! / 255 - 0.5;
-            }
-          }
-        }
+    const vis = visual[b];
+    if (vis) {
+      patches.set(vis.patches, b * V * pd);
+      for (let j = 0; j < vis.count; j++) {
+        visualCell[b * V + j] = vis.cells[j]!;
+        visualFrame[b * V + j] = vis.frames[j]!;
+        mask[j] = 1;
       }
     }
     const pad = promptLen - pr.tokens.length;
@@ -243,7 +357,7 @@ export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): P
     keyMask.push(mask);
     responseStart.push(pr.tokens.length);
   });
-  return { batch: B, visualLen: V, promptLen, patches, promptIds, promptPos, keyMask, responseStart };
+  return { batch: B, visualLen: V, promptLen, patches, visualCell, visualFrame, promptIds, promptPos, keyMask, responseStart };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -277,18 +391,17 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
   });
 }
 
-/** Visual tokens: linear patch embedding + spatial and temporal embeddings -> [B, V, d]. */
+/** Visual tokens: linear patch embedding + cell and frame embeddings -> [B, V, d]. */
 export function embedVisual(policy: Policy, pack: PromptPack): tf.Tensor3D {
   const c = policy.config;
   const B = pack.batch;
   const V = pack.visualLen;
-  const frames = V / tokensPerFrame(c);
   return tf.tidy(() => {
     const x = tf.tensor2d(pack.patches, [B * V, patchDim(c)]);
-    const e = tf.reshape(linear(x, p(policy, 'patch_w'), p(policy, 'patch_b')), [B, V, c.d_model]);
-    const temporal = tf.slice(p(policy, 'vis_temporal'), [0, 0], [frames, c.d_model]);
-    const pos = tf.reshape(tf.add(tf.expandDims(temporal, 1), tf.expandDims(p(policy, 'vis_spatial'), 0)), [1, V, c.d_model]);
-    return tf.add(e, pos) as tf.Tensor3D;
+    const cell = tf.matMul(tf.oneHot(tf.tensor1d(pack.visualCell, 'int32'), spatialSlots(c)), p(policy, 'vis_spatial'));
+    const frame = tf.matMul(tf.oneHot(tf.tensor1d(pack.visualFrame, 'int32'), c.max_frames), p(policy, 'vis_temporal'));
+    const e = tf.add(linear(x, p(policy, 'patch_w'), p(policy, 'patch_b')), tf.add(cell, frame));
+    return tf.reshape(e, [B, V, c.d_model]) as tf.Tensor3D;
   });
 }
 
