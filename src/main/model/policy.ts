@@ -41,15 +41,22 @@ export interface PolicyConfig {
    */
   keep_patches: number;
   tie_embeddings: boolean;
+  /**
+   * Rotary position embeddings on queries and keys (text positions; visual tokens sit at
+   * 0). Copying from the context ("frame 3 : red circle at" -> the cell after the same
+   * words in the scene) needs heads that attend by relative offset, which learned absolute
+   * positions alone make slow to learn.
+   */
+  rope: boolean;
 }
 
 export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
 export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames'>> = {
-  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true },
-  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true },
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true },
 };
 
 export function presetConfig(
@@ -71,6 +78,7 @@ export function validateConfig(c: PolicyConfig): void {
   for (const k of ['vocab_size', 'd_model', 'n_layer', 'n_head', 'd_ff', 'max_text_len', 'max_frames', 'frame_height', 'frame_width', 'patch_grid'] as const) {
     if (!Number.isInteger(c[k]) || c[k] <= 0) bad(k, `must be a positive integer, got ${c[k]}`);
   }
+  if (c.rope && (c.d_model / c.n_head) % 2 !== 0) bad('rope', `needs an even head size, got d_model / n_head = ${c.d_model / c.n_head}`);
   if (!Number.isInteger(c.keep_patches) || c.keep_patches < 0) bad('keep_patches', `must be an integer >= 0, got ${c.keep_patches}`);
   if (c.d_model % c.n_head !== 0) bad('d_model', `(${c.d_model}) must be divisible by n_head (${c.n_head})`);
   if (c.frame_height % c.patch_grid !== 0) bad('frame_height', `(${c.frame_height}) must be divisible by patch_grid (${c.patch_grid})`);
@@ -414,6 +422,47 @@ export function embedPrefix(policy: Policy, pack: PromptPack): tf.Tensor3D {
   });
 }
 
+/** Text positions of a pack's [visual | prompt] slots, [B * (V + P)]: visual slots sit at 0. */
+export function prefixPositions(pack: PromptPack): Int32Array {
+  const V = pack.visualLen;
+  const P = pack.promptLen;
+  const out = new Int32Array(pack.batch * (V + P));
+  for (let b = 0; b < pack.batch; b++) out.set(pack.promptPos.subarray(b * P, (b + 1) * P), b * (V + P) + V);
+  return out;
+}
+
+const ROPE_BASE = 10000;
+
+/**
+ * cos and sin [B, 1, n, dh] for positions [B * n], GPT-NeoX layout (the two halves of a
+ * head rotate together), and the signed permutation [dh, dh] that maps x to rotate_half(x).
+ */
+export function rotaryTables(positions: Int32Array, B: number, n: number, dh: number): { cos: tf.Tensor4D; sin: tf.Tensor4D; half: tf.Tensor2D } {
+  const h = dh / 2;
+  const cos = new Float32Array(B * n * dh);
+  const sin = new Float32Array(B * n * dh);
+  for (let r = 0; r < B * n; r++) {
+    for (let i = 0; i < h; i++) {
+      const angle = positions[r]! * ROPE_BASE ** (-i / h);
+      cos[r * dh + i] = cos[r * dh + i + h] = Math.cos(angle);
+      sin[r * dh + i] = sin[r * dh + i + h] = Math.sin(angle);
+    }
+  }
+  const perm = new Float32Array(dh * dh);
+  for (let i = 0; i < h; i++) {
+    perm[(i + h) * dh + i] = -1; // out[i] = -x[i + h]
+    perm[i * dh + i + h] = 1; // out[i + h] = x[i]
+  }
+  return { cos: tf.tensor4d(cos, [B, 1, n, dh]), sin: tf.tensor4d(sin, [B, 1, n, dh]), half: tf.tensor2d(perm, [dh, dh]) };
+}
+
+export function rotate(x: tf.Tensor4D, t: { cos: tf.Tensor4D; sin: tf.Tensor4D; half: tf.Tensor2D }): tf.Tensor4D {
+  const [B, H, n, dh] = x.shape;
+  // rotate_half as a rank-2 matmul: XNNPACK runs it, where slicing halves would copy.
+  const swapped = tf.reshape(tf.matMul(tf.reshape(x, [B * H * n, dh]) as tf.Tensor2D, t.half), [B, H, n, dh]);
+  return tf.add(tf.mul(x, t.cos), tf.mul(swapped, t.sin)) as tf.Tensor4D;
+}
+
 /** Keys and values of every layer for the tokens seen so far: [B, H, S, dh] each. */
 export interface KVCache {
   k: tf.Tensor4D[];
@@ -445,7 +494,9 @@ export function attentionBias(keyMask: readonly Float32Array[], S: number, n: nu
 
 /**
  * The transformer trunk. x: [B, n, d] embeddings of new tokens; past: cached keys/values
- * of the S tokens before them (or null); bias from attentionBias(keyMask, S, n).
+ * of the S tokens before them (or null); bias from attentionBias(keyMask, S, n); positions
+ * [B * n] the text positions of the new tokens (used when config.rope; cached keys are
+ * stored already rotated).
  * Returns final-LayerNorm'd hidden states [B, n, d] and, when wantCache, the extended cache
  * (the caller disposes the old one).
  */
@@ -455,15 +506,18 @@ export function transformer(
   bias: tf.Tensor4D,
   past: KVCache | null,
   wantCache: boolean,
+  positions?: Int32Array,
 ): { hidden: tf.Tensor3D; cache: KVCache | null } {
   const c = policy.config;
   const [B, n, d] = x.shape;
   const H = c.n_head;
   const dh = d / H;
   const scale = 1 / Math.sqrt(dh);
+  if (c.rope && positions?.length !== B * n) throw new Error(`policy: rope needs ${B * n} positions, got ${positions?.length ?? 'none'}`);
   const newK: tf.Tensor4D[] = [];
   const newV: tf.Tensor4D[] = [];
   const hidden = tf.tidy(() => {
+    const rope = c.rope ? rotaryTables(positions!, B, n, dh) : null;
     let h: tf.Tensor = x;
     for (let l = 0; l < c.n_layer; l++) {
       const L = (s: string) => p(policy, `h${l}.${s}`);
@@ -471,8 +525,12 @@ export function transformer(
       const qkv = linear(a, L('attn_qkv_w'), L('attn_qkv_b'));
       // [B*n, 3d] -> q, k, v as [B, H, n, dh]
       const heads = (i: number) => tf.transpose(tf.reshape(tf.slice(qkv, [0, i * d], [B * n, d]), [B, n, H, dh]), [0, 2, 1, 3]) as tf.Tensor4D;
-      const q = tf.mul(heads(0), scale); // scaling q is cheaper than scaling the [n, S] scores
+      let q = tf.mul(heads(0), scale) as tf.Tensor4D; // scaling q is cheaper than scaling the [n, S] scores
       let k = heads(1);
+      if (rope) {
+        q = rotate(q, rope);
+        k = rotate(k, rope);
+      }
       let v = heads(2);
       if (past) {
         k = tf.concat([past.k[l]!, k], 2);

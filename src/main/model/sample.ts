@@ -9,7 +9,7 @@
 // (temperature 0) reports log-probs under temperature 1.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  attentionBias, disposeCache, embedPrefix, embedTokens, lmHead, packPrompts, transformer,
+  attentionBias, disposeCache, embedPrefix, embedTokens, lmHead, packPrompts, prefixPositions, transformer,
   type KVCache, type Policy, type PolicyPrompt, type PromptPack,
 } from './policy';
 
@@ -111,6 +111,19 @@ export function collate(policy: Policy, prompts: readonly PolicyPrompt[], respon
   return { pack, responseLen: R, responseIds, responsePos, responseMask };
 }
 
+/** Text positions [B * (V + P + R)] of a batch's rows: visual 0, prompt, then response. */
+function fullPositions(batch: ResponseBatch): Int32Array {
+  const { pack, responseLen: R } = batch;
+  const prefix = prefixPositions(pack);
+  const L = pack.visualLen + pack.promptLen;
+  const out = new Int32Array(pack.batch * (L + R));
+  for (let b = 0; b < pack.batch; b++) {
+    out.set(prefix.subarray(b * L, (b + 1) * L), b * (L + R));
+    out.set(batch.responsePos.subarray(b * R, (b + 1) * R), b * (L + R) + L);
+  }
+  return out;
+}
+
 /** Hidden states [B, V+P+R, d] of a full (uncached) forward pass over prompt and response. */
 function forwardFull(policy: Policy, batch: ResponseBatch): tf.Tensor3D {
   const { pack, responseLen: R } = batch;
@@ -126,7 +139,7 @@ function forwardFull(policy: Policy, batch: ResponseBatch): tf.Tensor3D {
     const x = R > 0
       ? tf.concat([embedPrefix(policy, pack), embedTokens(policy, batch.responseIds, batch.responsePos, B, R)], 1) as tf.Tensor3D
       : embedPrefix(policy, pack);
-    return transformer(policy, x, attentionBias(keyMask, 0, prefixLen + R), null, false).hidden;
+    return transformer(policy, x, attentionBias(keyMask, 0, prefixLen + R), null, false, fullPositions(batch)).hidden;
   });
 }
 
@@ -233,7 +246,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   if (useCache) {
     const out = tf.tidy(() => {
       const bias = attentionBias(keyMask, 0, prefixLen);
-      const { hidden, cache: c } = transformer(policy, embedPrefix(policy, pack), bias, null, true);
+      const { hidden, cache: c } = transformer(policy, embedPrefix(policy, pack), bias, null, true, prefixPositions(pack));
       const last = tf.reshape(tf.slice(hidden, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]), [B, policy.config.d_model]) as tf.Tensor2D;
       return { logits: lmHead(policy, last), k: c!.k, v: c!.v };
     });
@@ -266,7 +279,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
       const out = tf.tidy(() => {
         const x = embedTokens(policy, fed, pos, B, 1);
         const bias = attentionBias(keyMask, cache!.length, 1);
-        const { hidden, cache: c } = transformer(policy, x, bias, cache, true);
+        const { hidden, cache: c } = transformer(policy, x, bias, cache, true, pos);
         return { logits: lmHead(policy, tf.reshape(hidden, [B, policy.config.d_model]) as tf.Tensor2D), k: c!.k, v: c!.v };
       });
       const next: KVCache = { k: out.k, v: out.v, length: cache!.length + 1 };

@@ -70,3 +70,20 @@ describe('visual tokens with patch pruning', () => {
     [0, 1, 2, 3].forEach((i) => expect(Math.abs(score([i])[0]! - together[i]!)).toBeLessThan(1e-3));
   });
 });
+
+describe('rotary positions', () => {
+  it('make a query-key score depend only on the offset between their positions', async () => {
+    const { rotaryTables, rotate } = await import('../../../src/main/model/policy');
+    const dh = 8;
+    const q = tf.randomNormal([1, 1, 1, dh], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const k = tf.randomNormal([1, 1, 1, dh], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const score = (pq: number, pk: number) =>
+      tf.tidy(() => tf.sum(tf.mul(rotate(q, rotaryTables(Int32Array.of(pq), 1, 1, dh)), rotate(k, rotaryTables(Int32Array.of(pk), 1, 1, dh)))).dataSync()[0]!);
+    expect(score(7, 3)).toBeCloseTo(score(104, 100), 4);
+    expect(score(0, 0)).toBeCloseTo(score(50, 50), 4);
+    expect(Math.abs(score(7, 3) - score(7, 5))).toBeGreaterThan(1e-3);
+    // Position 0 is the identity: visual tokens are not rotated.
+    const id = tf.tidy(() => tf.max(tf.abs(tf.sub(rotate(q, rotaryTables(Int32Array.of(0), 1, 1, dh)), q))).dataSync()[0]!);
+    expect(id).toBeLessThan(1e-6);
+  });
+});
