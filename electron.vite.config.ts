@@ -6,7 +6,13 @@ export default defineConfig({
   main: {
     build: {
       externalizeDeps: true,
-      rollupOptions: { input: { index: resolve(__dirname, 'src/main/index.ts'), worker: resolve(__dirname, 'src/main/loop/worker.ts') } },
+      rollupOptions: {
+        input: {
+          index: resolve(__dirname, 'src/main/index.ts'),
+          worker: resolve(__dirname, 'src/main/loop/worker.ts'),
+          'grad-peer': resolve(__dirname, 'src/main/train/grad-peer.ts'),
+        },
+      },
     },
   },
   preload: {

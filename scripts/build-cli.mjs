@@ -1,10 +1,11 @@
-// Bundles the Node side (CLI + training worker) into out/cli with esbuild.
+// Bundles the Node side (CLI + training worker + SFT gradient peer) into out/cli with esbuild.
 // Packages stay external so native addons (better-sqlite3) and tfjs's wasm files
 // resolve from node_modules as usual.
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 
-const entryPoints = { veripo: 'src/main/cli/index.ts' };
+// src/main/worker-entry.ts finds the worker entries next to the CLI bundle.
+const entryPoints = { veripo: 'src/main/cli/index.ts', 'grad-peer': 'src/main/train/grad-peer.ts' };
 if (existsSync('src/main/loop/worker.ts')) entryPoints['worker'] = 'src/main/loop/worker.ts';
 
 await build({

@@ -12,7 +12,8 @@ import type { Modality } from '../video/tasks';
 
 const usage = `veripo sft [--preset tiny|small|base] [--steps N] [--batch-size N] [--lr X]
            [--modalities text,image,video] [--eval-n N] [--out DIR] [--init DIR] [--seed N]
-           [--backend tensorflow|wasm|cpu] [--json]`;
+           [--workers N] [--backend tensorflow|wasm|cpu] [--json]
+  --workers N   threads per batch (default ${DEFAULT_SFT_CONFIG.workers} here: 2 with 2+ cores, else 1)`;
 
 function positiveInt(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -38,6 +39,7 @@ export const command: CliCommand = {
         out: { type: 'string' },
         init: { type: 'string' },
         seed: { type: 'string' },
+        workers: { type: 'string' },
         backend: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
@@ -51,6 +53,8 @@ export const command: CliCommand = {
     const lr = values.lr === undefined ? DEFAULT_SFT_CONFIG.learning_rate : Number(values.lr);
     if (!(lr > 0)) throw new CliError(`--lr must be a positive number, got "${values.lr}"`, 2);
     const seed = positiveInt('seed', values.seed, 0);
+    const workers = positiveInt('workers', values.workers, DEFAULT_SFT_CONFIG.workers);
+    if (workers < 1) throw new CliError(`--workers must be at least 1, got "${values.workers}"`, 2);
     const sft: SftConfig = {
       ...DEFAULT_SFT_CONFIG,
       steps: positiveInt('steps', values.steps, DEFAULT_SFT_CONFIG.steps),
@@ -58,6 +62,7 @@ export const command: CliCommand = {
       learning_rate: lr,
       modalities,
       seed,
+      workers,
     };
 
     const backend = await initBackend(values.backend as BackendName | undefined);
@@ -102,6 +107,7 @@ export const command: CliCommand = {
       params: countParameters(config),
       init: values.init ?? null,
       steps: trained.steps,
+      workers: sft.workers,
       sft_wall_s: trained.wall_s,
       first_loss: trained.losses[0] ?? null,
       final_loss: trained.losses.length ? trained.losses.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, trained.losses.length) : null,
@@ -124,7 +130,7 @@ export const command: CliCommand = {
       return 0;
     }
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-    console.log(`sft: ${trained.steps} steps in ${trained.wall_s.toFixed(0)}s, loss ${summary.first_loss?.toFixed(3)} -> ${summary.final_loss?.toFixed(3)}`);
+    console.log(`sft: ${trained.steps} steps in ${trained.wall_s.toFixed(0)}s (${(trained.wall_s / Math.max(1, trained.steps)).toFixed(2)} s/step, ${sft.workers} thread${sft.workers > 1 ? 's' : ''}), loss ${summary.first_loss?.toFixed(3)} -> ${summary.final_loss?.toFixed(3)}`);
     console.log(`val (${val.n} tasks, greedy): accuracy ${pct(val.accuracy)}, format ${pct(val.format_rate)}, mean length ${val.mean_length.toFixed(1)} tokens, inconsistency ${pct(val.inconsistency_rate)}, grounding ${pct(val.grounding_rate)}`);
     for (const [family, g] of Object.entries(val.groups.family)) console.log(`  ${family.padEnd(16)} n=${String(g.n).padStart(3)}  accuracy ${pct(g.accuracy).padStart(6)}  format ${pct(g.format_rate).padStart(6)}`);
     for (const [modality, g] of Object.entries(val.groups.modality)) console.log(`  [${modality}]`.padEnd(18) + ` n=${String(g.n).padStart(3)}  accuracy ${pct(g.accuracy).padStart(6)}  format ${pct(g.format_rate).padStart(6)}`);

@@ -19,6 +19,8 @@ const SftConfigSchema = z
     mix: z.partialRecord(z.enum(COT_VARIANTS), z.number().min(0)).default({ ...DEFAULT_SFT_CONFIG.mix }),
     modalities: z.array(z.enum(['video', 'image', 'text'])).min(1).default([...DEFAULT_SFT_CONFIG.modalities]),
     difficulties: z.array(z.number().int().min(1).max(3)).min(1).default([...DEFAULT_SFT_CONFIG.difficulties]),
+    /** Threads per SFT batch (1 = one thread; default 2 on a machine with 2+ cores). Not part of the SFT cache key. */
+    workers: z.number().int().min(1).default(DEFAULT_SFT_CONFIG.workers),
     /** Reuse a finished SFT of the same model, config and seed from $VERIPO_HOME/cache (fair baselines start from one checkpoint). */
     cache: z.boolean().default(true),
   })

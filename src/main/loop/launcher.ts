@@ -1,11 +1,8 @@
 // Starts runs in worker threads and relays their events: used by `veripo run` and by the
-// API (the app's Runs page). The worker file is found next to this module in every build:
-// out/cli/worker.mjs (CLI bundle), out/main/worker.js (Electron), src/main/loop/worker.ts (tsx, tests).
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
+// API (the app's Runs page). ../worker-entry finds the worker file in every build.
 import { dirname, join, basename } from 'node:path';
 import { homedir } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawnEntryWorker } from '../worker-entry';
 import type { Db } from '../store';
 import * as store from '../store';
 import type { EventHub } from '../events';
@@ -35,19 +32,6 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.VERIPO_HOME?.trim() || join(homedir(), '.veripo'), 'cache');
 }
 
-function spawnWorker(workerData: RunWorkerData): Worker {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const name of ['worker.mjs', 'worker.js']) {
-    const file = join(here, name);
-    if (existsSync(file)) return new Worker(file, { workerData });
-  }
-  const ts = join(here, 'worker.ts');
-  if (!existsSync(ts)) throw new Error(`training worker not found next to ${here}: run \`npm run build:cli\``);
-  // From sources (tests, tsx): register tsx's loader inside the worker, then load the TS entry.
-  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(ts).href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
-
 export interface RunHandle {
   runId: number;
   done: Promise<{ status: 'finished' | 'stopped' | 'failed'; error: string | null }>;
@@ -58,7 +42,7 @@ export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: 
   if (opts.dbPath === ':memory:') throw new Error('runs need a database file (an in-memory DB cannot be shared with the training thread)');
   const stop = new SharedArrayBuffer(4);
   const data: RunWorkerData = { runId: opts.runId, dbPath: opts.dbPath, dataDir: dataDirFor(opts.dbPath), cacheDir: cacheDir(), stop };
-  const worker = spawnWorker(data);
+  const worker = spawnEntryWorker('worker', { workerData: data });
   let error: string | null = null;
   let status: 'finished' | 'stopped' | 'failed' = 'failed';
   worker.on('message', (m: WorkerMessage) => {

@@ -95,7 +95,8 @@ function trainTasks(config: RunConfig, modality: Modality | null): Task[] {
 }
 
 function sftCacheKey(config: RunConfig): string {
-  const { cache: _cache, ...sft } = config.sft;
+  // workers changes how a batch is computed, not what is learned (up to float rounding).
+  const { cache: _cache, workers: _workers, ...sft } = config.sft;
   return createHash('sha256').update(JSON.stringify({ model: config.model.preset, sft, seed: config.seed, v: 1 })).digest('hex').slice(0, 16);
 }
 

@@ -3,8 +3,10 @@
 // (self-correcting) chains, so the policy learns the <think>…</think><answer>…</answer>
 // format and a first grounded way of reasoning before RL. AdamW, linear warmup then
 // cosine decay, global-norm clipping. Each batch holds one modality so prompts of very
-// different lengths (scene text vs frames) do not pad each other.
+// different lengths (scene text vs frames) do not pad each other. With `workers` > 1 each
+// batch is split across this thread and gradient peer threads (./data-parallel).
 import * as tf from '@tensorflow/tfjs-core';
+import { availableParallelism } from 'node:os';
 import { sampleTasks, type CotVariant, type Modality, type Task } from '../video/tasks';
 import { COT_VARIANTS } from '../video/cot';
 import { hashInts, mulberry32 } from '../video/prng';
@@ -14,6 +16,7 @@ import { responseTokens, taskPrompt } from '../model/prompt';
 import { collate, sequenceLogprobs, type ResponseBatch } from '../model/sample';
 import { AdamW, clippedStep, learningRateAt, policyGradients } from '../model/optim';
 import { emit, type TrainHooks } from '../model/worker-protocol';
+import { GradientPeer, combineShardGrads, shardRows, type RowRange, type ShardGradients } from './data-parallel';
 
 export interface SftConfig {
   learning_rate: number;
@@ -31,10 +34,22 @@ export interface SftConfig {
   /** Difficulties cycled over batches. */
   difficulties: number[];
   seed: number;
+  /**
+   * Threads that compute each batch's gradient (1 = this thread only; N = this thread and
+   * N-1 gradient peers, each on a slice of the rows). The wasm backend is single-threaded,
+   * so more threads are the only way SFT uses more cores. Results match up to float rounding.
+   */
+  workers: number;
+}
+
+/** Two threads when the machine has two cores to give, else one. */
+export function defaultSftWorkers(): number {
+  return availableParallelism() >= 2 ? 2 : 1;
 }
 
 // The recipe measured for the small preset: 220 steps of batch 8 at 6e-3 run in about
-// 8 minutes on one wasm thread (see `veripo sft`); larger batches learned less per minute.
+// 8 minutes on one wasm thread, about half that with workers 2 (see `veripo sft`); larger
+// batches learned less per minute.
 export const DEFAULT_SFT_CONFIG: SftConfig = {
   learning_rate: 6e-3,
   steps: 220,
@@ -47,6 +62,7 @@ export const DEFAULT_SFT_CONFIG: SftConfig = {
   modalities: ['text', 'image', 'video'],
   difficulties: [1, 2, 3],
   seed: 0,
+  workers: defaultSftWorkers(),
 };
 
 export function validateSftConfig(c: SftConfig): void {
@@ -63,6 +79,7 @@ export function validateSftConfig(c: SftConfig): void {
   if (!Object.values(c.mix).some((w) => (w ?? 0) > 0)) bad('mix', 'needs at least one positive weight');
   if (c.modalities.length === 0) bad('modalities', 'must not be empty');
   if (c.difficulties.length === 0) bad('difficulties', 'must not be empty');
+  if (!Number.isInteger(c.workers) || c.workers < 1) bad('workers', `must be a positive integer, got ${c.workers}`);
 }
 
 /** Draw a variant with probability proportional to its mix weight. */
@@ -83,13 +100,21 @@ export interface SftBatch {
   batch: ResponseBatch;
 }
 
-/** The training batch of a step: deterministic in (config.seed, step). */
-export function sftBatch(policy: Policy, tokenizer: Tokenizer, c: SftConfig, step: number): SftBatch {
+/**
+ * The training batch of a step: deterministic in (config.seed, step). `rows` builds only
+ * those rows of it (padded among themselves), so threads sharing a step agree on every row.
+ */
+export function sftBatch(policy: Policy, tokenizer: Tokenizer, c: SftConfig, step: number, rows?: RowRange): SftBatch {
+  const { start, end } = rows ?? { start: 0, end: c.batch_size };
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end <= start || end > c.batch_size) {
+    throw new Error(`sft: rows [${start}, ${end}) are not a non-empty range of the batch of ${c.batch_size}`);
+  }
   const modality = c.modalities[step % c.modalities.length]!;
   const difficulty = c.difficulties[Math.floor(step / c.modalities.length) % c.difficulties.length]!;
-  const tasks = sampleTasks({ n: c.batch_size, seed: hashInts(c.seed, step), split: 'train', modality, difficulty });
+  const tasks = sampleTasks({ n: end, from: start, seed: hashInts(c.seed, step), split: 'train', modality, difficulty });
+  // Draw every row's variant so row i gets the same draw whichever slice is built.
   const rng = mulberry32(hashInts(c.seed, step, 0x5f7));
-  const variants = tasks.map(() => pickVariant(c.mix, rng()));
+  const variants = Array.from({ length: c.batch_size }, () => pickVariant(c.mix, rng())).slice(start, end);
   const batch = collate(
     policy,
     tasks.map((t) => taskPrompt(t, tokenizer)),
@@ -98,12 +123,60 @@ export function sftBatch(policy: Policy, tokenizer: Tokenizer, c: SftConfig, ste
   return { tasks, variants, batch };
 }
 
+export function responseTokenCount(batch: ResponseBatch): number {
+  return batch.responseMask.reduce((s, m) => s + m, 0);
+}
+
+/** Summed negative log-likelihood of the response tokens: shards' sums add up to the batch's. */
+export function sftLossSum(policy: Policy, batch: ResponseBatch): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.sum(sequenceLogprobs(policy, batch).logprobs)) as tf.Scalar);
+}
+
 /** Mean negative log-likelihood of the response tokens (prompt tokens carry no loss). */
 export function sftLoss(policy: Policy, batch: ResponseBatch): tf.Scalar {
-  return tf.tidy(() => {
-    const { logprobs, mask } = sequenceLogprobs(policy, batch);
-    return tf.div(tf.neg(tf.sum(logprobs)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.div(sftLossSum(policy, batch), Math.max(responseTokenCount(batch), 1)) as tf.Scalar);
+}
+
+/** Gradient of the summed loss over some rows of a step's batch (what each thread computes). */
+export function sftShardGradients(policy: Policy, tokenizer: Tokenizer, c: SftConfig, step: number, rows: RowRange): ShardGradients {
+  const { batch } = sftBatch(policy, tokenizer, c, step, rows);
+  const { loss, grads } = policyGradients(policy, () => sftLossSum(policy, batch));
+  return { grads, lossSum: loss, tokens: responseTokenCount(batch) };
+}
+
+/**
+ * Mean loss and its gradient over the whole batch of a step, split between this thread
+ * (first rows) and the peers (one slice each), all computing at once.
+ */
+export async function sftDataParallelGradients(
+  peers: readonly GradientPeer[],
+  policy: Policy,
+  tokenizer: Tokenizer,
+  c: SftConfig,
+  step: number,
+): Promise<{ loss: number; grads: Map<string, tf.Tensor>; tokens: number }> {
+  const [own, ...rest] = shardRows(c.batch_size, peers.length + 1);
+  // Post the peers' requests first so they work while this thread does its own rows.
+  const remote = rest.map((rows, i) => peers[i]!.shardGrads(policy, { step, rows }));
+  const settled = Promise.allSettled(remote);
+  const disposeFulfilled = (results: PromiseSettledResult<ShardGradients>[]) => {
+    for (const r of results) if (r.status === 'fulfilled') tf.dispose([...r.value.grads.values()]);
+  };
+  let local: ShardGradients;
+  try {
+    local = sftShardGradients(policy, tokenizer, c, step, own!);
+  } catch (err) {
+    void settled.then(disposeFulfilled);
+    throw err;
+  }
+  const results = await settled;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    disposeFulfilled(results);
+    tf.dispose([...local.grads.values()]);
+    throw failed.reason;
+  }
+  return combineShardGrads(policy, [local, ...results.map((r) => (r as PromiseFulfilledResult<ShardGradients>).value)]);
 }
 
 export interface SftResult {
@@ -121,7 +194,19 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
   let tokens = 0;
   let stopped = false;
   const started = performance.now();
+  const peers: GradientPeer[] = [];
   try {
+    // No more threads than rows: a peer with no rows would only copy weights.
+    const threads = Math.min(config.workers, config.batch_size);
+    if (threads > 1 && config.steps > 0) {
+      const starting = await Promise.allSettled(
+        Array.from({ length: threads - 1 }, (_, i) => GradientPeer.start(policy, tokenizer, { kind: 'sft', sft: config }, `gradient peer ${i + 1}`)),
+      );
+      for (const r of starting) if (r.status === 'fulfilled') peers.push(r.value);
+      const failed = starting.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      emit(hooks, { type: 'log', level: 'info', message: `sft: each batch split across ${threads} threads (peers: ${peers[0]!.backend})` });
+    }
     for (let step = 0; step < config.steps; step++) {
       // Yield to the event loop so a worker can receive `stop` between steps.
       await new Promise((resolve) => setImmediate(resolve));
@@ -129,12 +214,20 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
         stopped = true;
         break;
       }
-      const { batch } = sftBatch(policy, tokenizer, config, step);
-      const { loss, grads } = policyGradients(policy, () => sftLoss(policy, batch));
+      let loss: number;
+      let grads: Map<string, tf.Tensor>;
+      if (peers.length > 0) {
+        let batchTokens: number;
+        ({ loss, grads, tokens: batchTokens } = await sftDataParallelGradients(peers, policy, tokenizer, config, step));
+        tokens += batchTokens;
+      } else {
+        const { batch } = sftBatch(policy, tokenizer, config, step);
+        ({ loss, grads } = policyGradients(policy, () => sftLoss(policy, batch)));
+        tokens += responseTokenCount(batch);
+      }
       const lr = learningRateAt(step, { lr: config.learning_rate, warmup: config.warmup_steps, total: config.steps, min_ratio: config.min_lr_ratio });
       const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: config.max_grad_norm, lr, stage: 'sft', step });
       losses.push(loss);
-      tokens += batch.responseMask.reduce((s, m) => s + m, 0);
       emit(hooks, { type: 'metric', stage: 'sft', step, name: 'loss', value: loss });
       emit(hooks, { type: 'metric', stage: 'sft', step, name: 'grad_norm', value: gradNorm });
       emit(hooks, { type: 'metric', stage: 'sft', step, name: 'learning_rate', value: lr });
@@ -142,6 +235,7 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
     }
   } finally {
     optimizer.dispose();
+    await Promise.all(peers.map((p) => p.close()));
   }
   return { steps: losses.length, losses, response_tokens: tokens, wall_s: (performance.now() - started) / 1000, stopped };
 }

@@ -168,6 +168,8 @@ export interface SampleOptions extends Omit<TaskOptions, 'split'> {
   n: number;
   seed: number;
   split?: Split;
+  /** Return only tasks [from, n) of the sample, so threads can each build a slice of one batch. */
+  from?: number;
 }
 
 /**
@@ -179,9 +181,11 @@ export function sampleTasks(opts: SampleOptions): Task[] {
   if (!SPLIT_SEEDS[split]) throw new Error(`unknown split "${split}" (expected train, val or test)`);
   const [lo, hi] = SPLIT_SEEDS[split];
   if (!Number.isInteger(opts.n) || opts.n < 0 || opts.n > hi - lo) throw new Error(`n must be an integer in 0..${hi - lo}, got ${opts.n}`);
+  const from = opts.from ?? 0;
+  if (!Number.isInteger(from) || from < 0 || from > opts.n) throw new Error(`from must be an integer in 0..${opts.n}, got ${opts.from}`);
   const start = hashInts(opts.seed) % (hi - lo);
   const tasks: Task[] = [];
-  for (let i = 0; i < opts.n; i++) {
+  for (let i = from; i < opts.n; i++) {
     const seed = lo + ((start + i) % (hi - lo));
     tasks.push(generateTask(seed, { family: opts.family, modality: opts.modality, difficulty: opts.difficulty, frames: opts.frames, split }));
   }
