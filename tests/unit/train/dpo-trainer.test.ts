@@ -20,7 +20,7 @@ function collect() {
 
 beforeAll(async () => {
   await initBackend();
-  config = presetConfig('tiny', { vocab_size: tokenizer.size, frame_height: 4, frame_width: 4, max_frames: 2 }, { max_text_len: 16, d_model: 16, n_head: 2, d_ff: 32 });
+  config = presetConfig('tiny', { vocab_size: tokenizer.size, frame_height: 4, frame_width: 4, max_frames: 2 }, { max_text_len: 16, d_model: 16, n_head: 2, d_ff: 32, patch_grid: 2 });
 });
 
 describe('runDpo', () => {

@@ -49,7 +49,7 @@ function collect() {
 
 beforeAll(async () => {
   await initBackend();
-  config = presetConfig('tiny', { vocab_size: tokenizer.size, frame_height: H, frame_width: W, max_frames: 4 }, { max_text_len: 32, d_model: 16, n_head: 2, d_ff: 32, tie_embeddings: false });
+  config = presetConfig('tiny', { vocab_size: tokenizer.size, frame_height: H, frame_width: W, max_frames: 4 }, { max_text_len: 32, d_model: 16, n_head: 2, d_ff: 32, tie_embeddings: false, patch_grid: 2 });
 });
 
 describe('runGrpo', () => {
