@@ -10,8 +10,9 @@ import { disposePolicy, type Policy } from '../model/policy';
 import type { Tokenizer } from '../model/tokenizer';
 import { GrpoConfigSchema, runGrpo, trainTaskOf } from '../train/grpo';
 import { NonFiniteLossError } from '../model/optim';
-import { evaluatePolicy } from '../train/eval';
-import { sampleTasks, type Modality, type Task } from '../video/tasks';
+import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../train/eval';
+import { hashInts } from '../video/prng';
+import { DIFFICULTIES, MODALITIES, sampleTasks, type Modality, type Task } from '../video/tasks';
 import { CliError, type CliCommand } from './command';
 import { printJson } from './common';
 import { progressBar } from './progress';
@@ -20,19 +21,57 @@ const USAGE = `veripo grpo --from CKPT [--steps N] [--set key=value]... [--train
             [--modality video|image|text] [--seed S] [--save DIR] [--svg FILE] [--json]
 
 Runs GRPO (config keys as TRL's, e.g. --set loss_type=dr_grpo --set epsilon_high=0.28) from
-checkpoint CKPT on N training tasks and reports greedy val accuracy every K steps.`;
+checkpoint CKPT on N training tasks and reports greedy val accuracy every K steps. Without
+--modality, train and val tasks cover all three modalities and difficulties 1-3 (val: N per
+modality, the same tasks \`veripo sft\` evaluates on). The change from step 0 to the end is
+reported with its paired standard error over the same val tasks.`;
 
 export interface ValReport {
   accuracy: number;
   format_rate: number;
   inconsistency_rate: number;
   mean_length: number;
+  grounding_rate: number;
+  /** Accuracy per val task, in task order (for the paired comparison). */
+  per_task: number[];
 }
 
 /** Greedy val metrics through the shared evaluator (train/eval.ts). */
 function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], max_completion_length: number): ValReport {
   const r = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length });
-  return { accuracy: r.accuracy, format_rate: r.format_rate, inconsistency_rate: r.inconsistency_rate, mean_length: r.mean_length };
+  return {
+    accuracy: r.accuracy,
+    format_rate: r.format_rate,
+    inconsistency_rate: r.inconsistency_rate,
+    mean_length: r.mean_length,
+    grounding_rate: r.grounding_rate,
+    per_task: r.samples.map((x) => x.accuracy),
+  };
+}
+
+/**
+ * Mean change in per-task accuracy between two evaluations of the same tasks and its paired
+ * standard error: far tighter than comparing two independent accuracies, since most tasks
+ * score the same both times.
+ */
+export function pairedChange(before: readonly number[], after: readonly number[]): { delta: number; se: number; z: number; improved: number; worsened: number } {
+  if (before.length !== after.length || before.length === 0) throw new Error(`pairedChange: need two equal, non-empty score lists (got ${before.length} and ${after.length})`);
+  const n = before.length;
+  const diffs = after.map((a, i) => a - before[i]!);
+  const delta = diffs.reduce((s, d) => s + d, 0) / n;
+  const variance = n > 1 ? diffs.reduce((s, d) => s + (d - delta) ** 2, 0) / (n - 1) : 0;
+  const se = Math.sqrt(variance / n);
+  return { delta, se, z: se > 0 ? delta / se : 0, improved: diffs.filter((d) => d > 0).length, worsened: diffs.filter((d) => d < 0).length };
+}
+
+/** Every modality and difficulty in turn, so a mixed task list is balanced. */
+function mixedTasks(n: number, seed: number, split: 'train' | 'val'): Task[] {
+  const cells = MODALITIES.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty })));
+  const per = Math.ceil(n / cells.length);
+  const lists = cells.map((c, i) => sampleTasks({ n: per, seed: hashInts(seed, i, 0x9a0), split, ...c }));
+  const out: Task[] = [];
+  for (let j = 0; j < per; j++) for (const list of lists) if (out.length < n) out.push(list[j]!);
+  return out;
 }
 
 function parseSet(items: string[]): Record<string, unknown> {
@@ -98,8 +137,10 @@ export const command: CliCommand = {
     const backend = await initBackend();
     const { policy, tokenizer } = loadCheckpoint(values.from);
     const reference = config.beta > 0 ? clonePolicy(policy) : null;
-    const train = sampleTasks({ n: num('train', values.train, 256), seed, split: 'train', modality });
-    const val = sampleTasks({ n: num('val', values.val, 64), seed: seed + 1, split: 'val', modality });
+    const trainN = num('train', values.train, 256);
+    const train = modality ? sampleTasks({ n: trainN, seed, split: 'train', modality }) : mixedTasks(trainN, seed, 'train');
+    const valN = num('val', values.val, modality ? 64 : DEFAULT_EVAL_CONFIG.n);
+    const val = modality ? sampleTasks({ n: valN, seed: seed + 1, split: 'val', modality }) : evalTasks({ ...DEFAULT_EVAL_CONFIG, n: valN });
 
     const curve: { step: number; val: ValReport; train_reward: number | null }[] = [];
     const t0 = performance.now();
@@ -144,12 +185,15 @@ export const command: CliCommand = {
     }
     disposePolicy(policy);
     if (reference) disposePolicy(reference);
-    const result = { backend: backend.backend, config, wall_s: wall, curve, failure };
+    const change = pairedChange(curve[0]!.val.per_task, curve[curve.length - 1]!.val.per_task);
+    const result = { backend: backend.backend, config, wall_s: wall, val_tasks: val.length, change, curve: curve.map((c) => ({ ...c, val: { ...c.val, per_task: undefined } })), failure };
     if (values.json) printJson(result);
     else {
       for (const c of curve) {
-        console.log(`step ${String(c.step).padStart(4)}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}`);
+        console.log(`step ${String(c.step).padStart(4)}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  grounding ${c.val.grounding_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}`);
       }
+      const sign = change.delta >= 0 ? '+' : '';
+      console.log(`val accuracy change over ${val.length} tasks: ${sign}${change.delta.toFixed(3)} ± ${change.se.toFixed(3)} (paired SE, z = ${change.z.toFixed(1)}; ${change.improved} tasks better, ${change.worsened} worse)`);
       console.log(`${wall.toFixed(1)} s on ${backend.backend}${failure ? `; stopped: ${failure}` : ''}`);
     }
     return failure ? 1 : 0;
