@@ -189,6 +189,8 @@ export const GrpoConfigSchema = z
     length_target: z.number().int().positive().default(64),
     length_max: z.number().int().positive().nullable().default(null),
     mask_truncated_completions: z.boolean().default(false),
+    /** Completions per forward/backward pass; a step's gradients accumulate over all of them (TRL's name). */
+    per_device_train_batch_size: z.number().int().positive().default(8),
     /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
     learning_rate: z.number().positive().default(2e-5),
     ...OPTIMIZER_CONFIG_FIELDS,
@@ -206,6 +208,41 @@ export const GrpoConfigSchema = z
   .strict();
 export type GrpoConfig = z.output<typeof GrpoConfigSchema>;
 export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
+
+// =========================================================================================
+// Micro-batches (TRL's per_device_train_batch_size with gradient accumulation)
+
+/** Consecutive row ranges of at most `size` rows. */
+export function microBatches(rows: number, size: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (let start = 0; start < rows; start += size) out.push({ start, end: Math.min(rows, start + size) });
+  return out;
+}
+
+/**
+ * The factor on a micro-batch's own loss so that the micro-batches' weighted losses (and
+ * so their gradients) sum to the full batch's loss for each loss_type: grpo and dr_grpo
+ * average over rows, bnpo and dapo over the batch's unmasked tokens.
+ */
+export function microBatchWeight(lossType: GrpoLossType, c: { rows: number; totalRows: number; tokens: number; totalTokens: number }): number {
+  if (lossType === 'grpo' || lossType === 'dr_grpo') return c.rows / c.totalRows;
+  // maskedMean clamps an empty mask's count to 1; an all-masked batch has loss 0 either way.
+  return c.totalTokens > 0 ? c.tokens / c.totalTokens : 0;
+}
+
+/** Add new gradients into a running sum (disposing what is replaced). */
+export function accumulateGradients(sum: Map<string, tf.Tensor> | null, grads: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
+  if (!sum) return grads;
+  for (const [name, g] of grads) {
+    const prev = sum.get(name);
+    sum.set(name, prev ? tf.add(prev, g) : g);
+    if (prev) {
+      prev.dispose();
+      g.dispose();
+    }
+  }
+  return sum;
+}
 
 // =========================================================================================
 // Trainer
@@ -495,56 +532,73 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
 
   function updatePolicy(step: number, rows: Sampled[], adv: number[]): void {
-    const batch = collate(policy, rows.map((r) => r.prompt), rows.map((r) => r.tokens));
-    const advantages = tf.tensor1d(adv);
-    const baseMask = tf.tensor2d(batch.responseMask, [rows.length, batch.responseLen]);
-    const mask = cfg.mask_truncated_completions ? maskTruncated(baseMask, rows.map((r) => r.truncated)) : baseMask;
-    // The reference never trains: its log-probs are computed once, outside the tape.
-    const refLogps =
-      cfg.beta > 0 && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null;
-    let oldLogps: tf.Tensor2D | null = null;
+    // The step's completions go through forward/backward in micro-batches whose gradients
+    // add up to the full batch's (see microBatchWeight): one long scene-text group next to
+    // frame groups would otherwise pad every row to the longest and exhaust wasm memory.
+    const totalTokens = rows.reduce((s, r) => s + (cfg.mask_truncated_completions && r.truncated ? 0 : r.tokens.length), 0);
+    const chunks = microBatches(rows.length, cfg.per_device_train_batch_size).map(({ start, end }) => {
+      const part = rows.slice(start, end);
+      const batch = collate(policy, part.map((r) => r.prompt), part.map((r) => r.tokens));
+      const baseMask = tf.tensor2d(batch.responseMask, [part.length, batch.responseLen]);
+      const mask = cfg.mask_truncated_completions ? maskTruncated(baseMask, part.map((r) => r.truncated)) : baseMask;
+      if (mask !== baseMask) baseMask.dispose();
+      const tokens = part.reduce((s, r) => s + (cfg.mask_truncated_completions && r.truncated ? 0 : r.tokens.length), 0);
+      return {
+        batch,
+        mask,
+        advantages: tf.tensor1d(adv.slice(start, end)),
+        // The reference never trains: its log-probs are computed once, outside the tape.
+        refLogps: cfg.beta > 0 && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null,
+        oldLogps: null as tf.Tensor2D | null,
+        weight: microBatchWeight(cfg.loss_type, { rows: part.length, totalRows: rows.length, tokens, totalTokens }),
+        tokenShare: totalTokens > 0 ? tokens / totalTokens : 0,
+      };
+    });
     const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0 };
     try {
       for (let it = 0; it < cfg.num_iterations; it++) {
-        let stats: Omit<typeof sums, 'gradNorm' | 'loss'> | null = null;
-        const { loss, grads } = policyGradients(policy, () => {
-          const sl = sequenceLogprobs(policy, batch, { temperature: cfg.temperature });
-          // Iteration 0: the policy still equals the sampler, so old = detached current
-          // (ratio exactly 1, as TRL); later iterations reuse those values.
-          const old = oldLogps ?? (stopGradient(sl.logprobs) as tf.Tensor2D);
-          if (it === 0 && cfg.num_iterations > 1) oldLogps = tf.keep(tf.clone(old)) as tf.Tensor2D;
-          const out = grpoLoss(
-            { logps: sl.logprobs, oldLogps: old, refLogps, advantages, mask },
-            {
-              beta: cfg.beta,
-              epsilon: cfg.epsilon,
-              epsilon_high: epsilonHigh,
-              loss_type: cfg.loss_type,
-              importance_sampling_level: cfg.importance_sampling_level,
-              max_completion_length: cfg.max_completion_length,
-            },
-          );
-          stats = {
-            clipLow: out.clipLow.dataSync()[0]!,
-            clipHigh: out.clipHigh.dataSync()[0]!,
-            clipRegion: out.clipRegion.dataSync()[0]!,
-            kl: out.kl.dataSync()[0]!,
-            ratio: out.ratioMean.dataSync()[0]!,
-          };
-          return out.loss;
-        });
-        const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: cfg.max_grad_norm, lr: cfg.learning_rate, stage: 'grpo', step });
-        const s = stats!;
-        sums.loss += loss;
+        const stats = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0 };
+        let grads: Map<string, tf.Tensor> | null = null;
+        for (const chunk of chunks) {
+          const out = policyGradients(policy, () => {
+            const sl = sequenceLogprobs(policy, chunk.batch, { temperature: cfg.temperature });
+            // Iteration 0: the policy still equals the sampler, so old = detached current
+            // (ratio exactly 1, as TRL); later iterations reuse those values.
+            const old = chunk.oldLogps ?? (stopGradient(sl.logprobs) as tf.Tensor2D);
+            if (it === 0 && cfg.num_iterations > 1) chunk.oldLogps = tf.keep(tf.clone(old)) as tf.Tensor2D;
+            const o = grpoLoss(
+              { logps: sl.logprobs, oldLogps: old, refLogps: chunk.refLogps, advantages: chunk.advantages, mask: chunk.mask },
+              {
+                beta: cfg.beta,
+                epsilon: cfg.epsilon,
+                epsilon_high: epsilonHigh,
+                loss_type: cfg.loss_type,
+                importance_sampling_level: cfg.importance_sampling_level,
+                max_completion_length: cfg.max_completion_length,
+              },
+            );
+            // Token-level statistics are masked means: weight them by the chunk's tokens.
+            stats.clipLow += o.clipLow.dataSync()[0]! * chunk.tokenShare;
+            stats.clipHigh += o.clipHigh.dataSync()[0]! * chunk.tokenShare;
+            stats.clipRegion += o.clipRegion.dataSync()[0]! * chunk.tokenShare;
+            stats.kl += o.kl.dataSync()[0]! * chunk.tokenShare;
+            stats.ratio += o.ratioMean.dataSync()[0]! * chunk.tokenShare;
+            return tf.mul(o.loss, chunk.weight) as tf.Scalar;
+          });
+          stats.loss += out.loss;
+          grads = accumulateGradients(grads, out.grads);
+        }
+        const gradNorm = clippedStep(optimizer, grads!, stats.loss, { maxGradNorm: cfg.max_grad_norm, lr: cfg.learning_rate, stage: 'grpo', step });
+        sums.loss += stats.loss;
         sums.gradNorm += gradNorm;
-        sums.clipLow += s.clipLow;
-        sums.clipHigh += s.clipHigh;
-        sums.clipRegion += s.clipRegion;
-        sums.kl += s.kl;
-        sums.ratio += s.ratio;
+        sums.clipLow += stats.clipLow;
+        sums.clipHigh += stats.clipHigh;
+        sums.clipRegion += stats.clipRegion;
+        sums.kl += stats.kl;
+        sums.ratio += stats.ratio;
       }
     } finally {
-      tf.dispose([advantages, baseMask, mask, ...(refLogps ? [refLogps] : []), ...(oldLogps ? [oldLogps] : [])]);
+      tf.dispose(chunks.flatMap((c) => [c.advantages, c.mask, ...(c.refLogps ? [c.refLogps] : []), ...(c.oldLogps ? [c.oldLogps] : [])]));
     }
     const n = cfg.num_iterations;
     metric(step, 'loss', sums.loss / n);

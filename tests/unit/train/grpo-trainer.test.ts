@@ -7,7 +7,7 @@ import { createPolicy, presetConfig, type Policy, type PolicyPrompt } from '../.
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import { NonFiniteLossError } from '../../../src/main/model/optim';
 import {
-  runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
+  microBatchWeight, microBatches, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
 } from '../../../src/main/train/grpo';
 
 // A 10-token vocabulary: specials plus A, B. With no frames and a one-token prompt the
@@ -167,6 +167,40 @@ describe('runGrpo', () => {
       expect([...order].sort()).toEqual([0, 1, 2]);
       expect(order).not.toEqual([0, 1, 2]);
       for (let t = 0; t < 3; t++) expect(new Set(out.frames!.subarray(t * 4, t * 4 + 4)).size).toBe(1);
+    }
+  });
+});
+
+describe('GRPO micro-batches (per_device_train_batch_size)', () => {
+  it('weigh each micro-batch by its share of rows (grpo, dr_grpo) or of unmasked tokens (bnpo, dapo)', () => {
+    const c = { rows: 3, totalRows: 8, tokens: 10, totalTokens: 40 };
+    expect(microBatchWeight('grpo', c)).toBe(3 / 8);
+    expect(microBatchWeight('dr_grpo', c)).toBe(3 / 8);
+    expect(microBatchWeight('bnpo', c)).toBe(1 / 4);
+    expect(microBatchWeight('dapo', { ...c, totalTokens: 0, tokens: 0 })).toBe(0);
+    expect(microBatches(8, 3)).toEqual([{ start: 0, end: 3 }, { start: 3, end: 6 }, { start: 6, end: 8 }]);
+  });
+
+  it('give the same update as one full batch, for every loss type', async () => {
+    const flat = (p: Policy) => [...p.params.values()].flatMap((v) => Array.from(v.dataSync()));
+    for (const loss_type of ['grpo', 'bnpo', 'dr_grpo', 'dapo'] as const) {
+      const after = async (per_device_train_batch_size: number) => {
+        const policy = freshPolicy(2);
+        // Rows of different lengths and a truncated one, so the token weighting matters.
+        await runGrpo({
+          policy, reference: clonePolicy(policy), tokenizer, tasks: [task('t1'), task('t2', 2)], seed: 3,
+          config: { ...base, steps: 1, loss_type, num_iterations: 2, mask_truncated_completions: true, learning_rate: 1e-2, per_device_train_batch_size,
+            scale_rewards: 'none', reward_weights: { accuracy: 0, format: 0, length: 1 }, length_target: 20 },
+        });
+        return flat(policy);
+      };
+      const before = flat(freshPolicy(2));
+      const full = await after(8);
+      const micro = await after(3);
+      const moved = Math.max(...full.map((x, i) => Math.abs(x - before[i]!)));
+      const diff = Math.max(...full.map((x, i) => Math.abs(x - micro[i]!)));
+      expect(moved, loss_type).toBeGreaterThan(1e-4);
+      expect(diff, loss_type).toBeLessThan(1e-5);
     }
   });
 });
