@@ -535,14 +535,15 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     // The step's completions go through forward/backward in micro-batches whose gradients
     // add up to the full batch's (see microBatchWeight): one long scene-text group next to
     // frame groups would otherwise pad every row to the longest and exhaust wasm memory.
-    const totalTokens = rows.reduce((s, r) => s + (cfg.mask_truncated_completions && r.truncated ? 0 : r.tokens.length), 0);
+    const trainedTokens = (part: Sampled[]) => part.reduce((s, r) => s + (cfg.mask_truncated_completions && r.truncated ? 0 : r.tokens.length), 0);
+    const totalTokens = trainedTokens(rows);
     const chunks = microBatches(rows.length, cfg.per_device_train_batch_size).map(({ start, end }) => {
       const part = rows.slice(start, end);
       const batch = collate(policy, part.map((r) => r.prompt), part.map((r) => r.tokens));
       const baseMask = tf.tensor2d(batch.responseMask, [part.length, batch.responseLen]);
       const mask = cfg.mask_truncated_completions ? maskTruncated(baseMask, part.map((r) => r.truncated)) : baseMask;
       if (mask !== baseMask) baseMask.dispose();
-      const tokens = part.reduce((s, r) => s + (cfg.mask_truncated_completions && r.truncated ? 0 : r.tokens.length), 0);
+      const tokens = trainedTokens(part);
       return {
         batch,
         mask,
