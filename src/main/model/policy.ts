@@ -298,21 +298,20 @@ export function visualTokens(c: PolicyConfig, pixels: Uint8Array, numFrames: num
     }
     cells.push(cellCount);
     frames.push(t);
-    const scored: { cell: number; salience: number }[] = [];
+    // Keep each salient patch's pixels as it is scored, so kept patches are not read twice.
+    const scored: { cell: number; salience: number; pixels: Float32Array }[] = [];
     for (let cell = 0; cell < cellCount; cell++) {
       const salience = readPatch(t, cell);
-      if (salience >= 0) scored.push({ cell, salience });
+      if (salience >= 0) scored.push({ cell, salience, pixels: patch.slice() });
     }
     // A lone image keeps every salient patch: a motion-trail composite needs them all.
     const cap = numFrames === 1 ? cellCount : c.keep_patches;
     const kept = scored
       .sort((a, b) => b.salience - a.salience || a.cell - b.cell)
       .slice(0, cap)
-      .map((s) => s.cell)
-      .sort((a, b) => a - b);
-    for (const cell of kept) {
-      readPatch(t, cell);
-      patches.push(...patch);
+      .sort((a, b) => a.cell - b.cell);
+    for (const { cell, pixels } of kept) {
+      patches.push(...pixels);
       cells.push(cell);
       frames.push(t);
     }
