@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/main/model/backend';
 import { createPolicy, presetConfig } from '../src/main/model/policy';
-import { BENCHMARK_FRAME, benchmarkTokenizer, taskPrompt, responseTokens } from '../src/main/model/prompt';
+import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } from '../src/main/model/prompt';
 import { collate, sequenceLogprobs } from '../src/main/model/sample';
 import { saveCheckpoint } from '../src/main/model/checkpoint';
 import { DEFAULT_SFT_CONFIG, runSft } from '../src/main/train/sft';
@@ -14,7 +14,7 @@ import { sampleTasks, type Modality } from '../src/main/video/tasks';
 const [steps, batch, lr, out, extra] = process.argv.slice(2);
 await initBackend();
 const tokenizer = benchmarkTokenizer();
-const policy = createPolicy(presetConfig('small', { vocab_size: tokenizer.size, ...BENCHMARK_FRAME }), 0);
+const policy = createPolicy(presetConfig('small', benchmarkPolicyData(tokenizer)), 0);
 const probes = (['text', 'video', 'image'] as Modality[]).map((m) => {
   const tasks = sampleTasks({ n: 16, seed: 9, split: 'val', modality: m, difficulty: 2 });
   const resp = tasks.map((t) => responseTokens(t.cot.gold, tokenizer));

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { CliError, type CliCommand } from './command';
 import { initBackend, describeBackend, BACKEND_NAMES, type BackendName } from '../model/backend';
 import { countParameters, createPolicy, disposePolicy, presetConfig, PRESETS, type Policy, type PolicyConfig, type PresetName } from '../model/policy';
-import { BENCHMARK_FRAME, benchmarkTokenizer, taskPrompt } from '../model/prompt';
+import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt } from '../model/prompt';
 import { generate } from '../model/sample';
 import { AdamW, clipByGlobalNorm, policyGradients } from '../model/optim';
 import { DEFAULT_SFT_CONFIG, sftBatch, sftLoss } from '../train/sft';
@@ -39,7 +39,7 @@ export interface GenBenchResult {
 
 function policyFor(preset: PresetName, seed = 0): { policy: Policy; config: PolicyConfig } {
   const tokenizer = benchmarkTokenizer();
-  const config = presetConfig(preset, { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
+  const config = presetConfig(preset, benchmarkPolicyData(tokenizer));
   return { policy: createPolicy(config, seed), config };
 }
 

@@ -4,7 +4,7 @@ import { CliError, type CliCommand } from './command';
 import { progressBar } from './progress';
 import { initBackend, BACKEND_NAMES, type BackendName } from '../model/backend';
 import { countParameters, createPolicy, presetConfig, PRESETS, type PresetName } from '../model/policy';
-import { BENCHMARK_FRAME, benchmarkTokenizer } from '../model/prompt';
+import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { DEFAULT_SFT_CONFIG, runSft, type SftConfig } from '../train/sft';
 import { DEFAULT_EVAL_CONFIG, evaluate } from '../train/eval';
@@ -70,7 +70,7 @@ export const command: CliCommand = {
     // --init continues from a checkpoint (a warm start, not a cold start: its time adds up).
     const init = values.init ? loadCheckpoint(values.init) : null;
     if (init && init.tokenizer.size !== tokenizer.size) throw new CliError(`--init ${values.init}: tokenizer has ${init.tokenizer.size} tokens, the benchmark's has ${tokenizer.size}`);
-    const config = init ? init.policy.config : presetConfig(preset, { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
+    const config = init ? init.policy.config : presetConfig(preset, benchmarkPolicyData(tokenizer));
     const policy = init ? init.policy : createPolicy(config, seed);
     const log = (s: string) => {
       if (!values.json) process.stderr.write(`${s}\n`);

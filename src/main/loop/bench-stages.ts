@@ -7,7 +7,7 @@
 import { initBackend, describeBackend } from '../model/backend';
 import { clonePolicy, loadCheckpoint } from '../model/checkpoint';
 import { createPolicy, disposePolicy, presetConfig, type Policy, type PresetName } from '../model/policy';
-import { BENCHMARK_FRAME, benchmarkTokenizer } from '../model/prompt';
+import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
 import type { Tokenizer } from '../model/tokenizer';
 import { runSft, DEFAULT_SFT_CONFIG } from '../train/sft';
 import { runDpo, type DpoConfigInput, type DpoPair } from '../train/dpo';
@@ -52,7 +52,7 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
     ({ policy, tokenizer } = loadCheckpoint(opts.checkpoint));
   } else {
     tokenizer = benchmarkTokenizer();
-    policy = createPolicy(presetConfig(opts.preset ?? 'tiny', { vocab_size: tokenizer.size, ...BENCHMARK_FRAME }, { max_text_len: 448 }), seed);
+    policy = createPolicy(presetConfig(opts.preset ?? 'tiny', benchmarkPolicyData(tokenizer), { max_text_len: 448 }), seed);
     // A fresh policy babbles to max_completion_length; a short cold start gives completions the
     // benchmark's lengths and format, which is what GRPO samples in the loop.
     const warmup = opts.warmupSftSteps ?? 150;

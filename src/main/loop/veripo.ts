@@ -10,7 +10,7 @@ import * as store from '../store';
 import type { RunConfig } from './config';
 import { initBackend } from '../model/backend';
 import { createPolicy, presetConfig, countParameters, disposePolicy, type Policy } from '../model/policy';
-import { benchmarkTokenizer, BENCHMARK_FRAME, taskPrompt } from '../model/prompt';
+import { benchmarkTokenizer, benchmarkPolicyData, taskPrompt } from '../model/prompt';
 import { saveCheckpoint, loadCheckpoint, clonePolicy, copyWeights } from '../model/checkpoint';
 import type { Tokenizer } from '../model/tokenizer';
 import { runSft } from '../train/sft';
@@ -123,7 +123,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
   } else if (config.model.init_checkpoint) {
     policy = loadCheckpoint(config.model.init_checkpoint).policy;
   } else {
-    const pc = presetConfig(config.model.preset, { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
+    const pc = presetConfig(config.model.preset, benchmarkPolicyData(tokenizer));
     policy = createPolicy(pc, config.seed);
     log('info', `policy ${config.model.preset}: ${countParameters(pc).toLocaleString('en-US')} parameters`);
   }

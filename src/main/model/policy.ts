@@ -48,25 +48,96 @@ export interface PolicyConfig {
    * positions alone make slow to learn.
    */
   rope: boolean;
+  /**
+   * Token ids of the word "frame" and of the numbers 1..max_frames (null: off). Text after
+   * "frame k" (in the scene text, the question or the response) carries row k-1 of
+   * vis_temporal, the embedding frame k's visual tokens carry, until the next mention. Writing
+   * "frame 3 : red circle at" then needs one attention match (same frame row, same colour and
+   * shape) to find the object's patch, instead of first working out from the words which
+   * frame is being talked about, which a small model learns only after thousands of steps.
+   */
+  text_frames: TextFrames | null;
+  /**
+   * Each text token's input also sees the ids of the prev_tokens tokens before it, through a
+   * learned [prev_tokens * d, d] map of their embeddings (0: off). Copying "red circle at" ->
+   * the cell after the same words in the scene is then one attention match on features the
+   * input already has; without them it needs a previous-token head in one layer feeding an
+   * induction head in the next, which forms late (the "smeared key" effect).
+   */
+  prev_tokens: number;
+}
+
+export interface TextFrames {
+  marker: number;
+  /** numbers[k - 1] is the token id of frame number k. */
+  numbers: number[];
+}
+
+/** Where a left-to-right walk over a row's text tokens is. */
+export interface TextWalk {
+  /** The frame last mentioned as "frame k" (1-based, 0 = none). */
+  frame: number;
+  afterMarker: boolean;
+  /** The last prev_tokens ids, most recent first. */
+  recent: number[];
+}
+
+export function newTextWalk(): TextWalk {
+  return { frame: 0, afterMarker: false, recent: [] };
+}
+
+export function copyTextWalk(w: TextWalk): TextWalk {
+  return { ...w, recent: [...w.recent] };
+}
+
+/** Per text slot: the frame it talks about and the ids just before it (vocab_size = none). */
+export interface TextFeatures {
+  /** [N] 0 = no frame yet (or text_frames off). */
+  frame: Int32Array;
+  /** [N * prev_tokens] ids 1..prev_tokens back. */
+  prev: Int32Array;
+}
+
+export function newTextFeatures(c: PolicyConfig, n: number): TextFeatures {
+  return { frame: new Int32Array(n), prev: new Int32Array(n * c.prev_tokens).fill(c.vocab_size) };
+}
+
+/** Writes the features of `token` into slot `at`, then advances the walk over it. */
+export function stepTextWalk(c: PolicyConfig, w: TextWalk, token: number, out: TextFeatures, at: number): void {
+  const t = c.text_frames;
+  if (t) {
+    if (w.afterMarker) {
+      const k = t.numbers.indexOf(token);
+      if (k >= 0) w.frame = k + 1;
+    }
+    w.afterMarker = token === t.marker;
+    out.frame[at] = w.frame;
+  }
+  const S = c.prev_tokens;
+  if (S > 0) {
+    for (let s = 0; s < w.recent.length; s++) out.prev[at * S + s] = w.recent[s]!;
+    w.recent.unshift(token);
+    if (w.recent.length > S) w.recent.pop();
+  }
 }
 
 export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
-export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames'>> = {
-  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true },
-  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true },
+export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames'>> = {
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3 },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3 },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3 },
 };
 
 export function presetConfig(
   preset: PresetName,
-  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number },
+  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number; text_frames?: TextFrames | null },
   overrides: Partial<PolicyConfig> = {},
 ): PolicyConfig {
   const sizes = PRESETS[preset];
   if (!sizes) throw new Error(`policy: unknown preset ${JSON.stringify(preset)} (tiny, small, base)`);
-  const config: PolicyConfig = { preset, ...sizes, ...data, ...overrides };
+  const config: PolicyConfig = { preset, ...sizes, text_frames: null, ...data, ...overrides };
   validateConfig(config);
   return config;
 }
@@ -80,6 +151,12 @@ export function validateConfig(c: PolicyConfig): void {
   }
   if (c.rope && (c.d_model / c.n_head) % 2 !== 0) bad('rope', `needs an even head size, got d_model / n_head = ${c.d_model / c.n_head}`);
   if (!Number.isInteger(c.keep_patches) || c.keep_patches < 0) bad('keep_patches', `must be an integer >= 0, got ${c.keep_patches}`);
+  if (!Number.isInteger(c.prev_tokens) || c.prev_tokens < 0) bad('prev_tokens', `must be an integer >= 0, got ${c.prev_tokens}`);
+  if (c.text_frames) {
+    const ids = [c.text_frames.marker, ...c.text_frames.numbers];
+    if (c.text_frames.numbers.length !== c.max_frames) bad('text_frames.numbers', `must list ${c.max_frames} token ids (one per frame), got ${c.text_frames.numbers.length}`);
+    if (ids.some((id) => !Number.isInteger(id) || id < 0 || id >= c.vocab_size)) bad('text_frames', `token ids must be integers in [0, ${c.vocab_size}), got ${JSON.stringify(ids)}`);
+  }
   if (c.d_model % c.n_head !== 0) bad('d_model', `(${c.d_model}) must be divisible by n_head (${c.n_head})`);
   if (c.frame_height % c.patch_grid !== 0) bad('frame_height', `(${c.frame_height}) must be divisible by patch_grid (${c.patch_grid})`);
   if (c.frame_width % c.patch_grid !== 0) bad('frame_width', `(${c.frame_width}) must be divisible by patch_grid (${c.patch_grid})`);
@@ -112,6 +189,7 @@ export function parameterShapes(c: PolicyConfig): [string, number[]][] {
     ['patch_b', [d]],
     ['vis_spatial', [spatialSlots(c), d]],
     ['vis_temporal', [c.max_frames, d]],
+    ...(c.prev_tokens > 0 ? [['prev_w', [c.prev_tokens * d, d]] as [string, number[]]] : []),
   ];
   for (let l = 0; l < c.n_layer; l++) {
     shapes.push(
@@ -222,6 +300,10 @@ export interface PromptPack {
   promptIds: Int32Array;
   /** [batch * promptLen] text positions (0 for pads). */
   promptPos: Int32Array;
+  /** Frame and previous ids of each prompt slot (text_frames, prev_tokens). */
+  promptText: TextFeatures;
+  /** Per row, the text walk after its prompt, where its response continues from. */
+  walkAfterPrompt: TextWalk[];
   /** [batch][visualLen + promptLen] 1 = real token, 0 = padding. */
   keyMask: Float32Array[];
   /** Text position of each row's first response token (= number of real prompt tokens). */
@@ -341,6 +423,8 @@ export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): P
   const visualFrame = new Int32Array(B * V);
   const promptIds = new Int32Array(B * promptLen);
   const promptPos = new Int32Array(B * promptLen);
+  const promptText = newTextFeatures(c, B * promptLen);
+  const walkAfterPrompt: TextWalk[] = [];
   const keyMask: Float32Array[] = [];
   const responseStart: number[] = [];
   prompts.forEach((pr, b) => {
@@ -355,16 +439,19 @@ export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): P
       }
     }
     const pad = promptLen - pr.tokens.length;
+    const walk = newTextWalk();
     for (let j = 0; j < pr.tokens.length; j++) {
       promptIds[b * promptLen + pad + j] = pr.tokens[j]!;
       promptPos[b * promptLen + pad + j] = j;
+      stepTextWalk(c, walk, pr.tokens[j]!, promptText, b * promptLen + pad + j);
       mask[V + pad + j] = 1;
     }
+    walkAfterPrompt.push(walk);
     if (pr.tokens.length > c.max_text_len) throw new Error(`policy: prompt ${b} has ${pr.tokens.length} tokens, max_text_len is ${c.max_text_len}`);
     keyMask.push(mask);
     responseStart.push(pr.tokens.length);
   });
-  return { batch: B, visualLen: V, promptLen, patches, visualCell, visualFrame, promptIds, promptPos, keyMask, responseStart };
+  return { batch: B, visualLen: V, promptLen, patches, visualCell, visualFrame, promptIds, promptPos, promptText, walkAfterPrompt, keyMask, responseStart };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -387,13 +474,32 @@ function linear(x2d: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return tf.add(tf.matMul(x2d as tf.Tensor2D, w as tf.Tensor2D), b) as tf.Tensor2D;
 }
 
-/** Token embeddings + text position embeddings: ids, pos [B, n] -> [B, n, d]. */
-export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B: number, n: number): tf.Tensor3D {
+/**
+ * Token embeddings + text position embeddings (+ the frame each token talks about and a map
+ * of the tokens before it, when text_frames / prev_tokens are on): ids, pos [B, n] -> [B, n, d].
+ */
+export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B: number, n: number, text?: TextFeatures): tf.Tensor3D {
   const c = policy.config;
+  const N = B * n;
+  if ((c.text_frames || c.prev_tokens > 0) && (text?.frame.length !== N || text.prev.length !== N * c.prev_tokens)) {
+    throw new Error(`policy: text_frames / prev_tokens need text features for ${N} slots`);
+  }
   return tf.tidy(() => {
+    const wte = p(policy, 'wte');
     const oneTok = tf.oneHot(tf.tensor1d(ids, 'int32'), c.vocab_size);
     const onePos = tf.oneHot(tf.tensor1d(pos, 'int32'), c.max_text_len);
-    const e = tf.add(tf.matMul(oneTok, p(policy, 'wte')), tf.matMul(onePos, p(policy, 'wpe')));
+    let e = tf.add(tf.matMul(oneTok, wte), tf.matMul(onePos, p(policy, 'wpe')));
+    if (c.text_frames) {
+      // Column 0 of the one-hot is "no frame yet", which adds nothing.
+      const oneFrame = tf.slice(tf.oneHot(tf.tensor1d(text!.frame, 'int32'), c.max_frames + 1), [0, 1], [N, c.max_frames]);
+      e = tf.add(e, tf.matMul(oneFrame, p(policy, 'vis_temporal')));
+    }
+    if (c.prev_tokens > 0) {
+      // Id vocab_size ("nothing there") falls off the one-hot and embeds as zeros.
+      const onePrev = tf.slice(tf.oneHot(tf.tensor1d(text!.prev, 'int32'), c.vocab_size + 1), [0, 0], [N * c.prev_tokens, c.vocab_size]);
+      const prevEmb = tf.reshape(tf.matMul(onePrev, wte), [N, c.prev_tokens * c.d_model]);
+      e = tf.add(e, tf.matMul(prevEmb, p(policy, 'prev_w')));
+    }
     return tf.reshape(e, [B, n, c.d_model]) as tf.Tensor3D;
   });
 }
@@ -415,7 +521,7 @@ export function embedVisual(policy: Policy, pack: PromptPack): tf.Tensor3D {
 /** [visual | prompt] embeddings of a pack -> [B, V + P, d]. */
 export function embedPrefix(policy: Policy, pack: PromptPack): tf.Tensor3D {
   return tf.tidy(() => {
-    const text = embedTokens(policy, pack.promptIds, pack.promptPos, pack.batch, pack.promptLen);
+    const text = embedTokens(policy, pack.promptIds, pack.promptPos, pack.batch, pack.promptLen, pack.promptText);
     if (pack.visualLen === 0) return text;
     return tf.concat([embedVisual(policy, pack), text], 1) as tf.Tensor3D;
   });

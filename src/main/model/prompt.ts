@@ -3,11 +3,17 @@
 // frames. GRPO, DPO, SFT and eval all build prompts here so they see the same format.
 import { BENCHMARK_WORDS } from '../video/words';
 import { DEFAULT_FRAMES, type Task } from '../video/tasks';
-import type { PolicyPrompt } from './policy';
+import type { PolicyPrompt, TextFrames } from './policy';
 import { Tokenizer } from './tokenizer';
 
 /** Frame geometry of the embedded benchmark (32x32 RGB) and the longest video a policy takes. */
 export const BENCHMARK_FRAME = { frame_height: 32, frame_width: 32, max_frames: 2 * DEFAULT_FRAMES } as const;
+
+/** What a policy over the benchmark takes from its tokenizer: vocabulary, frame shape and frame words. */
+export function benchmarkPolicyData(tokenizer: Tokenizer): typeof BENCHMARK_FRAME & { vocab_size: number; text_frames: TextFrames } {
+  const numbers = Array.from({ length: BENCHMARK_FRAME.max_frames }, (_, i) => tokenizer.id(String(i + 1)));
+  return { vocab_size: tokenizer.size, ...BENCHMARK_FRAME, text_frames: { marker: tokenizer.id('frame'), numbers } };
+}
 
 export function benchmarkTokenizer(): Tokenizer {
   return Tokenizer.fromWords(BENCHMARK_WORDS);

@@ -9,8 +9,8 @@
 // (temperature 0) reports log-probs under temperature 1.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  attentionBias, disposeCache, embedPrefix, embedTokens, lmHead, packPrompts, prefixPositions, transformer,
-  type KVCache, type Policy, type PolicyPrompt, type PromptPack,
+  attentionBias, disposeCache, embedPrefix, embedTokens, lmHead, newTextFeatures, packPrompts, prefixPositions, stepTextWalk, transformer,
+  copyTextWalk, type KVCache, type TextFeatures, type Policy, type PolicyPrompt, type PromptPack,
 } from './policy';
 
 /** The benchmark's seeded PRNG: the same seed gives the same stream on every backend. */
@@ -85,8 +85,20 @@ export interface ResponseBatch {
   /** [B * R] response ids, right-padded. */
   responseIds: Int32Array;
   responsePos: Int32Array;
+  /** Frame and previous ids of each response slot (text_frames, prev_tokens). */
+  responseText: TextFeatures;
   /** [B * R] 1 on real response tokens. */
   responseMask: Float32Array;
+}
+
+/** Text features of right-padded response ids [B * R], continuing each row's walk from its prompt. */
+function responseFeatures(policy: Policy, pack: PromptPack, responseIds: Int32Array, R: number): TextFeatures {
+  const out = newTextFeatures(policy.config, pack.batch * R);
+  for (let b = 0; b < pack.batch; b++) {
+    const walk = copyTextWalk(pack.walkAfterPrompt[b]!);
+    for (let j = 0; j < R; j++) stepTextWalk(policy.config, walk, responseIds[b * R + j]!, out, b * R + j);
+  }
+  return out;
 }
 
 export function collate(policy: Policy, prompts: readonly PolicyPrompt[], responses: readonly (readonly number[])[]): ResponseBatch {
@@ -108,7 +120,7 @@ export function collate(policy: Policy, prompts: readonly PolicyPrompt[], respon
       responseMask[b * R + j] = 1;
     }
   });
-  return { pack, responseLen: R, responseIds, responsePos, responseMask };
+  return { pack, responseLen: R, responseIds, responsePos, responseText: responseFeatures(policy, pack, responseIds, R), responseMask };
 }
 
 /** Text positions [B * (V + P + R)] of a batch's rows: visual 0, prompt, then response. */
@@ -137,7 +149,7 @@ function forwardFull(policy: Policy, batch: ResponseBatch): tf.Tensor3D {
   });
   return tf.tidy(() => {
     const x = R > 0
-      ? tf.concat([embedPrefix(policy, pack), embedTokens(policy, batch.responseIds, batch.responsePos, B, R)], 1) as tf.Tensor3D
+      ? tf.concat([embedPrefix(policy, pack), embedTokens(policy, batch.responseIds, batch.responsePos, B, R, batch.responseText)], 1) as tf.Tensor3D
       : embedPrefix(policy, pack);
     return transformer(policy, x, attentionBias(keyMask, 0, prefixLen + R), null, false, fullPositions(batch)).hidden;
   });
@@ -240,6 +252,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   const tokens: number[][] = rows.map(() => []);
   const logprobs: number[][] = rows.map(() => []);
   const done: boolean[] = rows.map(() => false);
+  const walks = pack.walkAfterPrompt.map(copyTextWalk);
 
   let cache: KVCache | null = null;
   let lastLogits: Float32Array;
@@ -275,9 +288,13 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
     if (done.every(Boolean) || step === maxLen - 1) break;
     if (useCache) {
       const pos = new Int32Array(B);
-      for (let b = 0; b < B; b++) pos[b] = Math.min(pack.responseStart[b]! + step, policy.config.max_text_len - 1);
+      const text = newTextFeatures(policy.config, B);
+      for (let b = 0; b < B; b++) {
+        pos[b] = Math.min(pack.responseStart[b]! + step, policy.config.max_text_len - 1);
+        stepTextWalk(policy.config, walks[b]!, fed[b]!, text, b);
+      }
       const out = tf.tidy(() => {
-        const x = embedTokens(policy, fed, pos, B, 1);
+        const x = embedTokens(policy, fed, pos, B, 1, text);
         const bias = attentionBias(keyMask, cache!.length, 1);
         const { hidden, cache: c } = transformer(policy, x, bias, cache, true, pos);
         return { logits: lmHead(policy, tf.reshape(hidden, [B, policy.config.d_model]) as tf.Tensor2D), k: c!.k, v: c!.v };
@@ -310,7 +327,8 @@ function naiveLastLogits(policy: Policy, pack: PromptPack, tokens: number[][], k
     }
   }
   const logits = tf.tidy(() => {
-    const hidden = forwardFull(policy, { pack, responseLen: len, responseIds, responsePos, responseMask });
+    const responseText = responseFeatures(policy, pack, responseIds, len);
+    const hidden = forwardFull(policy, { pack, responseLen: len, responseIds, responsePos, responseText, responseMask });
     const last = tf.reshape(tf.slice(hidden, [0, prefixLen + len - 1, 0], [B, 1, policy.config.d_model]), [B, policy.config.d_model]) as tf.Tensor2D;
     return lmHead(policy, last);
   });

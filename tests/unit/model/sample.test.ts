@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, presetConfig, countParameters, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
+import { createPolicy, presetConfig, countParameters, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
 import { collate, generate, sampleToken, sequenceLogprobs } from '../../../src/main/model/sample';
 
 const H = 8;
@@ -19,7 +19,10 @@ function fakePrompts(): PolicyPrompt[] {
 let policy: Policy;
 beforeAll(async () => {
   await initBackend();
-  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4 }, { max_text_len: 64, tie_embeddings: false });
+  // Token 6 plays "frame" and 7..10 the frame numbers, so prompts and sampled responses
+  // switch frames mid-row and the equalities below cover the text-frame walk too.
+  const text_frames = { marker: 6, numbers: [7, 8, 9, 10] };
+  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4, text_frames }, { max_text_len: 64, tie_embeddings: false });
   policy = createPolicy(config, 3);
   // Random init at std 0.02 makes every distribution near uniform; sharpen so sampling is non-trivial.
   tf.tidy(() => policy.params.get('lm_head')!.assign(tf.mul(policy.params.get('lm_head')!, 50)));
@@ -101,6 +104,46 @@ describe('sampling', () => {
     for (const u of [0, 0.3, 0.99]) expect(sampleToken(logits, 1, 0.1, u).token).toBe(1);
     const lse = Math.log([0, 3, 1, 2].reduce((s, x) => s + Math.exp(x), 0));
     expect(sampleToken(logits, 1, 1, 0.999).logprob).toBeCloseTo(logits[sampleToken(logits, 1, 1, 0.999).token]! - lse, 6);
+  });
+});
+
+describe('text features', () => {
+  it('a text token carries the frame last mentioned as "frame k" and the ids before it', () => {
+    const c = policy.config; // marker 6, numbers 7..10, prev_tokens 3
+    expect(c.prev_tokens).toBe(3);
+    const ids = [7, 6, 9, 5, 6, 5, 8, 6, 10];
+    const out = newTextFeatures(c, ids.length);
+    const walk = newTextWalk();
+    ids.forEach((id, j) => stepTextWalk(c, walk, id, out, j));
+    // 7 before any marker is just a number; 6 9 switches to frame 3; 6 5 (no number) keeps it.
+    expect(Array.from(out.frame)).toEqual([0, 0, 3, 3, 3, 3, 3, 3, 4]);
+    const none = c.vocab_size;
+    expect(Array.from(out.prev.subarray(0, 3))).toEqual([none, none, none]);
+    expect(Array.from(out.prev.subarray(3, 6))).toEqual([7, none, none]);
+    expect(Array.from(out.prev.subarray(8 * 3, 9 * 3))).toEqual([6, 8, 5]);
+  });
+
+  it('responses continue the walk from their prompt, and both features change the scores', () => {
+    const prompts = fakePrompts(); // row 2's prompt ends inside frame 4 ("6 10 ...")
+    const batch = collate(policy, prompts, [[5, 6, 8, 5], [6, 7, 5], [5, 5]]);
+    const R = batch.responseLen;
+    const f = batch.responseText.frame;
+    expect(Array.from(f.subarray(0, 4))).toEqual([0, 0, 2, 2]);
+    expect(Array.from(f.subarray(R, R + 3))).toEqual([0, 1, 1]);
+    expect(Array.from(f.subarray(2 * R, 2 * R + 2))).toEqual([4, 4]);
+    // Row 1's first response token sees the prompt's last tokens [4, 8] before it.
+    expect(Array.from(batch.responseText.prev.subarray(R * 3, R * 3 + 3))).toEqual([8, 4, policy.config.vocab_size]);
+    for (const name of ['vis_temporal', 'prev_w']) {
+      const v = policy.params.get(name)!;
+      const saved = v.clone();
+      const before = sequenceLogprobs(policy, batch).logprobs.arraySync();
+      tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 1, 'float32', 5))));
+      const after = sequenceLogprobs(policy, batch).logprobs.arraySync();
+      v.assign(saved);
+      saved.dispose();
+      // Row 1 is text only: it sees vis_temporal only through its text frames.
+      expect(Math.abs(after[1]![2]! - before[1]![2]!), name).toBeGreaterThan(1e-3);
+    }
   });
 });
 
