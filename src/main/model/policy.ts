@@ -65,6 +65,14 @@ export interface PolicyConfig {
    * induction head in the next, which forms late (the "smeared key" effect).
    */
   prev_tokens: number;
+  /**
+   * Pointer-generator output (See et al., 2017): the next-token distribution is
+   * g * softmax(lm logits) + (1 - g) * (attention of one copy head over the earlier text
+   * tokens, summed per token id). Names and cells in this benchmark's reasoning are copies of
+   * words in the question or the scene text; through a copy head the loss trains "where to
+   * look" directly, where a plain decoder must first grow a copying value/output path.
+   */
+  copy_head: boolean;
 }
 
 export interface TextFrames {
@@ -125,9 +133,9 @@ export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
 export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames'>> = {
-  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3 },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3 },
-  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3 },
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
 };
 
 export function presetConfig(
@@ -203,6 +211,7 @@ export function parameterShapes(c: PolicyConfig): [string, number[]][] {
   }
   shapes.push(['lnf_g', [d]], ['lnf_b', [d]]);
   if (!c.tie_embeddings) shapes.push(['lm_head', [d, c.vocab_size]]);
+  if (c.copy_head) shapes.push(['copy_q_w', [d, d]], ['copy_k_w', [d, d]], ['copy_gate_w', [d, 1]], ['copy_gate_b', [1]]);
   return shapes;
 }
 
@@ -660,6 +669,45 @@ export function transformer(
   });
   const cache = wantCache ? { k: newK, v: newV, length: (past?.length ?? 0) + n } : null;
   return { hidden, cache };
+}
+
+/** Copy-head keys [B, S, d] of final hidden states [B, S, d] (kept in the cache while sampling). */
+export function copyKeys(policy: Policy, hidden: tf.Tensor3D): tf.Tensor3D {
+  const [B, S, d] = hidden.shape;
+  return tf.reshape(tf.matMul(tf.reshape(hidden, [B * S, d]) as tf.Tensor2D, p(policy, 'copy_k_w')), [B, S, d]) as tf.Tensor3D;
+}
+
+/** What the copy head can point at: keys [B, S, d], the token id in each slot, and the bias. */
+export interface CopyMemory {
+  keys: tf.Tensor3D;
+  /** [B * S] token id of each slot (anything in masked slots). */
+  ids: Int32Array;
+  /** [B, 1, n, S] additive bias: 0 where query i may copy slot j (a real text slot at or before it). */
+  bias: tf.Tensor4D;
+}
+
+/**
+ * Next-token logits [B * n, vocab] for final hidden states h [B, n, d]. With copy_head these
+ * are log p of the pointer-generator mixture (see PolicyConfig.copy_head), so
+ * softmax(logits / T) is the mixture sharpened by T and every sampler and loss works on it
+ * unchanged.
+ */
+export function nextTokenLogits(policy: Policy, h: tf.Tensor3D, copy: CopyMemory | null): tf.Tensor2D {
+  const c = policy.config;
+  const [B, n, d] = h.shape;
+  const h2d = tf.reshape(h, [B * n, d]) as tf.Tensor2D;
+  if (!c.copy_head) return lmHead(policy, h2d);
+  if (!copy) throw new Error('policy: copy_head needs a copy memory');
+  return tf.tidy(() => {
+    const S = copy.keys.shape[1];
+    const q = tf.reshape(tf.matMul(h2d, p(policy, 'copy_q_w')), [B, n, d]) as tf.Tensor3D;
+    const scores = tf.add(tf.mul(batchMatMul(q, tf.transpose(copy.keys, [0, 2, 1]) as tf.Tensor3D), 1 / Math.sqrt(d)), tf.reshape(copy.bias, [B, n, S]));
+    const pointer = batchMatMul(tf.softmax(scores) as tf.Tensor3D, tf.reshape(tf.oneHot(tf.tensor1d(copy.ids, 'int32'), c.vocab_size), [B, S, c.vocab_size]) as tf.Tensor3D);
+    const gate = tf.sigmoid(tf.add(tf.matMul(h2d, p(policy, 'copy_gate_w')), p(policy, 'copy_gate_b')));
+    const mix = tf.add(tf.mul(gate, tf.softmax(lmHead(policy, h2d))), tf.mul(tf.sub(1, gate), tf.reshape(pointer, [B * n, c.vocab_size])));
+    // The floor keeps log finite for ids neither head gives any mass (masked-out slots).
+    return tf.log(tf.add(mix, 1e-20)) as tf.Tensor2D;
+  });
 }
 
 /** Hidden states [N, d] -> logits [N, vocab]. */

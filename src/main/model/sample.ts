@@ -9,8 +9,8 @@
 // (temperature 0) reports log-probs under temperature 1.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  attentionBias, disposeCache, embedPrefix, embedTokens, lmHead, newTextFeatures, packPrompts, prefixPositions, stepTextWalk, transformer,
-  copyTextWalk, type KVCache, type TextFeatures, type Policy, type PolicyPrompt, type PromptPack,
+  attentionBias, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, copyKeys, packPrompts, prefixPositions, stepTextWalk, transformer,
+  copyTextWalk, type CopyMemory, type KVCache, type TextFeatures, type Policy, type PolicyPrompt, type PromptPack,
 } from './policy';
 
 /** The benchmark's seeded PRNG: the same seed gives the same stream on every backend. */
@@ -136,6 +136,53 @@ function fullPositions(batch: ResponseBatch): Int32Array {
   return out;
 }
 
+/**
+ * Token ids [B * (V+P+R)] of rows laid out as [visual | prompt | response], and per row which
+ * slots the copy head may point at: real text tokens (never visual slots or padding).
+ */
+function copySlots(pack: PromptPack, responseIds: Int32Array, responseMask: Float32Array, R: number): { ids: Int32Array; mask: Float32Array[] } {
+  const V = pack.visualLen;
+  const P = pack.promptLen;
+  const L = V + P + R;
+  const ids = new Int32Array(pack.batch * L);
+  const mask = pack.keyMask.map((m, b) => {
+    const row = new Float32Array(L);
+    for (let j = 0; j < P; j++) {
+      ids[b * L + V + j] = pack.promptIds[b * P + j]!;
+      row[V + j] = m[V + j]!;
+    }
+    for (let j = 0; j < R; j++) {
+      ids[b * L + V + P + j] = responseIds[b * R + j]!;
+      row[V + P + j] = responseMask[b * R + j]!;
+    }
+    return row;
+  });
+  return { ids, mask };
+}
+
+/**
+ * Logits [B * n, vocab] at the n positions from `from` of full-sequence hidden states
+ * [B, L, d]; the copy head (if any) points at text slots up to each position.
+ */
+function logitsAt(policy: Policy, hidden: tf.Tensor3D, batch: ResponseBatch, from: number, n: number): tf.Tensor2D {
+  const [B, , d] = hidden.shape;
+  return tf.tidy(() => {
+    const h = tf.slice(hidden, [0, from, 0], [B, n, d]) as tf.Tensor3D;
+    if (!policy.config.copy_head) return nextTokenLogits(policy, h, null);
+    const S = from + n;
+    const slots = copySlots(batch.pack, batch.responseIds, batch.responseMask, batch.responseLen);
+    const L = hidden.shape[1];
+    const ids = new Int32Array(B * S);
+    for (let b = 0; b < B; b++) ids.set(slots.ids.subarray(b * L, b * L + S), b * S);
+    const memory: CopyMemory = {
+      keys: copyKeys(policy, tf.slice(hidden, [0, 0, 0], [B, S, d]) as tf.Tensor3D),
+      ids,
+      bias: attentionBias(slots.mask, from, n),
+    };
+    return nextTokenLogits(policy, h, memory);
+  });
+}
+
 /** Hidden states [B, V+P+R, d] of a full (uncached) forward pass over prompt and response. */
 function forwardFull(policy: Policy, batch: ResponseBatch): tf.Tensor3D {
   const { pack, responseLen: R } = batch;
@@ -179,8 +226,7 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
   const [logprobs, mask, entropy] = tf.tidy(() => {
     const hidden = forwardFull(policy, batch);
     // Position prefixLen - 1 + j predicts response token j.
-    const h = tf.reshape(tf.slice(hidden, [0, prefixLen - 1, 0], [B, R, d]), [B * R, d]) as tf.Tensor2D;
-    let logits: tf.Tensor = lmHead(policy, h);
+    let logits: tf.Tensor = logitsAt(policy, hidden, batch, prefixLen - 1, R);
     if (temperature !== 1) logits = tf.div(logits, temperature);
     const logp = tf.logSoftmax(logits);
     const target = tf.oneHot(tf.tensor1d(batch.responseIds, 'int32'), V);
@@ -253,6 +299,28 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   const logprobs: number[][] = rows.map(() => []);
   const done: boolean[] = rows.map(() => false);
   const walks = pack.walkAfterPrompt.map(copyTextWalk);
+  // The copy head's memory while sampling: keys of every slot so far, and the slots' ids and
+  // copy masks laid out like keyMask (visual slots never copyable).
+  const copyHead = policy.config.copy_head;
+  const total = prefixLen + maxLen;
+  const none = new Int32Array(0);
+  const prefixSlots = copyHead ? copySlots(pack, none, new Float32Array(0), 0) : null;
+  const slotIds = new Int32Array(B * total);
+  const copyMask = keyMask.map((_, b) => {
+    const row = new Float32Array(total);
+    if (prefixSlots) {
+      row.set(prefixSlots.mask[b]!);
+      slotIds.set(prefixSlots.ids.subarray(b * prefixLen, (b + 1) * prefixLen), b * total);
+    }
+    return row;
+  });
+  let copyKeyCache: tf.Tensor3D | null = null;
+  /** Copy memory over the first S slots for n queries ending at slot S - 1 (keys given). */
+  const memory = (keys: tf.Tensor3D, S: number, n: number): CopyMemory => {
+    const ids = new Int32Array(B * S);
+    for (let b = 0; b < B; b++) ids.set(slotIds.subarray(b * total, b * total + S), b * S);
+    return { keys, ids, bias: attentionBias(copyMask, S - n, n) };
+  };
 
   let cache: KVCache | null = null;
   let lastLogits: Float32Array;
@@ -260,10 +328,12 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
     const out = tf.tidy(() => {
       const bias = attentionBias(keyMask, 0, prefixLen);
       const { hidden, cache: c } = transformer(policy, embedPrefix(policy, pack), bias, null, true, prefixPositions(pack));
-      const last = tf.reshape(tf.slice(hidden, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]), [B, policy.config.d_model]) as tf.Tensor2D;
-      return { logits: lmHead(policy, last), k: c!.k, v: c!.v };
+      const last = tf.slice(hidden, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]) as tf.Tensor3D;
+      const keys = copyHead ? copyKeys(policy, hidden) : null;
+      return { logits: nextTokenLogits(policy, last, keys ? memory(keys, prefixLen, 1) : null), k: c!.k, v: c!.v, keys: keys ?? undefined };
     });
     cache = { k: out.k, v: out.v, length: prefixLen };
+    copyKeyCache = out.keys ?? null;
     lastLogits = out.logits.dataSync() as Float32Array;
     out.logits.dispose();
   } else {
@@ -283,6 +353,8 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
       logprobs[b]!.push(logprob);
       fed[b] = token;
       keyMask[b]![prefixLen + step] = 1;
+      copyMask[b]![prefixLen + step] = 1;
+      slotIds[b * total + prefixLen + step] = token;
       if (token === opts.eosId) done[b] = true;
     }
     if (done.every(Boolean) || step === maxLen - 1) break;
@@ -297,11 +369,14 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
         const x = embedTokens(policy, fed, pos, B, 1, text);
         const bias = attentionBias(keyMask, cache!.length, 1);
         const { hidden, cache: c } = transformer(policy, x, bias, cache, true, pos);
-        return { logits: lmHead(policy, tf.reshape(hidden, [B, policy.config.d_model]) as tf.Tensor2D), k: c!.k, v: c!.v };
+        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, hidden)], 1) as tf.Tensor3D : null;
+        return { logits: nextTokenLogits(policy, hidden, keys ? memory(keys, cache!.length + 1, 1) : null), k: c!.k, v: c!.v, keys: keys ?? undefined };
       });
       const next: KVCache = { k: out.k, v: out.v, length: cache!.length + 1 };
       disposeCache(cache);
       cache = next;
+      copyKeyCache?.dispose();
+      copyKeyCache = out.keys ?? null;
       lastLogits = out.logits.dataSync() as Float32Array;
       out.logits.dispose();
     } else {
@@ -309,6 +384,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
     }
   }
   disposeCache(cache);
+  copyKeyCache?.dispose();
   return { tokens, logprobs, truncated: done.map((d) => !d), promptIndex };
 }
 
@@ -328,9 +404,8 @@ function naiveLastLogits(policy: Policy, pack: PromptPack, tokens: number[][], k
   }
   const logits = tf.tidy(() => {
     const responseText = responseFeatures(policy, pack, responseIds, len);
-    const hidden = forwardFull(policy, { pack, responseLen: len, responseIds, responsePos, responseText, responseMask });
-    const last = tf.reshape(tf.slice(hidden, [0, prefixLen + len - 1, 0], [B, 1, policy.config.d_model]), [B, policy.config.d_model]) as tf.Tensor2D;
-    return lmHead(policy, last);
+    const batch = { pack, responseLen: len, responseIds, responsePos, responseText, responseMask };
+    return logitsAt(policy, forwardFull(policy, batch), batch, prefixLen + len - 1, 1);
   });
   const data = logits.dataSync() as Float32Array;
   logits.dispose();
