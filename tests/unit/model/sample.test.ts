@@ -147,6 +147,25 @@ describe('text features', () => {
   });
 });
 
+describe('copy head', () => {
+  it('with the gate shut on the vocabulary, only tokens already in the text get probability', () => {
+    const gate = policy.params.get('copy_gate_b')!;
+    const saved = gate.dataSync()[0]!;
+    gate.assign(tf.tensor1d([-40])); // g = sigmoid(-40): the pointer alone
+    const prompts = fakePrompts();
+    // Row 1's text is [4, 8]; response 8 (in the prompt), 3 (not yet seen), 3 (now seen).
+    const batch = collate(policy, prompts, [[5], [8, 3, 3], [5]]);
+    const lp = sequenceLogprobs(policy, batch).logprobs.arraySync()[1]!;
+    // Sampling under the same gate copies: every sampled token was already in its row's text.
+    const out = generate(policy, [prompts[1]!], { num_generations: 4, temperature: 1, max_completion_length: 6, seed: 3, eosId: 4 });
+    gate.assign(tf.tensor1d([saved]));
+    expect(lp[0]!).toBeGreaterThan(Math.log(0.05));
+    expect(lp[1]!).toBeLessThan(-15);
+    expect(lp[2]!).toBeGreaterThan(Math.log(0.05));
+    for (const row of out.tokens) for (const t of row) expect([4, 8]).toContain(t);
+  });
+});
+
 describe('sequenceLogprobs under the tape', () => {
   it('returns entropy, differentiates, and leaks no tensors', () => {
     const prompts = fakePrompts();
