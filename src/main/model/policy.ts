@@ -73,6 +73,22 @@ export interface PolicyConfig {
    * look" directly, where a plain decoder must first grow a copying value/output path.
    */
   copy_head: boolean;
+  /**
+   * Token ids of the numbers 0 .. patch_grid - 1, in which the reasoning writes a cell as
+   * "x y" (null: off). With copy_head, every patch token is also a pointer target twice: once
+   * as its column's number and once as its row's (keys told apart by two learned role
+   * vectors), so reading a cell off a frame is the same "look there and copy" as reading it
+   * off the scene text.
+   */
+  cell_tokens: number[] | null;
+  /**
+   * Token ids of the option letters and of the separator after them ("A : up B : left …");
+   * null: off. With copy_head, the copy key of an option's letter is taken from the last token
+   * of that option's text (which, with prev_tokens, sees the whole option), so "so the answer
+   * is" can point at the letter whose option says what the reasoning concluded. A causal key
+   * at the letter itself cannot: the option's words come after it.
+   */
+  option_labels: { letters: number[]; separator: number } | null;
 }
 
 export interface TextFrames {
@@ -132,7 +148,7 @@ export function stepTextWalk(c: PolicyConfig, w: TextWalk, token: number, out: T
 export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
-export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames'>> = {
+export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames' | 'cell_tokens' | 'option_labels'>> = {
   tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
   small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
   base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
@@ -140,12 +156,12 @@ export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_si
 
 export function presetConfig(
   preset: PresetName,
-  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number; text_frames?: TextFrames | null },
+  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number; text_frames?: TextFrames | null; cell_tokens?: number[] | null; option_labels?: PolicyConfig['option_labels'] },
   overrides: Partial<PolicyConfig> = {},
 ): PolicyConfig {
   const sizes = PRESETS[preset];
   if (!sizes) throw new Error(`policy: unknown preset ${JSON.stringify(preset)} (tiny, small, base)`);
-  const config: PolicyConfig = { preset, ...sizes, text_frames: null, ...data, ...overrides };
+  const config: PolicyConfig = { preset, ...sizes, text_frames: null, cell_tokens: null, option_labels: null, ...data, ...overrides };
   validateConfig(config);
   return config;
 }
@@ -164,6 +180,10 @@ export function validateConfig(c: PolicyConfig): void {
     const ids = [c.text_frames.marker, ...c.text_frames.numbers];
     if (c.text_frames.numbers.length !== c.max_frames) bad('text_frames.numbers', `must list ${c.max_frames} token ids (one per frame), got ${c.text_frames.numbers.length}`);
     if (ids.some((id) => !Number.isInteger(id) || id < 0 || id >= c.vocab_size)) bad('text_frames', `token ids must be integers in [0, ${c.vocab_size}), got ${JSON.stringify(ids)}`);
+  }
+  if (c.cell_tokens) {
+    if (c.cell_tokens.length !== c.patch_grid) bad('cell_tokens', `must list ${c.patch_grid} token ids (one per grid column/row), got ${c.cell_tokens.length}`);
+    if (c.cell_tokens.some((id) => !Number.isInteger(id) || id < 0 || id >= c.vocab_size)) bad('cell_tokens', `token ids must be integers in [0, ${c.vocab_size}), got ${JSON.stringify(c.cell_tokens)}`);
   }
   if (c.d_model % c.n_head !== 0) bad('d_model', `(${c.d_model}) must be divisible by n_head (${c.n_head})`);
   if (c.frame_height % c.patch_grid !== 0) bad('frame_height', `(${c.frame_height}) must be divisible by patch_grid (${c.patch_grid})`);
@@ -212,6 +232,7 @@ export function parameterShapes(c: PolicyConfig): [string, number[]][] {
   shapes.push(['lnf_g', [d]], ['lnf_b', [d]]);
   if (!c.tie_embeddings) shapes.push(['lm_head', [d, c.vocab_size]]);
   if (c.copy_head) shapes.push(['copy_q_w', [d, d]], ['copy_k_w', [d, d]], ['copy_gate_w', [d, 1]], ['copy_gate_b', [1]]);
+  if (c.copy_head && c.cell_tokens) shapes.push(['copy_cell_roles', [2, d]]);
   return shapes;
 }
 
@@ -309,6 +330,8 @@ export interface PromptPack {
   promptIds: Int32Array;
   /** [batch * promptLen] text positions (0 for pads). */
   promptPos: Int32Array;
+  /** [batch * promptLen] slot of [visual | prompt] whose hidden state keys each prompt slot for the copy head (option_labels; else itself). */
+  promptKeySlot: Int32Array;
   /** Frame and previous ids of each prompt slot (text_frames, prev_tokens). */
   promptText: TextFeatures;
   /** Per row, the text walk after its prompt, where its response continues from. */
@@ -433,6 +456,7 @@ export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): P
   const promptIds = new Int32Array(B * promptLen);
   const promptPos = new Int32Array(B * promptLen);
   const promptText = newTextFeatures(c, B * promptLen);
+  const promptKeySlot = new Int32Array(B * promptLen);
   const walkAfterPrompt: TextWalk[] = [];
   const keyMask: Float32Array[] = [];
   const responseStart: number[] = [];
@@ -456,11 +480,21 @@ export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): P
       mask[V + pad + j] = 1;
     }
     walkAfterPrompt.push(walk);
+    for (let j = 0; j < promptLen; j++) promptKeySlot[b * promptLen + j] = V + j;
+    if (c.option_labels) {
+      const { letters, separator } = c.option_labels;
+      const starts: number[] = [];
+      for (let j = 0; j + 1 < pr.tokens.length; j++) if (letters.includes(pr.tokens[j]!) && pr.tokens[j + 1] === separator) starts.push(j);
+      starts.forEach((j, k) => {
+        const end = k + 1 < starts.length ? starts[k + 1]! - 1 : pr.tokens.length - 1;
+        if (end > j + 1) promptKeySlot[b * promptLen + pad + j] = V + pad + end;
+      });
+    }
     if (pr.tokens.length > c.max_text_len) throw new Error(`policy: prompt ${b} has ${pr.tokens.length} tokens, max_text_len is ${c.max_text_len}`);
     keyMask.push(mask);
     responseStart.push(pr.tokens.length);
   });
-  return { batch: B, visualLen: V, promptLen, patches, visualCell, visualFrame, promptIds, promptPos, promptText, walkAfterPrompt, keyMask, responseStart };
+  return { batch: B, visualLen: V, promptLen, patches, visualCell, visualFrame, promptIds, promptPos, promptKeySlot, promptText, walkAfterPrompt, keyMask, responseStart };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -675,6 +709,37 @@ export function transformer(
 export function copyKeys(policy: Policy, hidden: tf.Tensor3D): tf.Tensor3D {
   const [B, S, d] = hidden.shape;
   return tf.reshape(tf.matMul(tf.reshape(hidden, [B * S, d]) as tf.Tensor2D, p(policy, 'copy_k_w')), [B, S, d]) as tf.Tensor3D;
+}
+
+/**
+ * Pointer targets of a pack's patch tokens (cell_tokens with copy_head): keys [B, 2V, d] of
+ * final hidden states hv [B, V, d] plus the column role, then plus the row role; ids the
+ * column / row numbers; mask 0 on whole-frame tokens and padding. Visual slots precede all
+ * text, so every query may point at them.
+ */
+export function visualCopyTargets(policy: Policy, pack: PromptPack, hv: tf.Tensor3D): { keys: tf.Tensor3D; ids: Int32Array; mask: Float32Array } {
+  const c = policy.config;
+  const [B, V, d] = hv.shape;
+  const g = c.patch_grid;
+  const ids = new Int32Array(B * 2 * V);
+  const mask = new Float32Array(B * 2 * V);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < V; j++) {
+      const cell = pack.visualCell[b * V + j]!;
+      if (!pack.keyMask[b]![j] || cell >= g * g) continue;
+      ids[b * 2 * V + j] = c.cell_tokens![cell % g]!;
+      ids[b * 2 * V + V + j] = c.cell_tokens![Math.floor(cell / g)]!;
+      mask[b * 2 * V + j] = 1;
+      mask[b * 2 * V + V + j] = 1;
+    }
+  }
+  const keys = tf.tidy(() => {
+    const roles = p(policy, 'copy_cell_roles');
+    const col = tf.add(hv, tf.reshape(tf.slice(roles, [0, 0], [1, d]), [1, 1, d]));
+    const row = tf.add(hv, tf.reshape(tf.slice(roles, [1, 0], [1, d]), [1, 1, d]));
+    return copyKeys(policy, tf.concat([col, row], 1) as tf.Tensor3D);
+  });
+  return { keys, ids, mask };
 }
 
 /** What the copy head can point at: keys [B, S, d], the token id in each slot, and the bias. */

@@ -9,7 +9,7 @@
 // (temperature 0) reports log-probs under temperature 1.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  attentionBias, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, copyKeys, packPrompts, prefixPositions, stepTextWalk, transformer,
+  attentionBias, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, copyKeys, visualCopyTargets, packPrompts, prefixPositions, stepTextWalk, transformer,
   copyTextWalk, type CopyMemory, type KVCache, type TextFeatures, type Policy, type PolicyPrompt, type PromptPack,
 } from './policy';
 
@@ -140,15 +140,18 @@ function fullPositions(batch: ResponseBatch): Int32Array {
  * Token ids [B * (V+P+R)] of rows laid out as [visual | prompt | response], and per row which
  * slots the copy head may point at: real text tokens (never visual slots or padding).
  */
-function copySlots(pack: PromptPack, responseIds: Int32Array, responseMask: Float32Array, R: number): { ids: Int32Array; mask: Float32Array[] } {
+function copySlots(pack: PromptPack, responseIds: Int32Array, responseMask: Float32Array, R: number): { ids: Int32Array; mask: Float32Array[]; keySlot: Int32Array } {
   const V = pack.visualLen;
   const P = pack.promptLen;
   const L = V + P + R;
   const ids = new Int32Array(pack.batch * L);
+  const keySlot = new Int32Array(pack.batch * L);
   const mask = pack.keyMask.map((m, b) => {
     const row = new Float32Array(L);
+    for (let j = 0; j < L; j++) keySlot[b * L + j] = j;
     for (let j = 0; j < P; j++) {
       ids[b * L + V + j] = pack.promptIds[b * P + j]!;
+      keySlot[b * L + V + j] = pack.promptKeySlot[b * P + j]!;
       row[V + j] = m[V + j]!;
     }
     for (let j = 0; j < R; j++) {
@@ -157,7 +160,58 @@ function copySlots(pack: PromptPack, responseIds: Int32Array, responseMask: Floa
     }
     return row;
   });
-  return { ids, mask };
+  return { ids, mask, keySlot };
+}
+
+/**
+ * Copy keys [B, S, d] of the first S slots of hidden [B, L, d], slot j keyed by the hidden
+ * state of keySlot[j] (an option letter by its option's last word; see option_labels).
+ */
+function copyKeysOf(policy: Policy, hidden: tf.Tensor3D, keySlot: Int32Array, S: number): tf.Tensor3D {
+  const [B, L, d] = hidden.shape;
+  return tf.tidy(() => {
+    const keys = copyKeys(policy, hidden);
+    let moved = false;
+    const src = new Int32Array(B * S);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < S; j++) {
+        src[b * S + j] = keySlot[b * L + j]!;
+        if (src[b * S + j] !== j) moved = true;
+      }
+    }
+    if (!moved) return tf.slice(keys, [0, 0, 0], [B, S, d]) as tf.Tensor3D;
+    // A one-hot selection matmul: unlike gather, its gradient needs no scatter kernel.
+    const select = tf.reshape(tf.oneHot(tf.tensor1d(src, 'int32'), L), [B, S, L]) as tf.Tensor3D;
+    return tf.matMul(select, keys) as tf.Tensor3D;
+  });
+}
+
+type VisualTargets = ReturnType<typeof visualCopyTargets>;
+
+/** A copy memory over text slots with the patch tokens' cell targets (if any) in front. */
+function withVisual(text: CopyMemory, vis: VisualTargets | null, n: number): CopyMemory {
+  if (!vis) return text;
+  const [B, S] = text.keys.shape;
+  const W = vis.keys.shape[1];
+  const ids = new Int32Array(B * (W + S));
+  const bias = new Float32Array(B * W);
+  for (let b = 0; b < B; b++) {
+    ids.set(vis.ids.subarray(b * W, (b + 1) * W), b * (W + S));
+    ids.set(text.ids.subarray(b * S, (b + 1) * S), b * (W + S) + W);
+    for (let j = 0; j < W; j++) bias[b * W + j] = vis.mask[b * W + j]! > 0 ? 0 : -1e9;
+  }
+  return {
+    keys: tf.concat([vis.keys, text.keys], 1) as tf.Tensor3D,
+    ids,
+    bias: tf.concat([tf.tile(tf.tensor4d(bias, [B, 1, 1, W]), [1, 1, n, 1]), text.bias], 3) as tf.Tensor4D,
+  };
+}
+
+/** Cell targets of a pack's patch tokens from hidden states whose first V slots are visual. */
+function visualTargetsOf(policy: Policy, pack: PromptPack, hidden: tf.Tensor3D): VisualTargets | null {
+  if (!policy.config.cell_tokens || pack.visualLen === 0) return null;
+  const [B, , d] = hidden.shape;
+  return visualCopyTargets(policy, pack, tf.slice(hidden, [0, 0, 0], [B, pack.visualLen, d]) as tf.Tensor3D);
 }
 
 /**
@@ -175,11 +229,11 @@ function logitsAt(policy: Policy, hidden: tf.Tensor3D, batch: ResponseBatch, fro
     const ids = new Int32Array(B * S);
     for (let b = 0; b < B; b++) ids.set(slots.ids.subarray(b * L, b * L + S), b * S);
     const memory: CopyMemory = {
-      keys: copyKeys(policy, tf.slice(hidden, [0, 0, 0], [B, S, d]) as tf.Tensor3D),
+      keys: copyKeysOf(policy, hidden, slots.keySlot, S),
       ids,
       bias: attentionBias(slots.mask, from, n),
     };
-    return nextTokenLogits(policy, h, memory);
+    return nextTokenLogits(policy, h, withVisual(memory, visualTargetsOf(policy, batch.pack, hidden), n));
   });
 }
 
@@ -315,11 +369,12 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
     return row;
   });
   let copyKeyCache: tf.Tensor3D | null = null;
+  let visualTargets: VisualTargets | null = null;
   /** Copy memory over the first S slots for n queries ending at slot S - 1 (keys given). */
   const memory = (keys: tf.Tensor3D, S: number, n: number): CopyMemory => {
     const ids = new Int32Array(B * S);
     for (let b = 0; b < B; b++) ids.set(slotIds.subarray(b * total, b * total + S), b * S);
-    return { keys, ids, bias: attentionBias(copyMask, S - n, n) };
+    return withVisual({ keys, ids, bias: attentionBias(copyMask, S - n, n) }, visualTargets, n);
   };
 
   let cache: KVCache | null = null;
@@ -329,7 +384,11 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
       const bias = attentionBias(keyMask, 0, prefixLen);
       const { hidden, cache: c } = transformer(policy, embedPrefix(policy, pack), bias, null, true, prefixPositions(pack));
       const last = tf.slice(hidden, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]) as tf.Tensor3D;
-      const keys = copyHead ? copyKeys(policy, hidden) : null;
+      const keys = prefixSlots ? copyKeysOf(policy, hidden, prefixSlots.keySlot, prefixLen) : null;
+      if (copyHead) {
+        visualTargets = visualTargetsOf(policy, pack, hidden);
+        if (visualTargets) tf.keep(visualTargets.keys);
+      }
       return { logits: nextTokenLogits(policy, last, keys ? memory(keys, prefixLen, 1) : null), k: c!.k, v: c!.v, keys: keys ?? undefined };
     });
     cache = { k: out.k, v: out.v, length: prefixLen };
@@ -385,6 +444,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   }
   disposeCache(cache);
   copyKeyCache?.dispose();
+  (visualTargets as VisualTargets | null)?.keys.dispose();
   return { tokens, logprobs, truncated: done.map((d) => !d), promptIndex };
 }
 

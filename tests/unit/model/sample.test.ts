@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, presetConfig, countParameters, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
+import { createPolicy, presetConfig, countParameters, packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
 import { collate, generate, sampleToken, sequenceLogprobs } from '../../../src/main/model/sample';
 
 const H = 8;
@@ -10,7 +10,7 @@ const W = 8;
 function fakePrompts(): PolicyPrompt[] {
   const frames = (t: number, seed: number) => Uint8Array.from({ length: t * H * W * 3 }, (_, i) => (i * 37 + seed * 11) % 256);
   return [
-    { frames: frames(3, 1), numFrames: 3, tokens: [5, 9, 12, 7] },
+    { frames: frames(3, 1), numFrames: 3, tokens: [5, 9, 19, 22, 12, 7, 20, 22, 13] }, // two options: 19 : 12 7, 20 : 13
     { frames: null, numFrames: 0, tokens: [4, 8] }, // text only
     { frames: frames(1, 2), numFrames: 1, tokens: [6, 6, 10, 11, 13, 14] }, // single image
   ];
@@ -22,7 +22,9 @@ beforeAll(async () => {
   // Token 6 plays "frame" and 7..10 the frame numbers, so prompts and sampled responses
   // switch frames mid-row and the equalities below cover the text-frame walk too.
   const text_frames = { marker: 6, numbers: [7, 8, 9, 10] };
-  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4, text_frames }, { max_text_len: 64, tie_embeddings: false });
+  const cell_tokens = [11, 12, 13, 14, 15, 16, 17, 18]; // patch_grid 8: one pixel per cell
+  const option_labels = { letters: [19, 20, 21], separator: 22 };
+  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4, text_frames, cell_tokens, option_labels }, { max_text_len: 64, tie_embeddings: false });
   policy = createPolicy(config, 3);
   // Random init at std 0.02 makes every distribution near uniform; sharpen so sampling is non-trivial.
   tf.tidy(() => policy.params.get('lm_head')!.assign(tf.mul(policy.params.get('lm_head')!, 50)));
@@ -148,6 +150,16 @@ describe('text features', () => {
 });
 
 describe('copy head', () => {
+  it('keys an option letter by the last token of its option', () => {
+    const pack = packPrompts(policy, fakePrompts());
+    const P = pack.promptLen; // 9, row 0 unpadded
+    const V = pack.visualLen;
+    const row0 = Array.from(pack.promptKeySlot.subarray(0, P)).map((slot) => slot - V);
+    expect(row0).toEqual([0, 1, 5, 3, 4, 5, 8, 7, 8]);
+    // Row 1 has no options and is left-padded: every slot keys itself.
+    expect(Array.from(pack.promptKeySlot.subarray(P, 2 * P)).map((slot) => slot - V)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('with the gate shut on the vocabulary, only tokens already in the text get probability', () => {
     const gate = policy.params.get('copy_gate_b')!;
     const saved = gate.dataSync()[0]!;
