@@ -24,7 +24,7 @@ beforeAll(async () => {
   const text_frames = { marker: 6, numbers: [7, 8, 9, 10] };
   const cell_tokens = [11, 12, 13, 14, 15, 16, 17, 18]; // patch_grid 8: one pixel per cell
   const option_labels = { letters: [19, 20, 21], separator: 22 };
-  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4, text_frames, cell_tokens, option_labels }, { max_text_len: 64, tie_embeddings: false });
+  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4, text_frames, cell_tokens, option_labels }, { max_text_len: 64, tie_embeddings: false, prev_tokens: 3 });
   policy = createPolicy(config, 3);
   // Random init at std 0.02 makes every distribution near uniform; sharpen so sampling is non-trivial.
   tf.tidy(() => policy.params.get('lm_head')!.assign(tf.mul(policy.params.get('lm_head')!, 50)));
