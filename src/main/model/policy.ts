@@ -176,15 +176,19 @@ export function validateConfig(c: PolicyConfig): void {
   if (c.rope && (c.d_model / c.n_head) % 2 !== 0) bad('rope', `needs an even head size, got d_model / n_head = ${c.d_model / c.n_head}`);
   if (!Number.isInteger(c.keep_patches) || c.keep_patches < 0) bad('keep_patches', `must be an integer >= 0, got ${c.keep_patches}`);
   if (!Number.isInteger(c.prev_tokens) || c.prev_tokens < 0) bad('prev_tokens', `must be an integer >= 0, got ${c.prev_tokens}`);
+  // Token-id fields name words of the vocabulary the policy reads and writes.
+  const tokenIds = (field: string, ids: readonly number[]) => {
+    if (ids.some((id) => !Number.isInteger(id) || id < 0 || id >= c.vocab_size)) bad(field, `token ids must be integers in [0, ${c.vocab_size}), got ${JSON.stringify(ids)}`);
+  };
   if (c.text_frames) {
-    const ids = [c.text_frames.marker, ...c.text_frames.numbers];
     if (c.text_frames.numbers.length !== c.max_frames) bad('text_frames.numbers', `must list ${c.max_frames} token ids (one per frame), got ${c.text_frames.numbers.length}`);
-    if (ids.some((id) => !Number.isInteger(id) || id < 0 || id >= c.vocab_size)) bad('text_frames', `token ids must be integers in [0, ${c.vocab_size}), got ${JSON.stringify(ids)}`);
+    tokenIds('text_frames', [c.text_frames.marker, ...c.text_frames.numbers]);
   }
   if (c.cell_tokens) {
     if (c.cell_tokens.length !== c.patch_grid) bad('cell_tokens', `must list ${c.patch_grid} token ids (one per grid column/row), got ${c.cell_tokens.length}`);
-    if (c.cell_tokens.some((id) => !Number.isInteger(id) || id < 0 || id >= c.vocab_size)) bad('cell_tokens', `token ids must be integers in [0, ${c.vocab_size}), got ${JSON.stringify(c.cell_tokens)}`);
+    tokenIds('cell_tokens', c.cell_tokens);
   }
+  if (c.option_labels) tokenIds('option_labels', [...c.option_labels.letters, c.option_labels.separator]);
   if (c.d_model % c.n_head !== 0) bad('d_model', `(${c.d_model}) must be divisible by n_head (${c.n_head})`);
   if (c.frame_height % c.patch_grid !== 0) bad('frame_height', `(${c.frame_height}) must be divisible by patch_grid (${c.patch_grid})`);
   if (c.frame_width % c.patch_grid !== 0) bad('frame_width', `(${c.frame_width}) must be divisible by patch_grid (${c.patch_grid})`);
