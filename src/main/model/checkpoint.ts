@@ -66,6 +66,8 @@ export function loadCheckpoint(dir: string, opts: { trainable?: boolean } = {}):
     if (e.offset + size > flat.length) throw new Error(`${binFile}: weight ${e.name} runs past the end of the file`);
     tensors.set(e.name, tf.tensor(flat.subarray(e.offset, e.offset + size), e.shape, 'float32'));
   }
+  // Before the label role an option letter's key equalled its option's last word's; a zero role is that.
+  if (model.config.copy_head && model.config.option_labels && !tensors.has('copy_label_role')) tensors.set('copy_label_role', tf.zeros([1, model.config.d_model]));
   const policy = policyFromTensors(model.config, tensors, opts.trainable ?? true);
   tf.dispose([...tensors.values()]);
   const tokenizer = Tokenizer.fromJSON(JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as TokenizerJSON);

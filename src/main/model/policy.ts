@@ -237,6 +237,7 @@ export function parameterShapes(c: PolicyConfig): [string, number[]][] {
   if (!c.tie_embeddings) shapes.push(['lm_head', [d, c.vocab_size]]);
   if (c.copy_head) shapes.push(['copy_q_w', [d, d]], ['copy_k_w', [d, d]], ['copy_gate_w', [d, 1]], ['copy_gate_b', [1]]);
   if (c.copy_head && c.cell_tokens) shapes.push(['copy_cell_roles', [2, d]]);
+  if (c.copy_head && c.option_labels) shapes.push(['copy_label_role', [1, d]]);
   return shapes;
 }
 
@@ -709,10 +710,17 @@ export function transformer(
   return { hidden, cache };
 }
 
-/** Copy-head keys [B, S, d] of final hidden states [B, S, d] (kept in the cache while sampling). */
-export function copyKeys(policy: Policy, hidden: tf.Tensor3D): tf.Tensor3D {
+/**
+ * Copy-head keys [B, S, d] of final hidden states [B, S, d] (kept in the cache while
+ * sampling). Slots flagged in `labels` [B * S] (option letters keyed by their option's last
+ * word) add copy_label_role first, so a letter's key differs from that word's own.
+ */
+export function copyKeys(policy: Policy, hidden: tf.Tensor3D, labels?: Float32Array): tf.Tensor3D {
   const [B, S, d] = hidden.shape;
-  return tf.reshape(tf.matMul(tf.reshape(hidden, [B * S, d]) as tf.Tensor2D, p(policy, 'copy_k_w')), [B, S, d]) as tf.Tensor3D;
+  return tf.tidy(() => {
+    const h = labels ? tf.add(hidden, tf.mul(tf.tensor3d(labels, [B, S, 1]), tf.reshape(p(policy, 'copy_label_role'), [1, 1, d]))) : hidden;
+    return tf.reshape(tf.matMul(tf.reshape(h, [B * S, d]) as tf.Tensor2D, p(policy, 'copy_k_w')), [B, S, d]) as tf.Tensor3D;
+  });
 }
 
 /**

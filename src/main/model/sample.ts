@@ -170,19 +170,18 @@ function copySlots(pack: PromptPack, responseIds: Int32Array, responseMask: Floa
 function copyKeysOf(policy: Policy, hidden: tf.Tensor3D, keySlot: Int32Array, S: number): tf.Tensor3D {
   const [B, L, d] = hidden.shape;
   return tf.tidy(() => {
-    const keys = copyKeys(policy, hidden);
-    let moved = false;
     const src = new Int32Array(B * S);
+    const labels = new Float32Array(B * S);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < S; j++) {
         src[b * S + j] = keySlot[b * L + j]!;
-        if (src[b * S + j] !== j) moved = true;
+        if (src[b * S + j] !== j) labels[b * S + j] = 1;
       }
     }
-    if (!moved) return tf.slice(keys, [0, 0, 0], [B, S, d]) as tf.Tensor3D;
+    if (!labels.includes(1)) return copyKeys(policy, tf.slice(hidden, [0, 0, 0], [B, S, d]) as tf.Tensor3D);
     // A one-hot selection matmul: unlike gather, its gradient needs no scatter kernel.
     const select = tf.reshape(tf.oneHot(tf.tensor1d(src, 'int32'), L), [B, S, L]) as tf.Tensor3D;
-    return tf.matMul(select, keys) as tf.Tensor3D;
+    return copyKeys(policy, tf.matMul(select, hidden) as tf.Tensor3D, labels);
   });
 }
 

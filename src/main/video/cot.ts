@@ -24,7 +24,15 @@ function sentenceText(facts: FactLog, s: Sentence): string {
   return 'text' in s ? `${s.text} .` : observation(facts, s.frame, s.id);
 }
 
-const conclusion = (answer: string) => `so the answer is ${answer}`;
+/** The closing sentence. For multiple choice it first restates the chosen option's words
+ *  right before its letter ("below and left is E ."): the letter then follows the words
+ *  that select it, which a causal policy can match against the options in the prompt;
+ *  going straight from the reasoning to a bare letter was never learned (letter loss at
+ *  chance, ln 5). The last "so the answer is X" is still what the checks read. */
+function conclusion(asked: Asked, answer: string): string {
+  const option = asked.options?.[answer.charCodeAt(0) - 65];
+  return option && answer.length === 1 ? `${option} is ${answer} . so the answer is ${answer}` : `so the answer is ${answer}`;
+}
 const wrap = (think: string, answer: string) => `<think> ${think} </think><answer>${answer}</answer>`;
 
 /** A cell where the object is NOT in that frame: the basis of hallucinated and reflective claims. */
@@ -41,7 +49,7 @@ export function buildCots(asked: Asked, facts: FactLog, rng: Rng): Record<CotVar
   const texts = asked.sentences.map((s) => sentenceText(facts, s));
   const observed = asked.sentences.flatMap((s, i) => ('text' in s ? [] : [i]));
   const body = (parts: string[]) => parts.join(' ');
-  const gold = wrap(`${body(texts)} ${conclusion(asked.answer)}`, asked.answer);
+  const gold = wrap(`${body(texts)} ${conclusion(asked, asked.answer)}`, asked.answer);
 
   // The claim to corrupt: an existing observation, or (when the reasoning has none, e.g.
   // an empty frame) a new claim about an object that is not visible at that frame.
@@ -67,7 +75,7 @@ export function buildCots(asked: Asked, facts: FactLog, rng: Rng): Record<CotVar
   };
   const corrected = insert ? `frame ${frame} : ${objectName(facts, id)} is not visible .` : texts[at];
 
-  const thinkWords = `${body(texts)} ${conclusion(asked.answer)}`.split(' ');
+  const thinkWords = `${body(texts)} ${conclusion(asked, asked.answer)}`.split(' ');
   const keep = Math.max(3, Math.floor(thinkWords.length * (0.3 + 0.4 * rng())));
   const repeated = observed.length ? texts[observed[0]] : texts[0];
   const repeatAt = observed.length ? observed[0] : 0;
@@ -81,9 +89,9 @@ export function buildCots(asked: Asked, facts: FactLog, rng: Rng): Record<CotVar
     truncated: `<think> ${thinkWords.slice(0, Math.min(keep, thinkWords.length - 2)).join(' ')}`,
     // The reasoning and the final answer are right; only the stated conclusion disagrees,
     // so accuracy rewards cannot see the defect and only a consistency check can.
-    inconsistent: wrap(`${body(texts)} ${conclusion(wrongAnswer)}`, asked.answer),
-    repetitive: wrap(`${body(repetitive)} ${conclusion(asked.answer)}`, asked.answer),
-    hallucinated: wrap(`${body(replaced(wrong))} ${conclusion(asked.answer)}`, asked.answer),
-    reflective: wrap(`${body(replaced(`${wrong} wait , ${corrected}`))} ${conclusion(asked.answer)}`, asked.answer),
+    inconsistent: wrap(`${body(texts)} ${conclusion(asked, wrongAnswer)}`, asked.answer),
+    repetitive: wrap(`${body(repetitive)} ${conclusion(asked, asked.answer)}`, asked.answer),
+    hallucinated: wrap(`${body(replaced(wrong))} ${conclusion(asked, asked.answer)}`, asked.answer),
+    reflective: wrap(`${body(replaced(`${wrong} wait , ${corrected}`))} ${conclusion(asked, asked.answer)}`, asked.answer),
   };
 }

@@ -4,7 +4,9 @@
 // Conventions other layers rely on:
 // - Grid 8x8 cells of 4 px (32x32 RGB frames), T = 8 frames by default (opts.frames).
 //   x = column (0 left), y = row (0 top); frames are 1-based in all text, FactLog.frames[f-1].
-// - Completions: `<think> w w . so the answer is B </think><answer>B</answer>`: one space
+// - Completions: `<think> w w . left is B . so the answer is B </think><answer>B</answer>`
+//   (multiple choice restates the option's words before its letter; numeric answers end
+//   `so the answer is 3`): one space
 //   after <think> and before </think>; </think><answer>X</answer> adjacent. Use splitWords()
 //   to split off the four tags; every other word is in BENCHMARK_WORDS.
 // - Observations read `frame F : colour shape at X Y .`; parseClaims finds them (also in
