@@ -21,6 +21,8 @@ const SftConfigSchema = z
     difficulties: z.array(z.number().int().min(1).max(3)).min(1).default([...DEFAULT_SFT_CONFIG.difficulties]),
     /** Threads per SFT batch (1 = one thread; default 2 on a machine with 2+ cores). Not part of the SFT cache key. */
     workers: z.number().int().min(1).default(DEFAULT_SFT_CONFIG.workers),
+    /** Weight of the copy pointer's own loss next to the next-token loss (copy_head policies; 0 = off). */
+    pointer_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.pointer_loss_weight),
     /** Reuse a finished SFT of the same model, config and seed from $VERIPO_HOME/cache (fair baselines start from one checkpoint). */
     cache: z.boolean().default(true),
   })

@@ -74,6 +74,16 @@ export interface PolicyConfig {
    */
   copy_head: boolean;
   /**
+   * With copy_head, key each text slot by the hidden state of the slot before it (an
+   * induction head, wired): the pointer then looks for "where did what I just read occur
+   * before" and copies the token that followed, so query and key compare the same kind of
+   * features (token and prev_tokens at both ends). Keyed by itself instead, a slot must be
+   * matched to the query through a learned shift (its previous-token features against the
+   * query's own token), and the pointer stayed at chance on cells read off the scene text.
+   * The first prompt token keys itself; option letters keep their option_labels key.
+   */
+  induction_keys: boolean;
+  /**
    * Token ids of the numbers 0 .. patch_grid - 1, in which the reasoning writes a cell as
    * "x y" (null: off). With copy_head, every patch token is also a pointer target twice: once
    * as its column's number and once as its row's (keys told apart by two learned role
@@ -149,9 +159,9 @@ export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
 export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames' | 'cell_tokens' | 'option_labels'>> = {
-  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
-  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true },
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
 };
 
 export function presetConfig(
@@ -335,8 +345,10 @@ export interface PromptPack {
   promptIds: Int32Array;
   /** [batch * promptLen] text positions (0 for pads). */
   promptPos: Int32Array;
-  /** [batch * promptLen] slot of [visual | prompt] whose hidden state keys each prompt slot for the copy head (option_labels; else itself). */
+  /** [batch * promptLen] slot of [visual | prompt] whose hidden state keys each prompt slot for the copy head (itself, the slot before it with induction_keys, or an option letter's last word with option_labels). */
   promptKeySlot: Int32Array;
+  /** [batch * promptLen] 1 on option letters keyed by their option (they add copy_label_role). */
+  promptLabels: Float32Array;
   /** Frame and previous ids of each prompt slot (text_frames, prev_tokens). */
   promptText: TextFeatures;
   /** Per row, the text walk after its prompt, where its response continues from. */
@@ -462,6 +474,7 @@ export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): P
   const promptPos = new Int32Array(B * promptLen);
   const promptText = newTextFeatures(c, B * promptLen);
   const promptKeySlot = new Int32Array(B * promptLen);
+  const promptLabels = new Float32Array(B * promptLen);
   const walkAfterPrompt: TextWalk[] = [];
   const keyMask: Float32Array[] = [];
   const responseStart: number[] = [];
@@ -485,21 +498,23 @@ export function packPrompts(policy: Policy, prompts: readonly PolicyPrompt[]): P
       mask[V + pad + j] = 1;
     }
     walkAfterPrompt.push(walk);
-    for (let j = 0; j < promptLen; j++) promptKeySlot[b * promptLen + j] = V + j;
+    for (let j = 0; j < promptLen; j++) promptKeySlot[b * promptLen + j] = c.induction_keys && j > pad ? V + j - 1 : V + j;
     if (c.option_labels) {
       const { letters, separator } = c.option_labels;
       const starts: number[] = [];
       for (let j = 0; j + 1 < pr.tokens.length; j++) if (letters.includes(pr.tokens[j]!) && pr.tokens[j + 1] === separator) starts.push(j);
       starts.forEach((j, k) => {
         const end = k + 1 < starts.length ? starts[k + 1]! - 1 : pr.tokens.length - 1;
-        if (end > j + 1) promptKeySlot[b * promptLen + pad + j] = V + pad + end;
+        if (end <= j + 1) return;
+        promptKeySlot[b * promptLen + pad + j] = V + pad + end;
+        promptLabels[b * promptLen + pad + j] = 1;
       });
     }
     if (pr.tokens.length > c.max_text_len) throw new Error(`policy: prompt ${b} has ${pr.tokens.length} tokens, max_text_len is ${c.max_text_len}`);
     keyMask.push(mask);
     responseStart.push(pr.tokens.length);
   });
-  return { batch: B, visualLen: V, promptLen, patches, visualCell, visualFrame, promptIds, promptPos, promptKeySlot, promptText, walkAfterPrompt, keyMask, responseStart };
+  return { batch: B, visualLen: V, promptLen, patches, visualCell, visualFrame, promptIds, promptPos, promptKeySlot, promptLabels, promptText, walkAfterPrompt, keyMask, responseStart };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -770,20 +785,29 @@ export interface CopyMemory {
  * unchanged.
  */
 export function nextTokenLogits(policy: Policy, h: tf.Tensor3D, copy: CopyMemory | null): tf.Tensor2D {
+  return tf.tidy(() => nextTokenParts(policy, h, copy).logits);
+}
+
+/**
+ * nextTokenLogits and, with copy_head, the pointer's own distribution [B * n, vocab] before
+ * the gate mixes it in (what SFT's pointer loss supervises).
+ */
+export function nextTokenParts(policy: Policy, h: tf.Tensor3D, copy: CopyMemory | null): { logits: tf.Tensor2D; pointer: tf.Tensor2D | null } {
   const c = policy.config;
   const [B, n, d] = h.shape;
-  const h2d = tf.reshape(h, [B * n, d]) as tf.Tensor2D;
-  if (!c.copy_head) return lmHead(policy, h2d);
+  if (!c.copy_head) return { logits: lmHead(policy, tf.reshape(h, [B * n, d]) as tf.Tensor2D), pointer: null };
   if (!copy) throw new Error('policy: copy_head needs a copy memory');
   return tf.tidy(() => {
+    const h2d = tf.reshape(h, [B * n, d]) as tf.Tensor2D;
     const S = copy.keys.shape[1];
     const q = tf.reshape(tf.matMul(h2d, p(policy, 'copy_q_w')), [B, n, d]) as tf.Tensor3D;
     const scores = tf.add(tf.mul(batchMatMul(q, tf.transpose(copy.keys, [0, 2, 1]) as tf.Tensor3D), 1 / Math.sqrt(d)), tf.reshape(copy.bias, [B, n, S]));
-    const pointer = batchMatMul(tf.softmax(scores) as tf.Tensor3D, tf.reshape(tf.oneHot(tf.tensor1d(copy.ids, 'int32'), c.vocab_size), [B, S, c.vocab_size]) as tf.Tensor3D);
+    const slots = tf.reshape(tf.oneHot(tf.tensor1d(copy.ids, 'int32'), c.vocab_size), [B, S, c.vocab_size]) as tf.Tensor3D;
+    const pointer = tf.reshape(batchMatMul(tf.softmax(scores) as tf.Tensor3D, slots), [B * n, c.vocab_size]) as tf.Tensor2D;
     const gate = tf.sigmoid(tf.add(tf.matMul(h2d, p(policy, 'copy_gate_w')), p(policy, 'copy_gate_b')));
-    const mix = tf.add(tf.mul(gate, tf.softmax(lmHead(policy, h2d))), tf.mul(tf.sub(1, gate), tf.reshape(pointer, [B * n, c.vocab_size])));
+    const mix = tf.add(tf.mul(gate, tf.softmax(lmHead(policy, h2d))), tf.mul(tf.sub(1, gate), pointer));
     // The floor keeps log finite for ids neither head gives any mass (masked-out slots).
-    return tf.log(tf.add(mix, 1e-20)) as tf.Tensor2D;
+    return { logits: tf.log(tf.add(mix, 1e-20)) as tf.Tensor2D, pointer };
   });
 }
 

@@ -9,7 +9,7 @@
 // (temperature 0) reports log-probs under temperature 1.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  attentionBias, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, copyKeys, visualCopyTargets, packPrompts, prefixPositions, stepTextWalk, transformer,
+  attentionBias, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, nextTokenParts, copyKeys, visualCopyTargets, packPrompts, prefixPositions, stepTextWalk, transformer,
   copyTextWalk, type CopyMemory, type KVCache, type TextFeatures, type Policy, type PolicyPrompt, type PromptPack,
 } from './policy';
 
@@ -138,50 +138,58 @@ function fullPositions(batch: ResponseBatch): Int32Array {
 
 /**
  * Token ids [B * (V+P+R)] of rows laid out as [visual | prompt | response], and per row which
- * slots the copy head may point at: real text tokens (never visual slots or padding).
+ * slots the copy head may point at: real text tokens (never visual slots or padding); the
+ * slot whose hidden state keys each slot, and which slots are option letters.
  */
-function copySlots(pack: PromptPack, responseIds: Int32Array, responseMask: Float32Array, R: number): { ids: Int32Array; mask: Float32Array[]; keySlot: Int32Array } {
+function copySlots(policy: Policy, pack: PromptPack, responseIds: Int32Array, responseMask: Float32Array, R: number): { ids: Int32Array; mask: Float32Array[]; keySlot: Int32Array; labels: Float32Array } {
   const V = pack.visualLen;
   const P = pack.promptLen;
   const L = V + P + R;
+  const shift = policy.config.induction_keys ? 1 : 0; // a response slot is never a row's first text token
   const ids = new Int32Array(pack.batch * L);
   const keySlot = new Int32Array(pack.batch * L);
+  const labels = new Float32Array(pack.batch * L);
   const mask = pack.keyMask.map((m, b) => {
     const row = new Float32Array(L);
     for (let j = 0; j < L; j++) keySlot[b * L + j] = j;
     for (let j = 0; j < P; j++) {
       ids[b * L + V + j] = pack.promptIds[b * P + j]!;
       keySlot[b * L + V + j] = pack.promptKeySlot[b * P + j]!;
+      labels[b * L + V + j] = pack.promptLabels[b * P + j]!;
       row[V + j] = m[V + j]!;
     }
     for (let j = 0; j < R; j++) {
       ids[b * L + V + P + j] = responseIds[b * R + j]!;
+      keySlot[b * L + V + P + j] = V + P + j - shift;
       row[V + P + j] = responseMask[b * R + j]!;
     }
     return row;
   });
-  return { ids, mask, keySlot };
+  return { ids, mask, keySlot, labels };
 }
 
 /**
  * Copy keys [B, S, d] of the first S slots of hidden [B, L, d], slot j keyed by the hidden
- * state of keySlot[j] (an option letter by its option's last word; see option_labels).
+ * state of keySlot[j], plus the label role where labels[j] (see copySlots).
  */
-function copyKeysOf(policy: Policy, hidden: tf.Tensor3D, keySlot: Int32Array, S: number): tf.Tensor3D {
+function copyKeysOf(policy: Policy, hidden: tf.Tensor3D, slots: { keySlot: Int32Array; labels: Float32Array }, S: number): tf.Tensor3D {
   const [B, L, d] = hidden.shape;
   return tf.tidy(() => {
     const src = new Int32Array(B * S);
     const labels = new Float32Array(B * S);
+    let moved = false;
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < S; j++) {
-        src[b * S + j] = keySlot[b * L + j]!;
-        if (src[b * S + j] !== j) labels[b * S + j] = 1;
+        src[b * S + j] = slots.keySlot[b * L + j]!;
+        labels[b * S + j] = slots.labels[b * L + j]!;
+        if (src[b * S + j] !== j) moved = true;
       }
     }
-    if (!labels.includes(1)) return copyKeys(policy, tf.slice(hidden, [0, 0, 0], [B, S, d]) as tf.Tensor3D);
+    const lab = labels.includes(1) ? labels : undefined;
+    if (!moved) return copyKeys(policy, tf.slice(hidden, [0, 0, 0], [B, S, d]) as tf.Tensor3D, lab);
     // A one-hot selection matmul: unlike gather, its gradient needs no scatter kernel.
     const select = tf.reshape(tf.oneHot(tf.tensor1d(src, 'int32'), L), [B, S, L]) as tf.Tensor3D;
-    return copyKeys(policy, tf.matMul(select, hidden) as tf.Tensor3D, labels);
+    return copyKeys(policy, tf.matMul(select, hidden) as tf.Tensor3D, lab);
   });
 }
 
@@ -214,26 +222,29 @@ function visualTargetsOf(policy: Policy, pack: PromptPack, hidden: tf.Tensor3D):
 }
 
 /**
- * Logits [B * n, vocab] at the n positions from `from` of full-sequence hidden states
- * [B, L, d]; the copy head (if any) points at text slots up to each position.
+ * Logits [B * n, vocab] (and the copy head's pointer distribution) at the n positions from
+ * `from` of full-sequence hidden states [B, L, d]; the copy head (if any) points at text
+ * slots up to each position.
  */
-function logitsAt(policy: Policy, hidden: tf.Tensor3D, batch: ResponseBatch, from: number, n: number): tf.Tensor2D {
+function nextTokensAt(policy: Policy, hidden: tf.Tensor3D, batch: ResponseBatch, from: number, n: number): { logits: tf.Tensor2D; pointer: tf.Tensor2D | null } {
   const [B, , d] = hidden.shape;
-  return tf.tidy(() => {
+  const [logits, pointer] = tf.tidy(() => {
     const h = tf.slice(hidden, [0, from, 0], [B, n, d]) as tf.Tensor3D;
-    if (!policy.config.copy_head) return nextTokenLogits(policy, h, null);
+    if (!policy.config.copy_head) return [nextTokenLogits(policy, h, null)];
     const S = from + n;
-    const slots = copySlots(batch.pack, batch.responseIds, batch.responseMask, batch.responseLen);
+    const slots = copySlots(policy, batch.pack, batch.responseIds, batch.responseMask, batch.responseLen);
     const L = hidden.shape[1];
     const ids = new Int32Array(B * S);
     for (let b = 0; b < B; b++) ids.set(slots.ids.subarray(b * L, b * L + S), b * S);
     const memory: CopyMemory = {
-      keys: copyKeysOf(policy, hidden, slots.keySlot, S),
+      keys: copyKeysOf(policy, hidden, slots, S),
       ids,
       bias: attentionBias(slots.mask, from, n),
     };
-    return nextTokenLogits(policy, h, withVisual(memory, visualTargetsOf(policy, batch.pack, hidden), n));
+    const parts = nextTokenParts(policy, h, withVisual(memory, visualTargetsOf(policy, batch.pack, hidden), n));
+    return [parts.logits, parts.pointer!];
   });
+  return { logits: logits!, pointer: pointer ?? null };
 }
 
 /** Hidden states [B, V+P+R, d] of a full (uncached) forward pass over prompt and response. */
@@ -262,6 +273,11 @@ export interface SequenceLogprobs {
   mask: tf.Tensor2D;
   /** [B, R] entropy of the next-token distribution at each response position (when asked). */
   entropy: tf.Tensor2D | null;
+  /**
+   * With copy_head (when asked): [B, R] log of the copy pointer's own probability of each
+   * response token, before the gate, and [B, R] 1 where the token was there to copy.
+   */
+  pointer: { logprobs: tf.Tensor2D; mask: tf.Tensor2D } | null;
 }
 
 /**
@@ -269,27 +285,39 @@ export interface SequenceLogprobs {
  * (see the convention at the top of this file). Call inside tf.variableGrads /
  * optimizer.minimize to differentiate; the caller disposes the returned tensors.
  */
-export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { temperature?: number; entropy?: boolean } = {}): SequenceLogprobs {
+export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { temperature?: number; entropy?: boolean; pointer?: boolean } = {}): SequenceLogprobs {
   const temperature = opts.temperature && opts.temperature > 0 ? opts.temperature : 1;
   const { pack, responseLen: R } = batch;
   const B = pack.batch;
   const d = policy.config.d_model;
   const V = policy.config.vocab_size;
   const prefixLen = pack.visualLen + pack.promptLen;
-  const [logprobs, mask, entropy] = tf.tidy(() => {
+  const wantPointer = !!opts.pointer && policy.config.copy_head;
+  const [logprobs, mask, entropy, pointerLogprobs, pointerMask] = tf.tidy(() => {
     const hidden = forwardFull(policy, batch);
     // Position prefixLen - 1 + j predicts response token j.
-    let logits: tf.Tensor = logitsAt(policy, hidden, batch, prefixLen - 1, R);
-    if (temperature !== 1) logits = tf.div(logits, temperature);
-    const logp = tf.logSoftmax(logits);
+    const next = nextTokensAt(policy, hidden, batch, prefixLen - 1, R);
+    const logp = tf.logSoftmax(temperature !== 1 ? tf.div(next.logits, temperature) : next.logits);
     const target = tf.oneHot(tf.tensor1d(batch.responseIds, 'int32'), V);
     const mask = tf.tensor2d(batch.responseMask, [B, R]);
     const picked = tf.mul(tf.reshape(tf.sum(tf.mul(logp, target), -1), [B, R]), mask) as tf.Tensor2D;
-    const out: tf.Tensor2D[] = [picked, mask];
-    if (opts.entropy) out.push(tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D);
-    return out;
+    const entropy = opts.entropy ? tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D : tf.zeros([B, R]) as tf.Tensor2D;
+    if (!wantPointer || !next.pointer) return [picked, mask, entropy];
+    const p = tf.reshape(tf.sum(tf.mul(next.pointer, target), -1), [B, R]);
+    // Masked-out slots get exactly 0 from the softmax, so p > 0 means "was there to copy".
+    // Read back as data: the mask is a constant, not a path for gradients.
+    const pv = p.dataSync();
+    const m = batch.responseMask.map((real, i) => (real > 0 && pv[i]! > 0 ? 1 : 0));
+    const there = tf.tensor2d(m, [B, R]);
+    return [picked, mask, entropy, tf.mul(tf.log(tf.add(p, 1e-20)), there) as tf.Tensor2D, there];
   });
-  return { logprobs: logprobs!, mask: mask!, entropy: entropy ?? null };
+  if (!opts.entropy) entropy!.dispose();
+  return {
+    logprobs: logprobs!,
+    mask: mask!,
+    entropy: opts.entropy ? entropy! : null,
+    pointer: pointerLogprobs ? { logprobs: pointerLogprobs, mask: pointerMask! } : null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -357,7 +385,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   const copyHead = policy.config.copy_head;
   const total = prefixLen + maxLen;
   const none = new Int32Array(0);
-  const prefixSlots = copyHead ? copySlots(pack, none, new Float32Array(0), 0) : null;
+  const prefixSlots = copyHead ? copySlots(policy, pack, none, new Float32Array(0), 0) : null;
   const slotIds = new Int32Array(B * total);
   const copyMask = keyMask.map((_, b) => {
     const row = new Float32Array(total);
@@ -368,6 +396,8 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
     return row;
   });
   let copyKeyCache: tf.Tensor3D | null = null;
+  // The last position's hidden state: with induction_keys it keys the next token's slot.
+  let lastHidden: tf.Tensor3D | null = null;
   let visualTargets: VisualTargets | null = null;
   /** Copy memory over the first S slots for n queries ending at slot S - 1 (keys given). */
   const memory = (keys: tf.Tensor3D, S: number, n: number): CopyMemory => {
@@ -383,7 +413,8 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
       const bias = attentionBias(keyMask, 0, prefixLen);
       const { hidden, cache: c } = transformer(policy, embedPrefix(policy, pack), bias, null, true, prefixPositions(pack));
       const last = tf.slice(hidden, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]) as tf.Tensor3D;
-      const keys = prefixSlots ? copyKeysOf(policy, hidden, prefixSlots.keySlot, prefixLen) : null;
+      const keys = prefixSlots ? copyKeysOf(policy, hidden, prefixSlots, prefixLen) : null;
+      if (prefixSlots) lastHidden = tf.keep(last);
       if (copyHead) {
         visualTargets = visualTargetsOf(policy, pack, hidden);
         if (visualTargets) tf.keep(visualTargets.keys);
@@ -427,7 +458,11 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
         const x = embedTokens(policy, fed, pos, B, 1, text);
         const bias = attentionBias(keyMask, cache!.length, 1);
         const { hidden, cache: c } = transformer(policy, x, bias, cache, true, pos);
-        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, hidden)], 1) as tf.Tensor3D : null;
+        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, policy.config.induction_keys ? lastHidden! : hidden)], 1) as tf.Tensor3D : null;
+        if (copyKeyCache) {
+          lastHidden!.dispose();
+          lastHidden = tf.keep(hidden);
+        }
         return { logits: nextTokenLogits(policy, hidden, keys ? memory(keys, cache!.length + 1, 1) : null), k: c!.k, v: c!.v, keys: keys ?? undefined };
       });
       const next: KVCache = { k: out.k, v: out.v, length: cache!.length + 1 };
@@ -443,6 +478,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   }
   disposeCache(cache);
   copyKeyCache?.dispose();
+  (lastHidden as tf.Tensor3D | null)?.dispose();
   (visualTargets as VisualTargets | null)?.keys.dispose();
   return { tokens, logprobs, truncated: done.map((d) => !d), promptIndex };
 }
@@ -464,7 +500,7 @@ function naiveLastLogits(policy: Policy, pack: PromptPack, tokens: number[][], k
   const logits = tf.tidy(() => {
     const responseText = responseFeatures(policy, pack, responseIds, len);
     const batch = { pack, responseLen: len, responseIds, responsePos, responseText, responseMask };
-    return logitsAt(policy, forwardFull(policy, batch), batch, prefixLen + len - 1, 1);
+    return nextTokensAt(policy, forwardFull(policy, batch), batch, prefixLen + len - 1, 1).logits;
   });
   const data = logits.dataSync() as Float32Array;
   logits.dispose();

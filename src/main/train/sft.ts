@@ -40,6 +40,14 @@ export interface SftConfig {
    * so more threads are the only way SFT uses more cores. Results match up to float rounding.
    */
   workers: number;
+  /**
+   * Weight of an extra loss on the copy head's pointer alone (copy_head policies): its
+   * negative log-probability of each response token that was there to copy. Without it the
+   * gate shuts on the pointer wherever the pointer starts out worse than the vocabulary
+   * head, the pointer then gets no gradient there, and mappings only it can make (an
+   * option's words to its letter) stay at chance. 0 turns it off.
+   */
+  pointer_loss_weight: number;
 }
 
 /** Two threads when the machine has two cores to give, else one. */
@@ -65,6 +73,7 @@ export const DEFAULT_SFT_CONFIG: SftConfig = {
   difficulties: [1, 2, 3],
   seed: 0,
   workers: defaultSftWorkers(),
+  pointer_loss_weight: 0.5,
 };
 
 export function validateSftConfig(c: SftConfig): void {
@@ -82,6 +91,7 @@ export function validateSftConfig(c: SftConfig): void {
   if (c.modalities.length === 0) bad('modalities', 'must not be empty');
   if (c.difficulties.length === 0) bad('difficulties', 'must not be empty');
   if (!Number.isInteger(c.workers) || c.workers < 1) bad('workers', `must be a positive integer, got ${c.workers}`);
+  if (!(c.pointer_loss_weight >= 0)) bad('pointer_loss_weight', `must be a number >= 0, got ${c.pointer_loss_weight}`);
 }
 
 /** Draw a variant with probability proportional to its mix weight. */
@@ -129,20 +139,27 @@ export function responseTokenCount(batch: ResponseBatch): number {
   return batch.responseMask.reduce((s, m) => s + m, 0);
 }
 
-/** Summed negative log-likelihood of the response tokens: shards' sums add up to the batch's. */
-export function sftLossSum(policy: Policy, batch: ResponseBatch): tf.Scalar {
-  return tf.tidy(() => tf.neg(tf.sum(sequenceLogprobs(policy, batch).logprobs)) as tf.Scalar);
+/**
+ * Summed negative log-likelihood of the response tokens, plus pointerWeight times the copy
+ * pointer's own (see SftConfig.pointer_loss_weight): shards' sums add up to the batch's.
+ */
+export function sftLossSum(policy: Policy, batch: ResponseBatch, pointerWeight = 0): tf.Scalar {
+  return tf.tidy(() => {
+    const { logprobs, pointer } = sequenceLogprobs(policy, batch, { pointer: pointerWeight > 0 });
+    const nll = tf.neg(tf.sum(logprobs));
+    return (pointer ? tf.sub(nll, tf.mul(pointerWeight, tf.sum(pointer.logprobs))) : nll) as tf.Scalar;
+  });
 }
 
-/** Mean negative log-likelihood of the response tokens (prompt tokens carry no loss). */
-export function sftLoss(policy: Policy, batch: ResponseBatch): tf.Scalar {
-  return tf.tidy(() => tf.div(sftLossSum(policy, batch), Math.max(responseTokenCount(batch), 1)) as tf.Scalar);
+/** sftLossSum per response token (prompt tokens carry no loss). */
+export function sftLoss(policy: Policy, batch: ResponseBatch, pointerWeight = 0): tf.Scalar {
+  return tf.tidy(() => tf.div(sftLossSum(policy, batch, pointerWeight), Math.max(responseTokenCount(batch), 1)) as tf.Scalar);
 }
 
 /** Gradient of the summed loss over some rows of a step's batch (what each thread computes). */
 export function sftShardGradients(policy: Policy, tokenizer: Tokenizer, c: SftConfig, step: number, rows: RowRange): ShardGradients {
   const { batch } = sftBatch(policy, tokenizer, c, step, rows);
-  const { loss, grads } = policyGradients(policy, () => sftLossSum(policy, batch));
+  const { loss, grads } = policyGradients(policy, () => sftLossSum(policy, batch, c.pointer_loss_weight));
   return { grads, lossSum: loss, tokens: responseTokenCount(batch) };
 }
 
@@ -224,7 +241,7 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
         tokens += batchTokens;
       } else {
         const { batch } = sftBatch(policy, tokenizer, config, step);
-        ({ loss, grads } = policyGradients(policy, () => sftLoss(policy, batch)));
+        ({ loss, grads } = policyGradients(policy, () => sftLoss(policy, batch, config.pointer_loss_weight)));
         tokens += responseTokenCount(batch);
       }
       const lr = learningRateAt(step, { lr: config.learning_rate, warmup: config.warmup_steps, total: config.steps, min_ratio: config.min_lr_ratio });

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, presetConfig, countParameters, packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
+import { createPolicy, disposePolicy, presetConfig, countParameters, packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
 import { collate, generate, sampleToken, sequenceLogprobs } from '../../../src/main/model/sample';
 
 const H = 8;
@@ -154,10 +154,70 @@ describe('copy head', () => {
     const pack = packPrompts(policy, fakePrompts());
     const P = pack.promptLen; // 9, row 0 unpadded
     const V = pack.visualLen;
+    // induction_keys: every other slot is keyed by the slot before it (the first by itself).
     const row0 = Array.from(pack.promptKeySlot.subarray(0, P)).map((slot) => slot - V);
-    expect(row0).toEqual([0, 1, 5, 3, 4, 5, 8, 7, 8]);
-    // Row 1 has no options and is left-padded: every slot keys itself.
-    expect(Array.from(pack.promptKeySlot.subarray(P, 2 * P)).map((slot) => slot - V)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(row0).toEqual([0, 0, 5, 2, 3, 4, 8, 6, 7]);
+    expect(Array.from(pack.promptLabels.subarray(0, P))).toEqual([0, 0, 1, 0, 0, 0, 1, 0, 0]);
+    // Row 1 has no options and is left-padded by 7: its first token (slot 7) keys itself.
+    expect(Array.from(pack.promptKeySlot.subarray(P, 2 * P)).slice(7).map((slot) => slot - V)).toEqual([7, 7]);
+    expect(Array.from(pack.promptLabels.subarray(P, 2 * P)).every((x) => x === 0)).toBe(true);
+    // Without induction keys every slot but the letters keys itself.
+    const plainPolicy = createPolicy({ ...policy.config, induction_keys: false }, 3);
+    const plain = packPrompts(plainPolicy, fakePrompts());
+    disposePolicy(plainPolicy);
+    expect(Array.from(plain.promptKeySlot.subarray(0, P)).map((slot) => slot - V)).toEqual([0, 1, 5, 3, 4, 5, 8, 7, 8]);
+  });
+
+  it("an option letter's copy key is its option's last word's plus the label role", () => {
+    // Without induction keys the last word keys itself, so the two keys can be compared.
+    const plain = createPolicy({ ...policy.config, induction_keys: false }, 3);
+    const gate = plain.params.get('copy_gate_b')!;
+    const role = plain.params.get('copy_label_role')!;
+    gate.assign(tf.tensor1d([-40])); // the pointer alone
+    const p0 = fakePrompts()[0]!; // letter 19 is keyed by slot 5, whose token 7 appears once
+    const next = () => {
+      const lp = sequenceLogprobs(plain, collate(plain, [p0, p0], [[19], [7]])).logprobs.arraySync();
+      return [lp[0]![0]!, lp[1]![0]!];
+    };
+    role.assign(tf.zeros(role.shape));
+    const [letterZero, wordZero] = next();
+    role.assign(tf.randomNormal(role.shape, 0, 1, 'float32', 9));
+    const [letterRole, wordRole] = next();
+    disposePolicy(plain);
+    // Same key, same pointer mass; the role tells them apart.
+    expect(Math.abs(letterZero - wordZero)).toBeLessThan(1e-5);
+    expect(Math.abs(letterRole - wordRole)).toBeGreaterThan(1e-2);
+    expect(Math.abs(letterRole - letterZero)).toBeGreaterThan(1e-2);
+  });
+
+  it("reports the pointer's own log-probs where the token was there to copy", () => {
+    const prompts = fakePrompts();
+    // Row 1's text is [4, 8]: 8 is there to copy, the first 3 is not, the second 3 is.
+    const batch = collate(policy, prompts, [[5], [8, 3, 3], [5]]);
+    const read = (gateBias: number) => {
+      const gate = policy.params.get('copy_gate_b')!;
+      const saved = gate.dataSync()[0]!;
+      gate.assign(tf.tensor1d([gateBias]));
+      const out = sequenceLogprobs(policy, batch, { pointer: true });
+      gate.assign(tf.tensor1d([saved]));
+      const r = { mix: out.logprobs.arraySync()[1]!, ptr: out.pointer!.logprobs.arraySync()[1]!, there: out.pointer!.mask.arraySync()[1]! };
+      tf.dispose([out.logprobs, out.mask, out.pointer!.logprobs, out.pointer!.mask]);
+      return r;
+    };
+    const open = read(0);
+    expect(open.there).toEqual([1, 0, 1]);
+    expect(Math.abs(open.ptr[1]!)).toBe(0);
+    // The pointer's own distribution does not depend on the gate; with the gate shut on
+    // the vocabulary it is the whole mixture.
+    const shut = read(-40);
+    for (const j of [0, 2]) {
+      expect(Math.abs(shut.ptr[j]! - open.ptr[j]!)).toBeLessThan(1e-5);
+      expect(Math.abs(shut.ptr[j]! - shut.mix[j]!)).toBeLessThan(1e-4);
+      expect(Math.abs(open.ptr[j]! - open.mix[j]!)).toBeGreaterThan(1e-3);
+    }
+    const plain = sequenceLogprobs(policy, batch);
+    expect(plain.pointer).toBeNull(); // only when asked
+    tf.dispose([plain.logprobs, plain.mask]);
   });
 
   it('with the gate shut on the vocabulary, only tokens already in the text get probability', () => {
