@@ -66,6 +66,14 @@ function numeric(value: number): { options: null; answer: string; wrongAnswers: 
 
 const say = (text: string): Sentence => ({ text });
 
+/**
+ * "u is less than v" (or more, or equal to). Callers write both numbers just before it
+ * ("u and v :", "from u to v :") so the word that decides is predicted with both operands
+ * among the last few tokens; with v only after the decision, the policy had to fetch it
+ * from an earlier sentence and compared at chance.
+ */
+const compared = (u: number, v: number): string => `${u} is ${u < v ? 'less than' : u > v ? 'more than' : 'equal to'} ${v}`;
+
 function eventsOf(facts: FactLog, id: number, ...kinds: FactEvent['kind'][]): FactEvent[] {
   return facts.events.filter((e) => e.id === id && kinds.includes(e.kind));
 }
@@ -105,7 +113,7 @@ const direction: Family = {
     } else {
       correct = dirs[0];
       const axis = correct === 'left' || correct === 'right' ? 'x' : 'y';
-      sentences.push(say(`${axis} goes from ${first[axis]} to ${last[axis]}`), say(`${name} moves ${correct}`));
+      sentences.push(say(`${axis} goes from ${first[axis]} to ${last[axis]} : ${compared(first[axis], last[axis])}`), say(`${name} moves ${correct}`));
     }
     const mc = multipleChoice(rng, correct, [...DIRECTIONS, NONE].filter((o) => o !== correct));
     return { question: `which way does the ${name} move ?`, ...mc, sentences };
@@ -245,7 +253,7 @@ const finalPosition: Family = {
     const A = objectName(facts, a.id);
     const B = objectName(facts, b.id);
     const compare = (u: number, v: number, less: string, more: string, same: string) =>
-      u < v ? `${u} is less than ${v} so ${A} is ${less} ${B}` : u > v ? `${u} is more than ${v} so ${A} is ${more} ${B}` : `${u} is equal to ${v} so ${A} and ${B} are in the same ${same}`;
+      `${u} and ${v} : ${compared(u, v)} so ${u < v ? `${A} is ${less} ${B}` : u > v ? `${A} is ${more} ${B}` : `${A} and ${B} are in the same ${same}`}`;
     const correct =
       a.x === b.x || a.y === b.y ? RELATIVE_OPTIONS[4] : `${a.y < b.y ? 'above' : 'below'} and ${a.x < b.x ? 'left' : 'right'}`;
     const mc = multipleChoice(rng, correct, RELATIVE_OPTIONS.filter((o) => o !== correct));
