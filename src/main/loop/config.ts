@@ -110,8 +110,10 @@ export const PRESETS: Record<string, { description: string; config: Plain }> = {
       experiment: 'smoke',
       model: { preset: 'tiny' },
       data: { train_size: 64, val_size: 24, test_size: 24 },
-      // Enough cold start for the tiny policy to answer some video questions, so the verifier finds pairs.
-      sft: { steps: 200, batch_size: 16, learning_rate: 3e-3, modalities: ['video'], difficulties: [1], cache: false },
+      // Enough cold start for the tiny policy to answer some video questions, so the verifier
+      // finds pairs: 200 steps did until the chains grew (restated options, comparisons), then
+      // 5 of 192 rollouts were well-formed and none paired; 400 steps give 28 and 16 pairs.
+      sft: { steps: 400, batch_size: 16, learning_rate: 3e-3, modalities: ['video'], difficulties: [1], cache: false },
       grpo: { steps: 3, per_step_prompts: 4, num_generations: 8, max_completion_length: 96 },
       dpo: { epochs: 1, batch_size: 4 },
       // The tiny policy's few right answers rarely ground their observations; the lenient rubric
