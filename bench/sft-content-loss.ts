@@ -1,5 +1,6 @@
 // SFT with a probe every 50 steps: mean loss (nats) on the name tokens (colour, shape) and on
-// the cell coordinates (x, y after "at") and on the option letter after "answer is" of gold chains for 16 val tasks per modality. Accuracy
+// the cell coordinates (x, y after "at") and on the option letter after its restated words
+// ("below and left is [E]") of gold chains for 16 val tasks per modality. Accuracy
 // stays at chance until these fall below chance (ln 5 / ln 4 for names, ln 8 = 2.08 for x, y), so
 // they show when a recipe leaves the template plateau long before accuracy does.
 //   npx tsx bench/sft-content-loss.ts STEPS BATCH LR OUT_DIR ['{"workers":1}'] ['{"prev_tokens":0}']
@@ -28,7 +29,8 @@ function content(): string {
     resp.forEach((r, i) => { const w = r.map((id) => tokenizer.decode([id]).trim()); w.forEach((x, j) => {
       if (['red', 'green', 'blue', 'yellow', 'purple', 'circle', 'square', 'triangle', 'cross'].includes(x)) acc.name!.push(-lp[i]![j]!);
       else if (/^\d$/.test(x) && (w[j - 1] === 'at' || w[j - 2] === 'at')) acc.xy!.push(-lp[i]![j]!);
-      else if (/^[A-E]$/.test(x) && w[j - 1] === 'is' && w[j - 2] === 'answer') acc.letter!.push(-lp[i]![j]!);
+      // The letter that maps the option's words; the one after "so the answer is" only repeats it.
+      else if (/^[A-E]$/.test(x) && w[j - 1] === 'is' && w[j - 2] !== 'answer') acc.letter!.push(-lp[i]![j]!);
     }); });
     const mean = (a: number[]) => (a.reduce((s, v) => s + v, 0) / a.length).toFixed(2);
     return `${m} name ${mean(acc.name!)} xy ${mean(acc.xy!)} letter ${mean(acc.letter!)}`;

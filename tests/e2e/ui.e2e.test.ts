@@ -141,7 +141,8 @@ describe('workbench pages', () => {
     const trained = runSelect.locator('option', { hasText: '(finished)' }).filter({ hasNotText: 'imported' }).first();
     if (await trained.count()) await runSelect.selectOption((await trained.getAttribute('value'))!);
     const count = page.getByRole('status', { name: 'Rollout count' });
-    await expect.poll(async () => Number(/(\d+) rollouts/.exec((await count.textContent()) ?? '')?.[1] ?? -1), { timeout: 15_000 }).toBeGreaterThan(0);
+    const shown = async () => Number(/(\d+) rollouts/.exec((await count.textContent()) ?? '')?.[1] ?? -1);
+    await expect.poll(shown, { timeout: 15_000 }).toBeGreaterThan(0);
     const total = Number(/(\d+)/.exec((await count.textContent())!)![1]);
     const list = page.getByRole('list', { name: 'Rollouts' });
     await list.locator('button.rrow').first().click();
@@ -152,7 +153,6 @@ describe('workbench pages', () => {
     expect(await group.getByRole('list', { name: 'Verifier checks' }).first().getByRole('listitem').count()).toBeGreaterThan(0);
     // Filter: only inconsistent rollouts, whose flagged span is highlighted. A tiny policy's
     // smoke run may have none; the imported run (a fifth inconsistent) stands in then.
-    const shown = async () => Number(/(\d+) rollouts/.exec((await count.textContent()) ?? '')?.[1] ?? -1);
     await page.getByLabel('Consistent').selectOption('no');
     await expect.poll(shown, { timeout: 10_000 }).toBeLessThan(total);
     const trainedRun = await runSelect.inputValue();

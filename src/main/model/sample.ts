@@ -293,7 +293,7 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
   const V = policy.config.vocab_size;
   const prefixLen = pack.visualLen + pack.promptLen;
   const wantPointer = !!opts.pointer && policy.config.copy_head;
-  const [logprobs, mask, entropy, pointerLogprobs, pointerMask] = tf.tidy(() => {
+  const out = tf.tidy(() => {
     const hidden = forwardFull(policy, batch);
     // Position prefixLen - 1 + j predicts response token j.
     const next = nextTokensAt(policy, hidden, batch, prefixLen - 1, R);
@@ -301,22 +301,26 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
     const target = tf.oneHot(tf.tensor1d(batch.responseIds, 'int32'), V);
     const mask = tf.tensor2d(batch.responseMask, [B, R]);
     const picked = tf.mul(tf.reshape(tf.sum(tf.mul(logp, target), -1), [B, R]), mask) as tf.Tensor2D;
-    const entropy = opts.entropy ? tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D : tf.zeros([B, R]) as tf.Tensor2D;
-    if (!wantPointer || !next.pointer) return [picked, mask, entropy];
+    const out: tf.Tensor2D[] = [picked, mask];
+    if (opts.entropy) out.push(tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D);
+    if (!wantPointer || !next.pointer) return out;
     const p = tf.reshape(tf.sum(tf.mul(next.pointer, target), -1), [B, R]);
     // Masked-out slots get exactly 0 from the softmax, so p > 0 means "was there to copy".
     // Read back as data: the mask is a constant, not a path for gradients.
     const pv = p.dataSync();
     const m = batch.responseMask.map((real, i) => (real > 0 && pv[i]! > 0 ? 1 : 0));
     const there = tf.tensor2d(m, [B, R]);
-    return [picked, mask, entropy, tf.mul(tf.log(tf.add(p, 1e-20)), there) as tf.Tensor2D, there];
+    out.push(tf.mul(tf.log(tf.add(p, 1e-20)), there) as tf.Tensor2D, there);
+    return out;
   });
-  if (!opts.entropy) entropy!.dispose();
+  const [logprobs, mask] = out;
+  const entropy = opts.entropy ? out[2]! : null;
+  const pointerAt = opts.entropy ? 3 : 2;
   return {
     logprobs: logprobs!,
     mask: mask!,
-    entropy: opts.entropy ? entropy! : null,
-    pointer: pointerLogprobs ? { logprobs: pointerLogprobs, mask: pointerMask! } : null,
+    entropy,
+    pointer: out[pointerAt] ? { logprobs: out[pointerAt]!, mask: out[pointerAt + 1]! } : null,
   };
 }
 
@@ -396,7 +400,8 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
     return row;
   });
   let copyKeyCache: tf.Tensor3D | null = null;
-  // The last position's hidden state: with induction_keys it keys the next token's slot.
+  // With induction_keys, the last position's hidden state keys the next token's slot.
+  const inductionKeys = copyHead && policy.config.induction_keys;
   let lastHidden: tf.Tensor3D | null = null;
   let visualTargets: VisualTargets | null = null;
   /** Copy memory over the first S slots for n queries ending at slot S - 1 (keys given). */
@@ -414,7 +419,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
       const { hidden, cache: c } = transformer(policy, embedPrefix(policy, pack), bias, null, true, prefixPositions(pack));
       const last = tf.slice(hidden, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]) as tf.Tensor3D;
       const keys = prefixSlots ? copyKeysOf(policy, hidden, prefixSlots, prefixLen) : null;
-      if (prefixSlots) lastHidden = tf.keep(last);
+      if (inductionKeys) lastHidden = tf.keep(last);
       if (copyHead) {
         visualTargets = visualTargetsOf(policy, pack, hidden);
         if (visualTargets) tf.keep(visualTargets.keys);
@@ -458,8 +463,8 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
         const x = embedTokens(policy, fed, pos, B, 1, text);
         const bias = attentionBias(keyMask, cache!.length, 1);
         const { hidden, cache: c } = transformer(policy, x, bias, cache, true, pos);
-        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, policy.config.induction_keys ? lastHidden! : hidden)], 1) as tf.Tensor3D : null;
-        if (copyKeyCache) {
+        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, inductionKeys ? lastHidden! : hidden)], 1) as tf.Tensor3D : null;
+        if (inductionKeys) {
           lastHidden!.dispose();
           lastHidden = tf.keep(hidden);
         }

@@ -252,8 +252,10 @@ const finalPosition: Family = {
     const [a, b] = shuffle(rng, visible);
     const A = objectName(facts, a.id);
     const B = objectName(facts, b.id);
-    const compare = (u: number, v: number, less: string, more: string, same: string) =>
-      `${u} and ${v} : ${compared(u, v)} so ${u < v ? `${A} is ${less} ${B}` : u > v ? `${A} is ${more} ${B}` : `${A} and ${B} are in the same ${same}`}`;
+    const compare = (u: number, v: number, less: string, more: string, same: string) => {
+      const relation = u < v ? `${A} is ${less} ${B}` : u > v ? `${A} is ${more} ${B}` : `${A} and ${B} are in the same ${same}`;
+      return `${u} and ${v} : ${compared(u, v)} so ${relation}`;
+    };
     const correct =
       a.x === b.x || a.y === b.y ? RELATIVE_OPTIONS[4] : `${a.y < b.y ? 'above' : 'below'} and ${a.x < b.x ? 'left' : 'right'}`;
     const mc = multipleChoice(rng, correct, RELATIVE_OPTIONS.filter((o) => o !== correct));
