@@ -99,14 +99,6 @@ export interface PolicyConfig {
    * at the letter itself cannot: the option's words come after it.
    */
   option_labels: { letters: number[]; separator: number } | null;
-  /**
-   * Token ids of the numbers 0, 1, 2, … in value order (null: off). Each number's input
-   * embedding (as the current token and as one of the prev_tokens) also gets a learned map of
-   * its thermometer code (bit j set when the value exceeds j). "Is 6 more than 2", "did x go
-   * up by one", "frame 4 comes after frame 3" are then linear in the inputs, where with
-   * unrelated embeddings per number every pair of values is a separate fact to learn.
-   */
-  number_tokens: number[] | null;
 }
 
 export interface TextFrames {
@@ -166,20 +158,20 @@ export function stepTextWalk(c: PolicyConfig, w: TextWalk, token: number, out: T
 export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
-export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames' | 'cell_tokens' | 'option_labels' | 'number_tokens'>> = {
-  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 14, copy_head: true, induction_keys: true },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 14, copy_head: true, induction_keys: true },
-  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 14, copy_head: true, induction_keys: true },
+export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames' | 'cell_tokens' | 'option_labels'>> = {
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
 };
 
 export function presetConfig(
   preset: PresetName,
-  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number; text_frames?: TextFrames | null; cell_tokens?: number[] | null; option_labels?: PolicyConfig['option_labels']; number_tokens?: number[] | null },
+  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number; text_frames?: TextFrames | null; cell_tokens?: number[] | null; option_labels?: PolicyConfig['option_labels'] },
   overrides: Partial<PolicyConfig> = {},
 ): PolicyConfig {
   const sizes = PRESETS[preset];
   if (!sizes) throw new Error(`policy: unknown preset ${JSON.stringify(preset)} (tiny, small, base)`);
-  const config: PolicyConfig = { preset, ...sizes, text_frames: null, cell_tokens: null, option_labels: null, number_tokens: null, ...data, ...overrides };
+  const config: PolicyConfig = { preset, ...sizes, text_frames: null, cell_tokens: null, option_labels: null, ...data, ...overrides };
   validateConfig(config);
   return config;
 }
@@ -207,10 +199,6 @@ export function validateConfig(c: PolicyConfig): void {
     tokenIds('cell_tokens', c.cell_tokens);
   }
   if (c.option_labels) tokenIds('option_labels', [...c.option_labels.letters, c.option_labels.separator]);
-  if (c.number_tokens) {
-    if (c.number_tokens.length < 2) bad('number_tokens', `must list at least 2 token ids (the numbers 0, 1, …), got ${c.number_tokens.length}`);
-    tokenIds('number_tokens', c.number_tokens);
-  }
   if (c.d_model % c.n_head !== 0) bad('d_model', `(${c.d_model}) must be divisible by n_head (${c.n_head})`);
   if (c.frame_height % c.patch_grid !== 0) bad('frame_height', `(${c.frame_height}) must be divisible by patch_grid (${c.patch_grid})`);
   if (c.frame_width % c.patch_grid !== 0) bad('frame_width', `(${c.frame_width}) must be divisible by patch_grid (${c.patch_grid})`);
@@ -244,7 +232,6 @@ export function parameterShapes(c: PolicyConfig): [string, number[]][] {
     ['vis_spatial', [spatialSlots(c), d]],
     ['vis_temporal', [c.max_frames, d]],
     ...(c.prev_tokens > 0 ? [['prev_w', [c.prev_tokens * d, d]] as [string, number[]]] : []),
-    ...(c.number_tokens ? [['num_w', [c.number_tokens.length - 1, d]] as [string, number[]]] : []),
   ];
   for (let l = 0; l < c.n_layer; l++) {
     shapes.push(
@@ -561,7 +548,7 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
     throw new Error(`policy: text_frames / prev_tokens need text features for ${N} slots`);
   }
   return tf.tidy(() => {
-    const wte = inputEmbeddings(policy);
+    const wte = p(policy, 'wte');
     const oneTok = tf.oneHot(tf.tensor1d(ids, 'int32'), c.vocab_size);
     const onePos = tf.oneHot(tf.tensor1d(pos, 'int32'), c.max_text_len);
     let e = tf.add(tf.matMul(oneTok, wte), tf.matMul(onePos, p(policy, 'wpe')));
@@ -578,23 +565,6 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
     }
     return tf.reshape(e, [B, n, c.d_model]) as tf.Tensor3D;
   });
-}
-
-/** Thermometer codes of the number tokens, [vocab_size, numbers - 1]: row of value v has bits 0..v-1 set. */
-export function numberCodes(c: PolicyConfig): Float32Array {
-  const K = c.number_tokens!.length - 1;
-  const codes = new Float32Array(c.vocab_size * K);
-  c.number_tokens!.forEach((id, v) => codes.fill(1, id * K, id * K + v));
-  return codes;
-}
-
-/** The table text tokens are embedded with: wte, plus the number codes' map with number_tokens. */
-function inputEmbeddings(policy: Policy): tf.Tensor2D {
-  const c = policy.config;
-  const wte = p(policy, 'wte') as tf.Tensor2D;
-  if (!c.number_tokens) return wte;
-  const K = c.number_tokens.length - 1;
-  return tf.add(wte, tf.matMul(tf.tensor2d(numberCodes(c), [c.vocab_size, K]), p(policy, 'num_w')));
 }
 
 /** Visual tokens: linear patch embedding + cell and frame embeddings -> [B, V, d]. */

@@ -14,20 +14,14 @@ export type CotVariant = (typeof COT_VARIANTS)[number];
 /** How many extra copies of the repeated sentence the repetitive variant carries. */
 export const REPEAT_COPIES = 6;
 
-export function observation(facts: FactLog, frame: number, id: number, at?: { x: number; y: number }, note?: string): string {
+export function observation(facts: FactLog, frame: number, id: number, at?: { x: number; y: number }): string {
   const cell = at ?? cellOf(facts, frame, id);
   if (!cell) throw new Error(`object ${id} is not visible in frame ${frame}`);
-  return `frame ${frame} : ${objectName(facts, id)} at ${cell.x} ${cell.y}${note ? ` ${note}` : ''} .`;
-}
-
-/** Everything visible in one frame as one list, as the scene text and the count chains write it. */
-export function frameContents(facts: FactLog, frame: number): string {
-  const items = facts.frames[frame - 1]!.map((c) => `${objectName(facts, c.id)} at ${c.x} ${c.y}`);
-  return `frame ${frame} : ${items.length ? items.join(' , ') : 'nothing'}`;
+  return `frame ${frame} : ${objectName(facts, id)} at ${cell.x} ${cell.y} .`;
 }
 
 function sentenceText(facts: FactLog, s: Sentence): string {
-  return 'text' in s ? `${s.text} .` : observation(facts, s.frame, s.id, undefined, s.note);
+  return 'text' in s ? `${s.text} .` : observation(facts, s.frame, s.id);
 }
 
 /** The closing sentence. For multiple choice it first restates the chosen option's words

@@ -12,16 +12,11 @@ import {
   type FactLog,
   type ProgramSpec,
 } from './scene';
-import { frameContents } from './cot';
 
 export type Modality = 'video' | 'image' | 'text';
 
-/**
- * One sentence of a chain of thought: an observation (a checkable claim, optionally followed
- * by a note that is inferred from it and the claim before, "frame 3 : red circle at 4 4
- * right 0 .") or an inference.
- */
-export type Sentence = { frame: number; id: number; note?: string } | { text: string };
+/** One sentence of a chain of thought: an observation (a checkable claim) or an inference. */
+export type Sentence = { frame: number; id: number } | { text: string };
 
 export interface Asked {
   question: string;
@@ -71,27 +66,26 @@ function numeric(value: number): { options: null; answer: string; wrongAnswers: 
 
 const say = (text: string): Sentence => ({ text });
 
+/**
+ * "u is less than v" (or more, or equal to). Callers write both numbers just before it
+ * ("u and v :", "from u to v :") so the word that decides is predicted with both operands
+ * among the last few tokens; with v only after the decision, the policy had to fetch it
+ * from an earlier sentence and compared at chance.
+ */
+const compared = (u: number, v: number): string => `${u} is ${u < v ? 'less than' : u > v ? 'more than' : 'equal to'} ${v}`;
+
 function eventsOf(facts: FactLog, id: number, ...kinds: FactEvent['kind'][]): FactEvent[] {
   return facts.events.filter((e) => e.id === id && kinds.includes(e.kind));
 }
 
 const visibleThroughout = (facts: FactLog, id: number) => facts.frames.every((cells) => cells.some((c) => c.id === id));
 
-/**
- * Every frame of a moving object, each from the second on followed by its step ("right",
- * "stays") and what `more` adds for that frame. The step is decided where both cells are
- * among the last prev_tokens words; listing all cells first and the steps after ("moves
- * right right up") made each step a search back through the list, and those words stayed
- * near chance.
- */
-function track(facts: FactLog, id: number, more: (frame: number) => string = () => ''): Sentence[] {
-  return facts.frames.map((_, i) => {
-    const frame = i + 1;
-    if (frame === 1) return { frame, id };
-    const step = facts.events.find((e) => e.id === id && e.frame === frame && e.kind === 'moved')?.dir ?? 'stays';
-    const extra = more(frame);
-    return { frame, id, note: extra ? `${step} ${extra}` : step };
-  });
+const allFrames = (facts: FactLog, id: number): Sentence[] =>
+  facts.frames.map((_, i) => ({ frame: i + 1, id }));
+
+function movesSentence(facts: FactLog, id: number): Sentence {
+  const dirs = eventsOf(facts, id, 'moved').map((e) => e.dir as string);
+  return say(dirs.length ? `${objectName(facts, id)} moves ${dirs.join(' ')}` : `${objectName(facts, id)} never moves`);
 }
 
 const direction: Family = {
@@ -108,12 +102,19 @@ const direction: Family = {
     if (dirs.length > 1) return null;
     const name = objectName(facts, t);
     const T = facts.frameCount;
-    // First and last frame, then the verdict: its operands (both cells) are then within the
-    // policy's prev_tokens window where it is written, so it is one lookup, not a search.
-    const sentences: Sentence[] = [{ frame: 1, id: t }, { frame: T, id: t }];
+    const first = cellOf(facts, 1, t)!;
+    const last = cellOf(facts, T, t)!;
+    const sentences: Sentence[] = [{ frame: 1, id: t }, { frame: 2, id: t }, { frame: T, id: t }];
     const NONE = 'it does not move';
-    const correct = dirs.length === 0 ? NONE : dirs[0];
-    sentences.push(say(dirs.length === 0 ? `${name} does not move` : `${name} moves ${correct}`));
+    let correct: string;
+    if (dirs.length === 0) {
+      correct = NONE;
+      sentences.push(say(`${name} stays at ${first.x} ${first.y}`), say(`${name} does not move`));
+    } else {
+      correct = dirs[0];
+      const axis = correct === 'left' || correct === 'right' ? 'x' : 'y';
+      sentences.push(say(`${axis} goes from ${first[axis]} to ${last[axis]} : ${compared(first[axis], last[axis])}`), say(`${name} moves ${correct}`));
+    }
     const mc = multipleChoice(rng, correct, [...DIRECTIONS, NONE].filter((o) => o !== correct));
     return { question: `which way does the ${name} move ?`, ...mc, sentences };
   },
@@ -164,10 +165,7 @@ const rotation: Family = {
     return {
       question: `how does the ${name} rotate ?`,
       ...mc,
-      sentences: [...track(facts, t, (f) => {
-        const e = eventsOf(facts, t, 'turned', 'reversed').find((x) => x.frame === f);
-        return !e ? '' : e.kind === 'reversed' ? 'reverses' : e.rotation!;
-      }), say(summary)],
+      sentences: [...allFrames(facts, t), movesSentence(facts, t), say(summary)],
     };
   },
 };
@@ -183,9 +181,9 @@ const countTurns: Family = {
     if (!visibleThroughout(facts, t) || eventsOf(facts, t, 'stopped').length) return null;
     const turns = eventsOf(facts, t, 'turned', 'reversed');
     const name = objectName(facts, t);
-    // A running count after each step ("up turns 1"): each count is the one before plus
-    // whether the step changed, both a few words back, and the answer repeats the last.
-    const sentences = track(facts, t, (f) => `turns ${turns.filter((e) => e.frame <= f).length}`);
+    const sentences: Sentence[] = [...allFrames(facts, t), movesSentence(facts, t)];
+    for (const e of turns) sentences.push(say(`${name} turns at frame ${e.frame}`));
+    if (!turns.length) sentences.push(say(`${name} never turns`));
     return { question: `how many times does the ${name} turn ?`, ...numeric(turns.length), sentences };
   },
 };
@@ -254,18 +252,21 @@ const finalPosition: Family = {
     const [a, b] = shuffle(rng, visible);
     const A = objectName(facts, a.id);
     const B = objectName(facts, b.id);
+    const compare = (u: number, v: number, less: string, more: string, same: string) => {
+      const relation = u < v ? `${A} is ${less} ${B}` : u > v ? `${A} is ${more} ${B}` : `${A} and ${B} are in the same ${same}`;
+      return `${u} and ${v} : ${compared(u, v)} so ${relation}`;
+    };
     const correct =
       a.x === b.x || a.y === b.y ? RELATIVE_OPTIONS[4] : `${a.y < b.y ? 'above' : 'below'} and ${a.x < b.x ? 'left' : 'right'}`;
     const mc = multipleChoice(rng, correct, RELATIVE_OPTIONS.filter((o) => o !== correct));
     return {
       question: `in the last frame , where is the ${A} relative to the ${B} ?`,
       ...mc,
-      // The two cells, then the option's words: each word is decided with the four
-      // numbers it compares among the last prev_tokens words. Written-out comparisons
-      // ("1 and 6 : 1 is less than 6 so ...") pushed the operands out of that window.
       sentences: [
         { frame: T, id: a.id },
         { frame: T, id: b.id },
+        say(compare(a.x, b.x, 'left of', 'right of', 'column')),
+        say(compare(a.y, b.y, 'above', 'below', 'row')),
       ],
     };
   },
@@ -283,10 +284,9 @@ const countVisible: Family = {
     const drawn = randInt(rng, 1, T);
     // A single image shows only the last frame, so that is the frame asked about there.
     const frame = ctx.modality === 'image' ? T : drawn;
-    const visible = facts.frames[frame - 1]!;
-    // One list in the scene text's order ("frame 3 : red circle at 1 1 , blue square at 3 3"):
-    // whether another object follows is then what followed the same cell in the scene.
-    const sentences: Sentence[] = [say(frameContents(facts, frame))];
+    const visible = facts.frames[frame - 1];
+    const sentences: Sentence[] = visible.map((c) => ({ frame, id: c.id }));
+    if (!visible.length) sentences.push(say(`frame ${frame} : nothing`));
     const where = frame === T ? 'the last frame' : `frame ${frame}`;
     return { question: `how many objects are visible in ${where} ?`, ...numeric(visible.length), sentences };
   },
@@ -305,9 +305,11 @@ const entrySide: Family = {
     const first = facts.frames.findIndex((cells) => cells.some((c) => c.id === t)) + 1;
     if (first === 0) return null;
     const cell = cellOf(facts, first, t)!;
+    const sentences: Sentence[] = [{ frame: first, id: t }];
     let correct: string;
     if (first === 1) {
       correct = SIDE_START;
+      sentences.push(say(`${name} is visible from the start`));
     } else {
       const sides = [
         cell.x === 0 && 'left',
@@ -317,13 +319,9 @@ const entrySide: Family = {
       ].filter((s): s is string => Boolean(s));
       if (sides.length !== 1) return null;
       correct = sides[0];
+      if (first < facts.frameCount) sentences.push({ frame: first + 1, id: t });
+      sentences.push(say(`${name} appears at frame ${first} on the ${correct} edge`));
     }
-    // Frame by frame until it shows up, then the side its cell is on: each word is a
-    // lookup of one frame or one cell. Naming the first frame outright ("frame 7 : ...")
-    // asked for a search over the whole video in one word, which stayed at chance.
-    const sentences: Sentence[] = [];
-    for (let f = 1; f < first; f++) sentences.push(say(`frame ${f} : ${name} not visible`));
-    sentences.push({ frame: first, id: t, note: first === 1 ? 'start' : correct });
     const mc = multipleChoice(rng, correct, ['left', 'right', 'top', 'bottom', SIDE_START].filter((o) => o !== correct));
     return { question: `from which side does the ${name} enter ?`, ...mc, sentences };
   },

@@ -1,6 +1,6 @@
 // Tasks: one seeded scene + one question + its chains of thought, in one modality.
 // Seeds decide everything: generateTask(seed, opts) is a pure function of its arguments.
-import { buildCots, frameContents, type CotVariant } from './cot';
+import { buildCots, type CotVariant } from './cot';
 import { FAMILY_DEFS, type AskContext, type Asked, type Family, type Modality } from './families';
 import { hashInts, mulberry32 } from './prng';
 import { renderFrames, renderImage } from './render';
@@ -156,7 +156,12 @@ function pickFamily(seed: number, modality: Modality, name?: string): Family {
 
 /** The text modality: every frame in words, `frame 1 : red circle at 2 4 , blue square at 5 5 .` */
 export function describeScene(facts: FactLog): string {
-  return facts.frames.map((_, i) => `${frameContents(facts, i + 1)} .`).join(' ');
+  return facts.frames
+    .map((cells, i) => {
+      const items = cells.map((c) => `${objectName(facts, c.id)} at ${c.x} ${c.y}`);
+      return `frame ${i + 1} : ${items.length ? items.join(' , ') : 'nothing'} .`;
+    })
+    .join(' ');
 }
 
 export interface SampleOptions extends Omit<TaskOptions, 'split'> {
