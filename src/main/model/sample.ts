@@ -289,11 +289,11 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
   const temperature = opts.temperature && opts.temperature > 0 ? opts.temperature : 1;
   const { pack, responseLen: R } = batch;
   const B = pack.batch;
-  const d = policy.config.d_model;
   const V = policy.config.vocab_size;
   const prefixLen = pack.visualLen + pack.promptLen;
   const wantPointer = !!opts.pointer && policy.config.copy_head;
-  const out = tf.tidy(() => {
+  // tidy keeps every tensor of the returned object, so only what was asked for is built.
+  const parts = tf.tidy(() => {
     const hidden = forwardFull(policy, batch);
     // Position prefixLen - 1 + j predicts response token j.
     const next = nextTokensAt(policy, hidden, batch, prefixLen - 1, R);
@@ -301,27 +301,17 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
     const target = tf.oneHot(tf.tensor1d(batch.responseIds, 'int32'), V);
     const mask = tf.tensor2d(batch.responseMask, [B, R]);
     const picked = tf.mul(tf.reshape(tf.sum(tf.mul(logp, target), -1), [B, R]), mask) as tf.Tensor2D;
-    const out: tf.Tensor2D[] = [picked, mask];
-    if (opts.entropy) out.push(tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D);
-    if (!wantPointer || !next.pointer) return out;
+    const entropy = opts.entropy ? (tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D) : undefined;
+    if (!wantPointer || !next.pointer) return { logprobs: picked, mask, entropy };
     const p = tf.reshape(tf.sum(tf.mul(next.pointer, target), -1), [B, R]);
     // Masked-out slots get exactly 0 from the softmax, so p > 0 means "was there to copy".
     // Read back as data: the mask is a constant, not a path for gradients.
     const pv = p.dataSync();
     const m = batch.responseMask.map((real, i) => (real > 0 && pv[i]! > 0 ? 1 : 0));
     const there = tf.tensor2d(m, [B, R]);
-    out.push(tf.mul(tf.log(tf.add(p, 1e-20)), there) as tf.Tensor2D, there);
-    return out;
+    return { logprobs: picked, mask, entropy, pointer: { logprobs: tf.mul(tf.log(tf.add(p, 1e-20)), there) as tf.Tensor2D, mask: there } };
   });
-  const [logprobs, mask] = out;
-  const entropy = opts.entropy ? out[2]! : null;
-  const pointerAt = opts.entropy ? 3 : 2;
-  return {
-    logprobs: logprobs!,
-    mask: mask!,
-    entropy,
-    pointer: out[pointerAt] ? { logprobs: out[pointerAt]!, mask: out[pointerAt + 1]! } : null,
-  };
+  return { logprobs: parts.logprobs, mask: parts.mask, entropy: parts.entropy ?? null, pointer: parts.pointer ?? null };
 }
 
 // ---------------------------------------------------------------------------------------
