@@ -4,7 +4,7 @@
 // which depends on the cells read before it and appears in the prompt only as an option.
 // Chance is about ln 5 = 1.61. Isolates "does it learn this at all" from the mixed SFT, where
 // each family gets a seventh of the data.
-//   npx tsx bench/computed-word.ts [STEPS=125] [LR=2e-3] ['{"copy_head":false,"induction_keys":false,"prev_tokens":14}'] [POINTER_LOSS_WEIGHT=0.5]
+//   npx tsx bench/computed-word.ts [STEPS=125] [LR=2e-3] ['{"copy_head":false,"induction_keys":false,"prev_tokens":14}'] [POINTER_LOSS_WEIGHT=0.5] [VOCAB_LOSS_WEIGHT=0]
 // (the third is an override of the small policy's config)
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/main/model/backend';
@@ -15,10 +15,11 @@ import { AdamW, clippedStep, learningRateAt, policyGradients } from '../src/main
 import { DEFAULT_SFT_CONFIG, sftLoss } from '../src/main/train/sft';
 import { sampleTasks } from '../src/main/video/tasks';
 
-const [stepsArg, lrArg, model, pointerArg] = process.argv.slice(2);
+const [stepsArg, lrArg, model, pointerArg, vocabArg] = process.argv.slice(2);
 const steps = Number(stepsArg ?? 125);
 const lr = Number(lrArg ?? 2e-3);
 const pointerWeight = Number(pointerArg ?? DEFAULT_SFT_CONFIG.pointer_loss_weight);
+const vocabWeight = Number(vocabArg ?? DEFAULT_SFT_CONFIG.vocab_loss_weight);
 const family = 'direction';
 await initBackend();
 const tokenizer = benchmarkTokenizer();
@@ -43,7 +44,7 @@ const started = performance.now();
 for (let step = 0; step < steps; step++) {
   const tasks = sampleTasks({ n: 8, seed: 1000 + step, split: 'train', modality: 'text', family, difficulty: 1 + (step % 3) });
   const batch = collate(policy, tasks.map((t) => taskPrompt(t, tokenizer)), tasks.map((t) => responseTokens(t.cot.gold, tokenizer)));
-  const { loss, grads } = policyGradients(policy, () => sftLoss(policy, batch, pointerWeight));
+  const { loss, grads } = policyGradients(policy, () => sftLoss(policy, batch, pointerWeight, vocabWeight));
   const at = learningRateAt(step, { lr, warmup: DEFAULT_SFT_CONFIG.warmup_steps, total: steps, min_ratio: DEFAULT_SFT_CONFIG.min_lr_ratio });
   clippedStep(optimizer, grads, loss, { maxGradNorm: DEFAULT_SFT_CONFIG.max_grad_norm, lr: at, stage: 'sft', step });
   if ((step + 1) % 25 === 0) console.log(`step ${step + 1}  loss ${loss.toFixed(3)}  ${probe()}  ${((performance.now() - started) / 1000).toFixed(0)} s`);

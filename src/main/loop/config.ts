@@ -23,6 +23,8 @@ const SftConfigSchema = z
     workers: z.number().int().min(1).default(DEFAULT_SFT_CONFIG.workers),
     /** Weight of the copy pointer's own loss next to the next-token loss (copy_head policies; 0 = off). */
     pointer_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.pointer_loss_weight),
+    /** Weight of the vocabulary head's own loss next to the next-token loss (copy_head policies; 0 = off). */
+    vocab_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.vocab_loss_weight),
     /** Reuse a finished SFT of the same model, config and seed from $VERIPO_HOME/cache (fair baselines start from one checkpoint). */
     cache: z.boolean().default(true),
   })

@@ -84,6 +84,17 @@ export interface PolicyConfig {
    */
   induction_keys: boolean;
   /**
+   * With copy_head: 0, the pointer's queries and keys are projections of the trunk's final
+   * hidden states; n > 0, they are projections of pointer states of their own: per slot, a
+   * separate embedding of the token, its prev_tokens window and its frame (of the patch,
+   * cell and frame for visual slots) through n residual MLP blocks, plus the trunk's hidden
+   * state with its gradient stopped. Sharing the trunk, the pointer's gradient pulls every
+   * layer toward "which slot matches" features, and a word the reasoning must compute
+   * (a direction from two cells, a count) stayed at chance; a pointer that reads the trunk
+   * but does not train it leaves the trunk to the vocabulary head.
+   */
+  pointer_layers: number;
+  /**
    * Token ids of the numbers 0 .. patch_grid - 1, in which the reasoning writes a cell as
    * "x y" (null: off). With copy_head, every patch token is also a pointer target twice: once
    * as its column's number and once as its row's (keys told apart by two learned role
@@ -159,9 +170,9 @@ export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
 export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames' | 'cell_tokens' | 'option_labels'>> = {
-  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
-  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true },
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0 },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0 },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0 },
 };
 
 export function presetConfig(
@@ -186,6 +197,8 @@ export function validateConfig(c: PolicyConfig): void {
   if (c.rope && (c.d_model / c.n_head) % 2 !== 0) bad('rope', `needs an even head size, got d_model / n_head = ${c.d_model / c.n_head}`);
   if (!Number.isInteger(c.keep_patches) || c.keep_patches < 0) bad('keep_patches', `must be an integer >= 0, got ${c.keep_patches}`);
   if (!Number.isInteger(c.prev_tokens) || c.prev_tokens < 0) bad('prev_tokens', `must be an integer >= 0, got ${c.prev_tokens}`);
+  if (!Number.isInteger(c.pointer_layers) || c.pointer_layers < 0) bad('pointer_layers', `must be an integer >= 0, got ${c.pointer_layers}`);
+  if (c.pointer_layers > 0 && !c.copy_head) bad('pointer_layers', 'needs copy_head');
   // Token-id fields name words of the vocabulary the policy reads and writes.
   const tokenIds = (field: string, ids: readonly number[]) => {
     if (ids.some((id) => !Number.isInteger(id) || id < 0 || id >= c.vocab_size)) bad(field, `token ids must be integers in [0, ${c.vocab_size}), got ${JSON.stringify(ids)}`);
@@ -248,6 +261,14 @@ export function parameterShapes(c: PolicyConfig): [string, number[]][] {
   if (c.copy_head) shapes.push(['copy_q_w', [d, d]], ['copy_k_w', [d, d]], ['copy_gate_w', [d, 1]], ['copy_gate_b', [1]]);
   if (c.copy_head && c.cell_tokens) shapes.push(['copy_cell_roles', [2, d]]);
   if (c.copy_head && c.option_labels) shapes.push(['copy_label_role', [1, d]]);
+  if (c.copy_head && c.pointer_layers > 0) {
+    shapes.push(['ptr.wte', [c.vocab_size, d]], ['ptr.frame', [c.max_frames, d]], ['ptr.patch_w', [patchDim(c), d]], ['ptr.patch_b', [d]], ['ptr.cell', [spatialSlots(c), d]]);
+    if (c.prev_tokens > 0) shapes.push(['ptr.prev_w', [c.prev_tokens * d, d]]);
+    for (let l = 0; l < c.pointer_layers; l++) {
+      shapes.push([`ptr${l}.ln_g`, [d]], [`ptr${l}.ln_b`, [d]], [`ptr${l}.mlp_fc_w`, [d, c.d_ff]], [`ptr${l}.mlp_fc_b`, [c.d_ff]], [`ptr${l}.mlp_proj_w`, [c.d_ff, d]], [`ptr${l}.mlp_proj_b`, [d]]);
+    }
+    shapes.push(['ptr.lnf_g', [d]], ['ptr.lnf_b', [d]]);
+  }
   return shapes;
 }
 
@@ -538,55 +559,93 @@ function linear(x2d: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
 }
 
 /**
+ * Which embedding tables a slot is read through: the trunk's, or the copy head's own
+ * (pointer_layers > 0), which has no position embedding (a pointer matches content, and
+ * where to copy from is not a fixed offset).
+ */
+export type EmbeddingTables = 'trunk' | 'pointer';
+
+const TABLES: Record<EmbeddingTables, { wte: string; wpe: string | null; frame: string; prev: string; patch_w: string; patch_b: string; cell: string }> = {
+  trunk: { wte: 'wte', wpe: 'wpe', frame: 'vis_temporal', prev: 'prev_w', patch_w: 'patch_w', patch_b: 'patch_b', cell: 'vis_spatial' },
+  pointer: { wte: 'ptr.wte', wpe: null, frame: 'ptr.frame', prev: 'ptr.prev_w', patch_w: 'ptr.patch_w', patch_b: 'ptr.patch_b', cell: 'ptr.cell' },
+};
+
+/**
  * Token embeddings + text position embeddings (+ the frame each token talks about and a map
  * of the tokens before it, when text_frames / prev_tokens are on): ids, pos [B, n] -> [B, n, d].
  */
-export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B: number, n: number, text?: TextFeatures): tf.Tensor3D {
+export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B: number, n: number, text?: TextFeatures, tables: EmbeddingTables = 'trunk'): tf.Tensor3D {
   const c = policy.config;
   const N = B * n;
+  const t = TABLES[tables];
   if ((c.text_frames || c.prev_tokens > 0) && (text?.frame.length !== N || text.prev.length !== N * c.prev_tokens)) {
     throw new Error(`policy: text_frames / prev_tokens need text features for ${N} slots`);
   }
   return tf.tidy(() => {
-    const wte = p(policy, 'wte');
+    const wte = p(policy, t.wte);
     const oneTok = tf.oneHot(tf.tensor1d(ids, 'int32'), c.vocab_size);
-    const onePos = tf.oneHot(tf.tensor1d(pos, 'int32'), c.max_text_len);
-    let e = tf.add(tf.matMul(oneTok, wte), tf.matMul(onePos, p(policy, 'wpe')));
+    let e = tf.matMul(oneTok, wte);
+    if (t.wpe) e = tf.add(e, tf.matMul(tf.oneHot(tf.tensor1d(pos, 'int32'), c.max_text_len), p(policy, t.wpe)));
     if (c.text_frames) {
       // Column 0 of the one-hot is "no frame yet", which adds nothing.
       const oneFrame = tf.slice(tf.oneHot(tf.tensor1d(text!.frame, 'int32'), c.max_frames + 1), [0, 1], [N, c.max_frames]);
-      e = tf.add(e, tf.matMul(oneFrame, p(policy, 'vis_temporal')));
+      e = tf.add(e, tf.matMul(oneFrame, p(policy, t.frame)));
     }
     if (c.prev_tokens > 0) {
       // Id vocab_size ("nothing there") falls off the one-hot and embeds as zeros.
       const onePrev = tf.slice(tf.oneHot(tf.tensor1d(text!.prev, 'int32'), c.vocab_size + 1), [0, 0], [N * c.prev_tokens, c.vocab_size]);
       const prevEmb = tf.reshape(tf.matMul(onePrev, wte), [N, c.prev_tokens * c.d_model]);
-      e = tf.add(e, tf.matMul(prevEmb, p(policy, 'prev_w')));
+      e = tf.add(e, tf.matMul(prevEmb, p(policy, t.prev)));
     }
     return tf.reshape(e, [B, n, c.d_model]) as tf.Tensor3D;
   });
 }
 
 /** Visual tokens: linear patch embedding + cell and frame embeddings -> [B, V, d]. */
-export function embedVisual(policy: Policy, pack: PromptPack): tf.Tensor3D {
+export function embedVisual(policy: Policy, pack: PromptPack, tables: EmbeddingTables = 'trunk'): tf.Tensor3D {
   const c = policy.config;
   const B = pack.batch;
   const V = pack.visualLen;
+  const t = TABLES[tables];
   return tf.tidy(() => {
     const x = tf.tensor2d(pack.patches, [B * V, patchDim(c)]);
-    const cell = tf.matMul(tf.oneHot(tf.tensor1d(pack.visualCell, 'int32'), spatialSlots(c)), p(policy, 'vis_spatial'));
-    const frame = tf.matMul(tf.oneHot(tf.tensor1d(pack.visualFrame, 'int32'), c.max_frames), p(policy, 'vis_temporal'));
-    const e = tf.add(linear(x, p(policy, 'patch_w'), p(policy, 'patch_b')), tf.add(cell, frame));
+    const cell = tf.matMul(tf.oneHot(tf.tensor1d(pack.visualCell, 'int32'), spatialSlots(c)), p(policy, t.cell));
+    const frame = tf.matMul(tf.oneHot(tf.tensor1d(pack.visualFrame, 'int32'), c.max_frames), p(policy, t.frame));
+    const e = tf.add(linear(x, p(policy, t.patch_w), p(policy, t.patch_b)), tf.add(cell, frame));
     return tf.reshape(e, [B, V, c.d_model]) as tf.Tensor3D;
   });
 }
 
 /** [visual | prompt] embeddings of a pack -> [B, V + P, d]. */
-export function embedPrefix(policy: Policy, pack: PromptPack): tf.Tensor3D {
+export function embedPrefix(policy: Policy, pack: PromptPack, tables: EmbeddingTables = 'trunk'): tf.Tensor3D {
   return tf.tidy(() => {
-    const text = embedTokens(policy, pack.promptIds, pack.promptPos, pack.batch, pack.promptLen, pack.promptText);
+    const text = embedTokens(policy, pack.promptIds, pack.promptPos, pack.batch, pack.promptLen, pack.promptText, tables);
     if (pack.visualLen === 0) return text;
-    return tf.concat([embedVisual(policy, pack), text], 1) as tf.Tensor3D;
+    return tf.concat([embedVisual(policy, pack, tables), text], 1) as tf.Tensor3D;
+  });
+}
+
+/** Passes values forward and no gradient back. */
+const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * The copy head's own states [B, n, d] (pointer_layers > 0) of slots embedded through the
+ * pointer tables (x) whose trunk hidden states are `hidden`: residual MLP blocks over x, a
+ * final LayerNorm, plus the trunk states with their gradient stopped. Each slot is
+ * processed alone, so sampling needs no cache for it.
+ */
+export function pointerStates(policy: Policy, x: tf.Tensor3D, hidden: tf.Tensor3D): tf.Tensor3D {
+  const c = policy.config;
+  const [B, n, d] = x.shape;
+  return tf.tidy(() => {
+    let h: tf.Tensor = tf.reshape(x, [B * n, d]);
+    for (let l = 0; l < c.pointer_layers; l++) {
+      const L = (s: string) => p(policy, `ptr${l}.${s}`);
+      const m = layerNorm(h, L('ln_g'), L('ln_b'));
+      h = tf.add(h, linear(gelu(linear(m, L('mlp_fc_w'), L('mlp_fc_b'))), L('mlp_proj_w'), L('mlp_proj_b')));
+    }
+    const own = tf.reshape(layerNorm(h, p(policy, 'ptr.lnf_g'), p(policy, 'ptr.lnf_b')), [B, n, d]);
+    return tf.add(own, stopGradient(hidden)) as tf.Tensor3D;
   });
 }
 
@@ -784,30 +843,34 @@ export interface CopyMemory {
  * softmax(logits / T) is the mixture sharpened by T and every sampler and loss works on it
  * unchanged.
  */
-export function nextTokenLogits(policy: Policy, h: tf.Tensor3D, copy: CopyMemory | null): tf.Tensor2D {
-  return tf.tidy(() => nextTokenParts(policy, h, copy).logits);
+export function nextTokenLogits(policy: Policy, h: tf.Tensor3D, copy: CopyMemory | null, pointerQueries?: tf.Tensor3D): tf.Tensor2D {
+  return tf.tidy(() => nextTokenParts(policy, h, copy, pointerQueries).logits);
 }
 
 /**
  * nextTokenLogits and, with copy_head, the pointer's own distribution [B * n, vocab] before
- * the gate mixes it in (what SFT's pointer loss supervises).
+ * the gate mixes it in (what SFT's pointer loss supervises) and the vocabulary head's own
+ * logits (what SFT's vocabulary loss supervises). pointerQueries [B, n, d]: the
+ * states the pointer's queries come from (pointerStates when pointer_layers > 0; else h).
  */
-export function nextTokenParts(policy: Policy, h: tf.Tensor3D, copy: CopyMemory | null): { logits: tf.Tensor2D; pointer: tf.Tensor2D | null } {
+export function nextTokenParts(policy: Policy, h: tf.Tensor3D, copy: CopyMemory | null, pointerQueries?: tf.Tensor3D): { logits: tf.Tensor2D; pointer: tf.Tensor2D | null; vocab: tf.Tensor2D | null } {
   const c = policy.config;
   const [B, n, d] = h.shape;
-  if (!c.copy_head) return { logits: lmHead(policy, tf.reshape(h, [B * n, d]) as tf.Tensor2D), pointer: null };
+  if (!c.copy_head) return { logits: lmHead(policy, tf.reshape(h, [B * n, d]) as tf.Tensor2D), pointer: null, vocab: null };
   if (!copy) throw new Error('policy: copy_head needs a copy memory');
+  if (c.pointer_layers > 0 && !pointerQueries) throw new Error('policy: pointer_layers needs the pointer states of the queries');
   return tf.tidy(() => {
     const h2d = tf.reshape(h, [B * n, d]) as tf.Tensor2D;
     const S = copy.keys.shape[1];
-    const q = tf.reshape(tf.matMul(h2d, p(policy, 'copy_q_w')), [B, n, d]) as tf.Tensor3D;
+    const q = tf.reshape(tf.matMul(pointerQueries ? tf.reshape(pointerQueries, [B * n, d]) as tf.Tensor2D : h2d, p(policy, 'copy_q_w')), [B, n, d]) as tf.Tensor3D;
     const scores = tf.add(tf.mul(batchMatMul(q, tf.transpose(copy.keys, [0, 2, 1]) as tf.Tensor3D), 1 / Math.sqrt(d)), tf.reshape(copy.bias, [B, n, S]));
     const slots = tf.reshape(tf.oneHot(tf.tensor1d(copy.ids, 'int32'), c.vocab_size), [B, S, c.vocab_size]) as tf.Tensor3D;
     const pointer = tf.reshape(batchMatMul(tf.softmax(scores) as tf.Tensor3D, slots), [B * n, c.vocab_size]) as tf.Tensor2D;
     const gate = tf.sigmoid(tf.add(tf.matMul(h2d, p(policy, 'copy_gate_w')), p(policy, 'copy_gate_b')));
-    const mix = tf.add(tf.mul(gate, tf.softmax(lmHead(policy, h2d))), tf.mul(tf.sub(1, gate), pointer));
+    const vocab = lmHead(policy, h2d);
+    const mix = tf.add(tf.mul(gate, tf.softmax(vocab)), tf.mul(tf.sub(1, gate), pointer));
     // The floor keeps log finite for ids neither head gives any mass (masked-out slots).
-    return { logits: tf.log(tf.add(mix, 1e-20)) as tf.Tensor2D, pointer };
+    return { logits: tf.log(tf.add(mix, 1e-20)) as tf.Tensor2D, pointer, vocab };
   });
 }
 

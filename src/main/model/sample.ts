@@ -9,8 +9,8 @@
 // (temperature 0) reports log-probs under temperature 1.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  attentionBias, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, nextTokenParts, copyKeys, visualCopyTargets, packPrompts, prefixPositions, stepTextWalk, transformer,
-  copyTextWalk, type CopyMemory, type KVCache, type TextFeatures, type Policy, type PolicyPrompt, type PromptPack,
+  attentionBias, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, nextTokenParts, copyKeys, visualCopyTargets, packPrompts, prefixPositions, stepTextWalk, transformer, pointerStates,
+  copyTextWalk, type CopyMemory, type EmbeddingTables, type KVCache, type TextFeatures, type Policy, type PolicyPrompt, type PromptPack,
 } from './policy';
 
 /** The benchmark's seeded PRNG: the same seed gives the same stream on every backend. */
@@ -222,29 +222,40 @@ function visualTargetsOf(policy: Policy, pack: PromptPack, hidden: tf.Tensor3D):
 }
 
 /**
+ * The states the copy head reads for full-sequence hidden states [B, L, d]: pointerStates
+ * of every slot when pointer_layers > 0, else the hidden states themselves.
+ */
+function pointerStatesFull(policy: Policy, batch: ResponseBatch, hidden: tf.Tensor3D): tf.Tensor3D {
+  if (policy.config.pointer_layers === 0) return hidden;
+  return tf.tidy(() => pointerStates(policy, embedFull(policy, batch, 'pointer'), hidden));
+}
+
+/**
  * Logits [B * n, vocab] (and the copy head's pointer distribution) at the n positions from
  * `from` of full-sequence hidden states [B, L, d]; the copy head (if any) points at text
  * slots up to each position.
  */
-function nextTokensAt(policy: Policy, hidden: tf.Tensor3D, batch: ResponseBatch, from: number, n: number): { logits: tf.Tensor2D; pointer: tf.Tensor2D | null } {
+function nextTokensAt(policy: Policy, hidden: tf.Tensor3D, batch: ResponseBatch, from: number, n: number): { logits: tf.Tensor2D; pointer: tf.Tensor2D | null; vocab: tf.Tensor2D | null } {
   const [B, , d] = hidden.shape;
-  const [logits, pointer] = tf.tidy(() => {
+  const [logits, pointer, vocab] = tf.tidy(() => {
     const h = tf.slice(hidden, [0, from, 0], [B, n, d]) as tf.Tensor3D;
     if (!policy.config.copy_head) return [nextTokenLogits(policy, h, null)];
+    const states = pointerStatesFull(policy, batch, hidden);
     const S = from + n;
     const slots = copySlots(policy, batch.pack, batch.responseIds, batch.responseMask, batch.responseLen);
     const L = hidden.shape[1];
     const ids = new Int32Array(B * S);
     for (let b = 0; b < B; b++) ids.set(slots.ids.subarray(b * L, b * L + S), b * S);
     const memory: CopyMemory = {
-      keys: copyKeysOf(policy, hidden, slots, S),
+      keys: copyKeysOf(policy, states, slots, S),
       ids,
       bias: attentionBias(slots.mask, from, n),
     };
-    const parts = nextTokenParts(policy, h, withVisual(memory, visualTargetsOf(policy, batch.pack, hidden), n));
-    return [parts.logits, parts.pointer!];
+    const queries = tf.slice(states, [0, from, 0], [B, n, d]) as tf.Tensor3D;
+    const parts = nextTokenParts(policy, h, withVisual(memory, visualTargetsOf(policy, batch.pack, states), n), queries);
+    return [parts.logits, parts.pointer!, parts.vocab!];
   });
-  return { logits: logits!, pointer: pointer ?? null };
+  return { logits: logits!, pointer: pointer ?? null, vocab: vocab ?? null };
 }
 
 /** Hidden states [B, V+P+R, d] of a full (uncached) forward pass over prompt and response. */
@@ -258,12 +269,15 @@ function forwardFull(policy: Policy, batch: ResponseBatch): tf.Tensor3D {
     row.set(batch.responseMask.subarray(b * R, (b + 1) * R), prefixLen);
     return row;
   });
-  return tf.tidy(() => {
-    const x = R > 0
-      ? tf.concat([embedPrefix(policy, pack), embedTokens(policy, batch.responseIds, batch.responsePos, B, R, batch.responseText)], 1) as tf.Tensor3D
-      : embedPrefix(policy, pack);
-    return transformer(policy, x, attentionBias(keyMask, 0, prefixLen + R), null, false, fullPositions(batch)).hidden;
-  });
+  return tf.tidy(() => transformer(policy, embedFull(policy, batch), attentionBias(keyMask, 0, prefixLen + R), null, false, fullPositions(batch)).hidden);
+}
+
+/** Embeddings [B, V+P+R, d] of a batch's [visual | prompt | response] slots. */
+function embedFull(policy: Policy, batch: ResponseBatch, tables: EmbeddingTables = 'trunk'): tf.Tensor3D {
+  const { pack, responseLen: R } = batch;
+  return tf.tidy(() => R > 0
+    ? tf.concat([embedPrefix(policy, pack, tables), embedTokens(policy, batch.responseIds, batch.responsePos, pack.batch, R, batch.responseText, tables)], 1) as tf.Tensor3D
+    : embedPrefix(policy, pack, tables));
 }
 
 export interface SequenceLogprobs {
@@ -278,6 +292,8 @@ export interface SequenceLogprobs {
    * response token, before the gate, and [B, R] 1 where the token was there to copy.
    */
   pointer: { logprobs: tf.Tensor2D; mask: tf.Tensor2D } | null;
+  /** With copy_head (when asked): [B, R] log p of each response token under the vocabulary head alone. */
+  vocab: tf.Tensor2D | null;
 }
 
 /**
@@ -285,7 +301,7 @@ export interface SequenceLogprobs {
  * (see the convention at the top of this file). Call inside tf.variableGrads /
  * optimizer.minimize to differentiate; the caller disposes the returned tensors.
  */
-export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { temperature?: number; entropy?: boolean; pointer?: boolean } = {}): SequenceLogprobs {
+export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { temperature?: number; entropy?: boolean; pointer?: boolean; vocab?: boolean } = {}): SequenceLogprobs {
   const temperature = opts.temperature && opts.temperature > 0 ? opts.temperature : 1;
   const { pack, responseLen: R } = batch;
   const B = pack.batch;
@@ -302,16 +318,17 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
     const mask = tf.tensor2d(batch.responseMask, [B, R]);
     const picked = tf.mul(tf.reshape(tf.sum(tf.mul(logp, target), -1), [B, R]), mask) as tf.Tensor2D;
     const entropy = opts.entropy ? (tf.mul(tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)), [B, R]), mask) as tf.Tensor2D) : undefined;
-    if (!wantPointer || !next.pointer) return { logprobs: picked, mask, entropy };
+    const vocab = opts.vocab && next.vocab ? (tf.mul(tf.reshape(tf.sum(tf.mul(tf.logSoftmax(next.vocab), target), -1), [B, R]), mask) as tf.Tensor2D) : undefined;
+    if (!wantPointer || !next.pointer) return { logprobs: picked, mask, entropy, vocab };
     const p = tf.reshape(tf.sum(tf.mul(next.pointer, target), -1), [B, R]);
     // Masked-out slots get exactly 0 from the softmax, so p > 0 means "was there to copy".
     // Read back as data: the mask is a constant, not a path for gradients.
     const pv = p.dataSync();
     const m = batch.responseMask.map((real, i) => (real > 0 && pv[i]! > 0 ? 1 : 0));
     const there = tf.tensor2d(m, [B, R]);
-    return { logprobs: picked, mask, entropy, pointer: { logprobs: tf.mul(tf.log(tf.add(p, 1e-20)), there) as tf.Tensor2D, mask: there } };
+    return { logprobs: picked, mask, entropy, vocab, pointer: { logprobs: tf.mul(tf.log(tf.add(p, 1e-20)), there) as tf.Tensor2D, mask: there } };
   });
-  return { logprobs: parts.logprobs, mask: parts.mask, entropy: parts.entropy ?? null, pointer: parts.pointer ?? null };
+  return { logprobs: parts.logprobs, mask: parts.mask, entropy: parts.entropy ?? null, pointer: parts.pointer ?? null, vocab: parts.vocab ?? null };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -390,9 +407,10 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
     return row;
   });
   let copyKeyCache: tf.Tensor3D | null = null;
-  // With induction_keys, the last position's hidden state keys the next token's slot.
+  // With induction_keys, the last position's pointer state keys the next token's slot.
   const inductionKeys = copyHead && policy.config.induction_keys;
   let lastHidden: tf.Tensor3D | null = null;
+  const ownPointer = policy.config.pointer_layers > 0;
   let visualTargets: VisualTargets | null = null;
   /** Copy memory over the first S slots for n queries ending at slot S - 1 (keys given). */
   const memory = (keys: tf.Tensor3D, S: number, n: number): CopyMemory => {
@@ -407,14 +425,16 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
     const out = tf.tidy(() => {
       const bias = attentionBias(keyMask, 0, prefixLen);
       const { hidden, cache: c } = transformer(policy, embedPrefix(policy, pack), bias, null, true, prefixPositions(pack));
-      const last = tf.slice(hidden, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]) as tf.Tensor3D;
-      const keys = prefixSlots ? copyKeysOf(policy, hidden, prefixSlots, prefixLen) : null;
-      if (inductionKeys) lastHidden = tf.keep(last);
+      const lastOf = (t: tf.Tensor3D) => tf.slice(t, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]) as tf.Tensor3D;
+      const states = ownPointer ? pointerStates(policy, embedPrefix(policy, pack, 'pointer'), hidden) : hidden;
+      const keys = prefixSlots ? copyKeysOf(policy, states, prefixSlots, prefixLen) : null;
+      if (inductionKeys) lastHidden = tf.keep(lastOf(states));
       if (copyHead) {
-        visualTargets = visualTargetsOf(policy, pack, hidden);
+        visualTargets = visualTargetsOf(policy, pack, states);
         if (visualTargets) tf.keep(visualTargets.keys);
       }
-      return { logits: nextTokenLogits(policy, last, keys ? memory(keys, prefixLen, 1) : null), k: c!.k, v: c!.v, keys: keys ?? undefined };
+      const logits = nextTokenLogits(policy, lastOf(hidden), keys ? memory(keys, prefixLen, 1) : null, ownPointer ? lastOf(states) : undefined);
+      return { logits, k: c!.k, v: c!.v, keys: keys ?? undefined };
     });
     cache = { k: out.k, v: out.v, length: prefixLen };
     copyKeyCache = out.keys ?? null;
@@ -453,12 +473,14 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
         const x = embedTokens(policy, fed, pos, B, 1, text);
         const bias = attentionBias(keyMask, cache!.length, 1);
         const { hidden, cache: c } = transformer(policy, x, bias, cache, true, pos);
-        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, inductionKeys ? lastHidden! : hidden)], 1) as tf.Tensor3D : null;
+        const states = ownPointer ? pointerStates(policy, embedTokens(policy, fed, pos, B, 1, text, 'pointer'), hidden) : hidden;
+        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, inductionKeys ? lastHidden! : states)], 1) as tf.Tensor3D : null;
         if (inductionKeys) {
           lastHidden!.dispose();
-          lastHidden = tf.keep(hidden);
+          lastHidden = tf.keep(states);
         }
-        return { logits: nextTokenLogits(policy, hidden, keys ? memory(keys, cache!.length + 1, 1) : null), k: c!.k, v: c!.v, keys: keys ?? undefined };
+        const logits = nextTokenLogits(policy, hidden, keys ? memory(keys, cache!.length + 1, 1) : null, ownPointer ? states : undefined);
+        return { logits, k: c!.k, v: c!.v, keys: keys ?? undefined };
       });
       const next: KVCache = { k: out.k, v: out.v, length: cache!.length + 1 };
       disposeCache(cache);

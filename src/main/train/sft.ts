@@ -48,6 +48,13 @@ export interface SftConfig {
    * option's words to its letter) stay at chance. 0 turns it off.
    */
   pointer_loss_weight: number;
+  /**
+   * Weight of the vocabulary head's own negative log-likelihood (copy_head policies), added
+   * to the mixture's. Where the pointer takes most of the gate, the mixture passes the
+   * vocabulary head little gradient, and a word it alone can produce (one computed from
+   * earlier steps) is learned slowly; this loss trains it on every token. 0 turns it off.
+   */
+  vocab_loss_weight: number;
 }
 
 /** Two threads when the machine has two cores to give, else one. */
@@ -74,6 +81,7 @@ export const DEFAULT_SFT_CONFIG: SftConfig = {
   seed: 0,
   workers: defaultSftWorkers(),
   pointer_loss_weight: 0.5,
+  vocab_loss_weight: 0,
 };
 
 export function validateSftConfig(c: SftConfig): void {
@@ -92,6 +100,7 @@ export function validateSftConfig(c: SftConfig): void {
   if (c.difficulties.length === 0) bad('difficulties', 'must not be empty');
   if (!Number.isInteger(c.workers) || c.workers < 1) bad('workers', `must be a positive integer, got ${c.workers}`);
   if (!(c.pointer_loss_weight >= 0)) bad('pointer_loss_weight', `must be a number >= 0, got ${c.pointer_loss_weight}`);
+  if (!(c.vocab_loss_weight >= 0)) bad('vocab_loss_weight', `must be a number >= 0, got ${c.vocab_loss_weight}`);
 }
 
 /** Draw a variant with probability proportional to its mix weight. */
@@ -141,25 +150,28 @@ export function responseTokenCount(batch: ResponseBatch): number {
 
 /**
  * Summed negative log-likelihood of the response tokens, plus pointerWeight times the copy
- * pointer's own (see SftConfig.pointer_loss_weight): shards' sums add up to the batch's.
+ * pointer's own and vocabWeight times the vocabulary head's own (see SftConfig): shards'
+ * sums add up to the batch's.
  */
-export function sftLossSum(policy: Policy, batch: ResponseBatch, pointerWeight = 0): tf.Scalar {
+export function sftLossSum(policy: Policy, batch: ResponseBatch, pointerWeight = 0, vocabWeight = 0): tf.Scalar {
   return tf.tidy(() => {
-    const { logprobs, pointer } = sequenceLogprobs(policy, batch, { pointer: pointerWeight > 0 });
-    const nll = tf.neg(tf.sum(logprobs));
-    return (pointer ? tf.sub(nll, tf.mul(pointerWeight, tf.sum(pointer.logprobs))) : nll) as tf.Scalar;
+    const { logprobs, pointer, vocab } = sequenceLogprobs(policy, batch, { pointer: pointerWeight > 0, vocab: vocabWeight > 0 });
+    let nll: tf.Tensor = tf.neg(tf.sum(logprobs));
+    if (pointer) nll = tf.sub(nll, tf.mul(pointerWeight, tf.sum(pointer.logprobs)));
+    if (vocab) nll = tf.sub(nll, tf.mul(vocabWeight, tf.sum(vocab)));
+    return nll as tf.Scalar;
   });
 }
 
 /** sftLossSum per response token (prompt tokens carry no loss). */
-export function sftLoss(policy: Policy, batch: ResponseBatch, pointerWeight = 0): tf.Scalar {
-  return tf.tidy(() => tf.div(sftLossSum(policy, batch, pointerWeight), Math.max(responseTokenCount(batch), 1)) as tf.Scalar);
+export function sftLoss(policy: Policy, batch: ResponseBatch, pointerWeight = 0, vocabWeight = 0): tf.Scalar {
+  return tf.tidy(() => tf.div(sftLossSum(policy, batch, pointerWeight, vocabWeight), Math.max(responseTokenCount(batch), 1)) as tf.Scalar);
 }
 
 /** Gradient of the summed loss over some rows of a step's batch (what each thread computes). */
 export function sftShardGradients(policy: Policy, tokenizer: Tokenizer, c: SftConfig, step: number, rows: RowRange): ShardGradients {
   const { batch } = sftBatch(policy, tokenizer, c, step, rows);
-  const { loss, grads } = policyGradients(policy, () => sftLossSum(policy, batch, c.pointer_loss_weight));
+  const { loss, grads } = policyGradients(policy, () => sftLossSum(policy, batch, c.pointer_loss_weight, c.vocab_loss_weight));
   return { grads, lossSum: loss, tokens: responseTokenCount(batch) };
 }
 
@@ -241,7 +253,7 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
         tokens += batchTokens;
       } else {
         const { batch } = sftBatch(policy, tokenizer, config, step);
-        ({ loss, grads } = policyGradients(policy, () => sftLoss(policy, batch, config.pointer_loss_weight)));
+        ({ loss, grads } = policyGradients(policy, () => sftLoss(policy, batch, config.pointer_loss_weight, config.vocab_loss_weight)));
         tokens += responseTokenCount(batch);
       }
       const lr = learningRateAt(step, { lr: config.learning_rate, warmup: config.warmup_steps, total: config.steps, min_ratio: config.min_lr_ratio });

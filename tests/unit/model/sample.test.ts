@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, disposePolicy, presetConfig, countParameters, packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
+import { createPolicy, disposePolicy, presetConfig, countParameters, packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyConfig, type PolicyPrompt } from '../../../src/main/model/policy';
 import { collate, generate, sampleToken, sequenceLogprobs } from '../../../src/main/model/sample';
 
 const H = 8;
@@ -16,18 +16,61 @@ function fakePrompts(): PolicyPrompt[] {
   ];
 }
 
-let policy: Policy;
-beforeAll(async () => {
-  await initBackend();
+function sampledEqualsTeacherForced(policy: Policy): void {
+  for (const temperature of [1, 0.7]) {
+    const prompts = fakePrompts();
+    const out = generate(policy, prompts, { num_generations: 2, temperature, top_p: 0.95, max_completion_length: 12, seed: 7, eosId: 4 });
+    // Rows of different lengths, so teacher forcing sees right-padding.
+    expect(new Set(out.tokens.map((t) => t.length)).size).toBeGreaterThan(1);
+    const batch = collate(policy, out.promptIndex.map((i) => prompts[i]!), out.tokens);
+    const { logprobs, mask } = sequenceLogprobs(policy, batch, { temperature });
+    const lp = logprobs.arraySync();
+    const m = mask.arraySync();
+    tf.dispose([logprobs, mask]);
+    let compared = 0;
+    out.tokens.forEach((toks, b) => {
+      expect(toks.length).toBeGreaterThan(0);
+      toks.forEach((_, j) => {
+        expect(m[b]![j]).toBe(1);
+        expect(Math.abs(lp[b]![j]! - out.logprobs[b]![j]!)).toBeLessThan(1e-4);
+        compared++;
+      });
+      for (let j = toks.length; j < m[b]!.length; j++) expect(m[b]![j]).toBe(0);
+    });
+    expect(compared).toBeGreaterThan(20);
+  }
+}
+
+function cachedEqualsUncached(policy: Policy): void {
+  const prompts = fakePrompts();
+  const opts = { num_generations: 3, temperature: 1, max_completion_length: 10, seed: 42, eosId: 4 };
+  const kv = generate(policy, prompts, { ...opts, useCache: true });
+  const naive = generate(policy, prompts, { ...opts, useCache: false });
+  expect(kv.tokens).toEqual(naive.tokens);
+  expect(kv.truncated).toEqual(naive.truncated);
+  kv.logprobs.forEach((row, b) => row.forEach((v, j) => expect(Math.abs(v - naive.logprobs[b]![j]!)).toBeLessThan(1e-4)));
+  // A different seed gives a different sample (the test above is not vacuous).
+  const other = generate(policy, prompts, { ...opts, seed: 43 });
+  expect(other.tokens).not.toEqual(kv.tokens);
+}
+
+function tinyPolicy(overrides: Partial<PolicyConfig> = {}): Policy {
   // Token 6 plays "frame" and 7..10 the frame numbers, so prompts and sampled responses
   // switch frames mid-row and the equalities below cover the text-frame walk too.
   const text_frames = { marker: 6, numbers: [7, 8, 9, 10] };
   const cell_tokens = [11, 12, 13, 14, 15, 16, 17, 18]; // patch_grid 8: one pixel per cell
   const option_labels = { letters: [19, 20, 21], separator: 22 };
-  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4, text_frames, cell_tokens, option_labels }, { max_text_len: 64, tie_embeddings: false, prev_tokens: 3 });
-  policy = createPolicy(config, 3);
+  const config = presetConfig('tiny', { vocab_size: 24, frame_height: H, frame_width: W, max_frames: 4, text_frames, cell_tokens, option_labels }, { max_text_len: 64, tie_embeddings: false, prev_tokens: 3, ...overrides });
+  const policy = createPolicy(config, 3);
   // Random init at std 0.02 makes every distribution near uniform; sharpen so sampling is non-trivial.
   tf.tidy(() => policy.params.get('lm_head')!.assign(tf.mul(policy.params.get('lm_head')!, 50)));
+  return policy;
+}
+
+let policy: Policy;
+beforeAll(async () => {
+  await initBackend();
+  policy = tinyPolicy();
 });
 
 describe('sampling', () => {
@@ -36,43 +79,9 @@ describe('sampling', () => {
     expect(countParameters(policy.config)).toBe(n);
   });
 
-  it('sampled log-probs equal teacher-forced ones at the same temperature', () => {
-    for (const temperature of [1, 0.7]) {
-      const prompts = fakePrompts();
-      const out = generate(policy, prompts, { num_generations: 2, temperature, top_p: 0.95, max_completion_length: 12, seed: 7, eosId: 4 });
-      // Rows of different lengths, so teacher forcing sees right-padding.
-      expect(new Set(out.tokens.map((t) => t.length)).size).toBeGreaterThan(1);
-      const batch = collate(policy, out.promptIndex.map((i) => prompts[i]!), out.tokens);
-      const { logprobs, mask } = sequenceLogprobs(policy, batch, { temperature });
-      const lp = logprobs.arraySync();
-      const m = mask.arraySync();
-      tf.dispose([logprobs, mask]);
-      let compared = 0;
-      out.tokens.forEach((toks, b) => {
-        expect(toks.length).toBeGreaterThan(0);
-        toks.forEach((_, j) => {
-          expect(m[b]![j]).toBe(1);
-          expect(Math.abs(lp[b]![j]! - out.logprobs[b]![j]!)).toBeLessThan(1e-4);
-          compared++;
-        });
-        for (let j = toks.length; j < m[b]!.length; j++) expect(m[b]![j]).toBe(0);
-      });
-      expect(compared).toBeGreaterThan(20);
-    }
-  });
+  it('sampled log-probs equal teacher-forced ones at the same temperature', () => sampledEqualsTeacherForced(policy));
 
-  it('cached and uncached generation give identical tokens for the same seed', () => {
-    const prompts = fakePrompts();
-    const opts = { num_generations: 3, temperature: 1, max_completion_length: 10, seed: 42, eosId: 4 };
-    const kv = generate(policy, prompts, { ...opts, useCache: true });
-    const naive = generate(policy, prompts, { ...opts, useCache: false });
-    expect(kv.tokens).toEqual(naive.tokens);
-    expect(kv.truncated).toEqual(naive.truncated);
-    kv.logprobs.forEach((row, b) => row.forEach((v, j) => expect(Math.abs(v - naive.logprobs[b]![j]!)).toBeLessThan(1e-4)));
-    // A different seed gives a different sample (the test above is not vacuous).
-    const other = generate(policy, prompts, { ...opts, seed: 43 });
-    expect(other.tokens).not.toEqual(kv.tokens);
-  });
+  it('cached and uncached generation give identical tokens for the same seed', () => cachedEqualsUncached(policy));
 
   it('stops rows at EOS and flags rows cut at max_completion_length', () => {
     const prompts = fakePrompts();
@@ -235,6 +244,41 @@ describe('copy head', () => {
     expect(lp[1]!).toBeLessThan(-15);
     expect(lp[2]!).toBeGreaterThan(Math.log(0.05));
     for (const row of out.tokens) for (const t of row) expect([4, 8]).toContain(t);
+  });
+});
+
+describe('copy head with pointer states of its own (pointer_layers)', () => {
+  let own: Policy;
+  beforeAll(() => {
+    own = tinyPolicy({ pointer_layers: 1 });
+    // Sharpen the pointer too, so which slot it picks depends on the pointer states.
+    tf.tidy(() => {
+      for (const name of ['copy_q_w', 'copy_k_w']) own.params.get(name)!.assign(tf.mul(own.params.get(name)!, 30));
+    });
+  });
+
+  it('sampled log-probs equal teacher-forced ones', () => sampledEqualsTeacherForced(own));
+
+  it('cached and uncached generation give identical tokens', () => cachedEqualsUncached(own));
+
+  it("the pointer's loss trains its own tables and none of the trunk's; the trunk's pointer does train the trunk", () => {
+    const batch = collate(own, fakePrompts(), [[5, 8], [8, 3, 3], [12, 5]]);
+    const gradNorms = (pol: Policy) => {
+      const vars = [...pol.params.values()];
+      const { value, grads } = tf.variableGrads(() => {
+        const out = sequenceLogprobs(pol, batch, { pointer: true });
+        return tf.sum(tf.mul(out.pointer!.logprobs, out.pointer!.mask)) as tf.Scalar;
+      }, vars);
+      const norms = new Map([...pol.params].map(([name, v]) => [name, grads[v.name] ? tf.tidy(() => tf.sum(tf.abs(grads[v.name]!)).dataSync()[0]!) : 0]));
+      tf.dispose([value, ...Object.values(grads)]);
+      return norms;
+    };
+    const mine = gradNorms(own);
+    for (const name of ['h0.attn_qkv_w', 'h1.mlp_fc_w', 'wte', 'patch_w', 'lnf_g']) expect(mine.get(name)).toBe(0);
+    for (const name of ['ptr.wte', 'ptr.prev_w', 'ptr0.mlp_fc_w', 'ptr.patch_w', 'copy_q_w', 'copy_k_w']) expect(mine.get(name)).toBeGreaterThan(0);
+    // Control: the same loss through the trunk-fed pointer reaches the trunk.
+    const shared = gradNorms(policy);
+    for (const name of ['h0.attn_qkv_w', 'h1.mlp_fc_w', 'wte']) expect(shared.get(name)).toBeGreaterThan(0);
   });
 });
 
