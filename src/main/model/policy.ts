@@ -171,7 +171,7 @@ export type PresetName = 'tiny' | 'small' | 'base';
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
 export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames' | 'cell_tokens' | 'option_labels'>> = {
   tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0 },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0 },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 14, copy_head: true, induction_keys: true, pointer_layers: 1 },
   base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0 },
 };
 
@@ -592,10 +592,15 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
       e = tf.add(e, tf.matMul(oneFrame, p(policy, t.frame)));
     }
     if (c.prev_tokens > 0) {
+      // sum_s wte[prev_s] @ prev_w[s] as one lookup in the per-offset tables wte @ prev_w[s]
+      // [prev_tokens * vocab, d]: the tables cost vocab rows, not N * prev_tokens.
+      const S = c.prev_tokens;
+      // [S * d, d] -> [d, S * d]: one rank-2 matmul (XNNPACK) makes every table at once.
+      const side = tf.reshape(tf.transpose(tf.reshape(p(policy, t.prev), [S, c.d_model, c.d_model]), [1, 0, 2]), [c.d_model, S * c.d_model]);
+      const tables = tf.reshape(tf.transpose(tf.reshape(tf.matMul(wte, side), [c.vocab_size, S, c.d_model]), [1, 0, 2]), [S * c.vocab_size, c.d_model]);
       // Id vocab_size ("nothing there") falls off the one-hot and embeds as zeros.
-      const onePrev = tf.slice(tf.oneHot(tf.tensor1d(text!.prev, 'int32'), c.vocab_size + 1), [0, 0], [N * c.prev_tokens, c.vocab_size]);
-      const prevEmb = tf.reshape(tf.matMul(onePrev, wte), [N, c.prev_tokens * c.d_model]);
-      e = tf.add(e, tf.matMul(prevEmb, p(policy, t.prev)));
+      const onePrev = tf.slice(tf.oneHot(tf.tensor1d(text!.prev, 'int32'), c.vocab_size + 1), [0, 0], [N * S, c.vocab_size]);
+      e = tf.add(e, tf.matMul(tf.reshape(onePrev, [N, S * c.vocab_size]), tables));
     }
     return tf.reshape(e, [B, n, c.d_model]) as tf.Tensor3D;
   });

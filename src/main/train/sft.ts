@@ -81,7 +81,7 @@ export const DEFAULT_SFT_CONFIG: SftConfig = {
   seed: 0,
   workers: defaultSftWorkers(),
   pointer_loss_weight: 0.5,
-  vocab_loss_weight: 0,
+  vocab_loss_weight: 1,
 };
 
 export function validateSftConfig(c: SftConfig): void {

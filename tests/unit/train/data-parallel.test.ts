@@ -81,7 +81,7 @@ describe('data-parallel sft', () => {
     // Steps 0, 1, 2 cycle text, image, video.
     for (const step of [0, 1, 2]) {
       const { batch } = sftBatch(policy, tokenizer, sft, step);
-      const single = policyGradients(policy, () => sftLoss(policy, batch, sft.pointer_loss_weight));
+      const single = policyGradients(policy, () => sftLoss(policy, batch, sft.pointer_loss_weight, sft.vocab_loss_weight));
       const parallel = await sftDataParallelGradients([peer], policy, tokenizer, sft, step);
       expect(parallel.loss).toBeCloseTo(single.loss, 5);
       expect(parallel.tokens).toBe(batch.responseMask.reduce((s, m) => s + m, 0));
@@ -92,7 +92,7 @@ describe('data-parallel sft', () => {
   it('uses the weights the policy has now', async () => {
     const other = createPolicy(config, 8);
     const { batch } = sftBatch(other, tokenizer, sft, 1);
-    const single = policyGradients(other, () => sftLoss(other, batch, sft.pointer_loss_weight));
+    const single = policyGradients(other, () => sftLoss(other, batch, sft.pointer_loss_weight, sft.vocab_loss_weight));
     // The peer's replica held `policy`'s weights; this request must bring `other`'s.
     const parallel = await sftDataParallelGradients([peer], other, tokenizer, sft, 1);
     expect(relDiff(read(single.grads), read(parallel.grads))).toBeLessThan(1e-5);
