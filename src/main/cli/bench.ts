@@ -106,15 +106,22 @@ export interface TrainBenchResult {
 
 /**
  * Matmul FLOPs of one forward pass over [B, L] tokens (V visual, R response positions
- * through the LM head): patch embedding, per layer qkv/proj/mlp linears and the two
- * attention products, and the LM head. Embedding lookups, norms and elementwise ops are
- * not counted (the 6·N·T convention). Backward costs twice the forward.
+ * through the LM head): patch embedding, the prev-window map, per layer qkv/proj/mlp
+ * linears and the two attention products, the LM head, and with copy_head the pointer's
+ * query/key maps and scores (and, with pointer_layers, its own window map, patch embedding
+ * and MLP blocks). Embedding lookups, norms and elementwise ops are not counted (the 6·N·T
+ * convention). Backward costs twice the forward.
  */
 export function forwardFlops(c: PolicyConfig, B: number, V: number, L: number, R: number): number {
   const d = c.d_model;
   const perLayer = 2 * B * L * d * 3 * d + 2 * B * L * d * d + 2 * 2 * B * L * d * c.d_ff + 2 * 2 * B * L * L * d;
   const patchDim = (c.frame_height / c.patch_grid) * (c.frame_width / c.patch_grid) * 3;
-  return c.n_layer * perLayer + 2 * B * V * patchDim * d + 2 * B * R * d * c.vocab_size;
+  const text = B * (L - V);
+  const embed = 2 * B * V * patchDim * d + 2 * text * c.prev_tokens * d * d;
+  let flops = c.n_layer * perLayer + embed + 2 * B * R * d * c.vocab_size;
+  if (c.copy_head) flops += 2 * 2 * B * L * d * d + 2 * B * R * L * d;
+  if (c.copy_head && c.pointer_layers > 0) flops += embed + c.pointer_layers * 2 * 2 * B * L * d * c.d_ff;
+  return flops;
 }
 
 /** Seconds of CPU this process used (user + system) since `from`. */

@@ -592,15 +592,22 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
       e = tf.add(e, tf.matMul(oneFrame, p(policy, t.frame)));
     }
     if (c.prev_tokens > 0) {
-      // sum_s wte[prev_s] @ prev_w[s] as one lookup in the per-offset tables wte @ prev_w[s]
-      // [prev_tokens * vocab, d]: the tables cost vocab rows, not N * prev_tokens.
+      // sum_s wte[prev_s] @ prev_w[s]. Id vocab_size ("nothing there") falls off the one-hot
+      // and embeds as zeros.
       const S = c.prev_tokens;
-      // [S * d, d] -> [d, S * d]: one rank-2 matmul (XNNPACK) makes every table at once.
-      const side = tf.reshape(tf.transpose(tf.reshape(p(policy, t.prev), [S, c.d_model, c.d_model]), [1, 0, 2]), [c.d_model, S * c.d_model]);
-      const tables = tf.reshape(tf.transpose(tf.reshape(tf.matMul(wte, side), [c.vocab_size, S, c.d_model]), [1, 0, 2]), [S * c.vocab_size, c.d_model]);
-      // Id vocab_size ("nothing there") falls off the one-hot and embeds as zeros.
       const onePrev = tf.slice(tf.oneHot(tf.tensor1d(text!.prev, 'int32'), c.vocab_size + 1), [0, 0], [N * S, c.vocab_size]);
-      e = tf.add(e, tf.matMul(tf.reshape(onePrev, [N, S * c.vocab_size]), tables));
+      if (N > c.vocab_size) {
+        // Many slots (training, a prompt): one lookup in the per-offset tables wte @ prev_w[s]
+        // [S * vocab, d], which cost vocab rows once instead of a [S * d, d] map per slot.
+        // [S * d, d] -> [d, S * d]: one rank-2 matmul (XNNPACK) makes every table at once.
+        const side = tf.reshape(tf.transpose(tf.reshape(p(policy, t.prev), [S, c.d_model, c.d_model]), [1, 0, 2]), [c.d_model, S * c.d_model]);
+        const tables = tf.reshape(tf.transpose(tf.reshape(tf.matMul(wte, side), [c.vocab_size, S, c.d_model]), [1, 0, 2]), [S * c.vocab_size, c.d_model]);
+        e = tf.add(e, tf.matMul(tf.reshape(onePrev, [N, S * c.vocab_size]), tables));
+      } else {
+        // Few slots (a sampling step): the tables would cost more than the map.
+        const prevEmb = tf.reshape(tf.matMul(onePrev, wte), [N, S * c.d_model]);
+        e = tf.add(e, tf.matMul(prevEmb, p(policy, t.prev)));
+      }
     }
     return tf.reshape(e, [B, n, c.d_model]) as tf.Tensor3D;
   });
