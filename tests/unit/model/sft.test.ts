@@ -4,7 +4,9 @@ import { createPolicy, presetConfig } from '../../../src/main/model/policy';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
 import { learningRateAt, NonFiniteLossError } from '../../../src/main/model/optim';
 import * as tf from '@tensorflow/tfjs-core';
-import { DEFAULT_SFT_CONFIG, pickVariant, runSft, sftBatch, validateSftConfig } from '../../../src/main/train/sft';
+import { DEFAULT_SFT_CONFIG, pickVariant, runSft, sftBatch, sftLossSum, validateSftConfig } from '../../../src/main/train/sft';
+import { policyGradients } from '../../../src/main/model/optim';
+import { sequenceLogprobs } from '../../../src/main/model/sample';
 import { scoreCompletions } from '../../../src/main/train/eval';
 import { sampleTasks } from '../../../src/main/video/tasks';
 
@@ -58,6 +60,32 @@ describe('sft', () => {
       const row = a.batch.responseMask.subarray(i * a.batch.responseLen, (i + 1) * a.batch.responseLen);
       expect(row.reduce((s, m) => s + m, 0)).toBe(n);
     });
+  });
+
+  it("the vocabulary-head loss adds that head's own NLL and trains it where the gate shuts it out", () => {
+    const policy = createPolicy(config, 2);
+    const { batch } = sftBatch(policy, tokenizer, { ...DEFAULT_SFT_CONFIG, batch_size: 2 }, 0);
+    const gate = policy.params.get('copy_gate_b')!;
+    gate.assign(tf.tensor1d([-40])); // the mixture is the pointer alone
+    const parts = sequenceLogprobs(policy, batch, { vocab: true });
+    const mixNll = -tf.sum(parts.logprobs).dataSync()[0]!;
+    const vocabNll = -tf.sum(parts.vocab!).dataSync()[0]!;
+    tf.dispose([parts.logprobs, parts.mask, parts.vocab!]);
+    expect(vocabNll).toBeGreaterThan(0);
+    const sum = (w: number) => tf.tidy(() => sftLossSum(policy, batch, 0, w).dataSync()[0]!);
+    expect(sum(0)).toBeCloseTo(mixNll, 2);
+    expect(sum(0.5)).toBeCloseTo(mixNll + 0.5 * vocabNll, 2);
+    const headGrad = (w: number) => {
+      const { grads } = policyGradients(policy, () => sftLossSum(policy, batch, 0, w));
+      const g = grads.get('wte');
+      const norm = g ? tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]!) : 0;
+      tf.dispose([...grads.values()]);
+      return norm;
+    };
+    // wte is also the tied vocabulary head: shut out by the gate, only the embedding path is
+    // left; the vocabulary loss adds the head's own gradient on top.
+    expect(headGrad(1)).toBeGreaterThan(headGrad(0) * 1.5);
+    expect(() => validateSftConfig({ ...DEFAULT_SFT_CONFIG, vocab_loss_weight: -1 })).toThrow(/vocab_loss_weight/);
   });
 
   it('mix weights and schedule behave', () => {
