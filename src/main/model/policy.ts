@@ -797,8 +797,8 @@ export function transformer(
 }
 
 /**
- * Copy-head keys [B, S, d] of final hidden states [B, S, d] (kept in the cache while
- * sampling). Slots flagged in `labels` [B * S] (option letters keyed by their option's last
+ * Copy-head keys [B, S, d] of the states the pointer reads [B, S, d] (the final hidden
+ * states, or pointerStates with pointer_layers; kept in the cache while sampling). Slots flagged in `labels` [B * S] (option letters keyed by their option's last
  * word) add copy_label_role first, so a letter's key differs from that word's own.
  */
 export function copyKeys(policy: Policy, hidden: tf.Tensor3D, labels?: Float32Array): tf.Tensor3D {
@@ -811,7 +811,7 @@ export function copyKeys(policy: Policy, hidden: tf.Tensor3D, labels?: Float32Ar
 
 /**
  * Pointer targets of a pack's patch tokens (cell_tokens with copy_head): keys [B, 2V, d] of
- * final hidden states hv [B, V, d] plus the column role, then plus the row role; ids the
+ * pointer-read states hv [B, V, d] (see copyKeys) plus the column role, then plus the row role; ids the
  * column / row numbers; mask 0 on whole-frame tokens and padding. Visual slots precede all
  * text, so every query may point at them.
  */

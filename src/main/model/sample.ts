@@ -409,7 +409,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   let copyKeyCache: tf.Tensor3D | null = null;
   // With induction_keys, the last position's pointer state keys the next token's slot.
   const inductionKeys = copyHead && policy.config.induction_keys;
-  let lastHidden: tf.Tensor3D | null = null;
+  let lastPointerState: tf.Tensor3D | null = null;
   const ownPointer = policy.config.pointer_layers > 0;
   let visualTargets: VisualTargets | null = null;
   /** Copy memory over the first S slots for n queries ending at slot S - 1 (keys given). */
@@ -428,7 +428,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
       const lastOf = (t: tf.Tensor3D) => tf.slice(t, [0, prefixLen - 1, 0], [B, 1, policy.config.d_model]) as tf.Tensor3D;
       const states = ownPointer ? pointerStates(policy, embedPrefix(policy, pack, 'pointer'), hidden) : hidden;
       const keys = prefixSlots ? copyKeysOf(policy, states, prefixSlots, prefixLen) : null;
-      if (inductionKeys) lastHidden = tf.keep(lastOf(states));
+      if (inductionKeys) lastPointerState = tf.keep(lastOf(states));
       if (copyHead) {
         visualTargets = visualTargetsOf(policy, pack, states);
         if (visualTargets) tf.keep(visualTargets.keys);
@@ -474,10 +474,10 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
         const bias = attentionBias(keyMask, cache!.length, 1);
         const { hidden, cache: c } = transformer(policy, x, bias, cache, true, pos);
         const states = ownPointer ? pointerStates(policy, embedTokens(policy, fed, pos, B, 1, text, 'pointer'), hidden) : hidden;
-        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, inductionKeys ? lastHidden! : states)], 1) as tf.Tensor3D : null;
+        const keys = copyKeyCache ? tf.concat([copyKeyCache, copyKeys(policy, inductionKeys ? lastPointerState! : states)], 1) as tf.Tensor3D : null;
         if (inductionKeys) {
-          lastHidden!.dispose();
-          lastHidden = tf.keep(states);
+          lastPointerState!.dispose();
+          lastPointerState = tf.keep(states);
         }
         const logits = nextTokenLogits(policy, hidden, keys ? memory(keys, cache!.length + 1, 1) : null, ownPointer ? states : undefined);
         return { logits, k: c!.k, v: c!.v, keys: keys ?? undefined };
@@ -495,7 +495,7 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   }
   disposeCache(cache);
   copyKeyCache?.dispose();
-  (lastHidden as tf.Tensor3D | null)?.dispose();
+  (lastPointerState as tf.Tensor3D | null)?.dispose();
   (visualTargets as VisualTargets | null)?.keys.dispose();
   return { tokens, logprobs, truncated: done.map((d) => !d), promptIndex };
 }
