@@ -146,18 +146,25 @@ export const command: CliCommand = {
     const t0 = performance.now();
     curve.push({ step: 0, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: null });
     const bar = values.json ? null : progressBar('grpo', config.steps);
-    let lastReward: number | null = null;
+    // Mean training reward over the steps since the last eval (one step's is too noisy to read).
+    let rewardSum = 0;
+    let rewardSteps = 0;
     let failure: string | null = null;
     try {
       await runGrpo({
         policy, reference, tokenizer, seed, config,
         tasks: train.map((t) => trainTaskOf(t, tokenizer)),
         onEvent: (ev) => {
-          if (ev.type === 'metric' && ev.name === 'reward') lastReward = ev.value;
+          if (ev.type === 'metric' && ev.name === 'reward') {
+            rewardSum += ev.value;
+            rewardSteps++;
+          }
           if (ev.type !== 'progress') return;
           bar?.update(ev.step);
           if (ev.step % evalEvery === 0 || ev.step === config.steps) {
-            curve.push({ step: ev.step, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: lastReward });
+            curve.push({ step: ev.step, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: rewardSteps ? rewardSum / rewardSteps : null });
+            rewardSum = 0;
+            rewardSteps = 0;
           }
         },
       });
@@ -190,7 +197,8 @@ export const command: CliCommand = {
     if (values.json) printJson(result);
     else {
       for (const c of curve) {
-        console.log(`step ${String(c.step).padStart(4)}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  grounding ${c.val.grounding_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}`);
+        const reward = c.train_reward === null ? '' : `  train reward ${c.train_reward.toFixed(3)}`;
+        console.log(`step ${String(c.step).padStart(4)}${reward}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  grounding ${c.val.grounding_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}`);
       }
       const sign = change.delta >= 0 ? '+' : '';
       console.log(`val accuracy change over ${val.length} tasks: ${sign}${change.delta.toFixed(3)} ± ${change.se.toFixed(3)} (paired SE, z = ${change.z.toFixed(1)}; ${change.improved} tasks better, ${change.worsened} worse)`);
