@@ -63,8 +63,8 @@ export function defaultSftWorkers(): number {
 }
 
 // The recipe measured for the small preset: 500 steps of batch 6 at 2e-3 with workers 2
-// train in about 8.6 minutes on 2 cores (see `veripo sft`); batch 8 scored 1.2 points more
-// on val but took 12 minutes with the pointer's own states. The learning rate matters most:
+// train in 470-515 s on 2 cores (see `veripo sft`); batch 8 scored about as well on val
+// (39.1 % against 34.0-37.9 %) but took 12 minutes with the pointer's own states. The learning rate matters most:
 // the policy first learns the chain templates and only later to copy names from the
 // question and read cells from the frames, and at 6e-3 it never left that plateau (names
 // stayed at chance after 600 steps) while at 1e-3-2e-3 names were learned by step ~300.
