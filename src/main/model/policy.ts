@@ -637,8 +637,11 @@ export function embedPrefix(policy: Policy, pack: PromptPack, tables: EmbeddingT
   });
 }
 
-/** Passes values forward and no gradient back. */
-const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+/** Identity forward, zero gradient (torch's `.detach()` inside a taped computation). */
+export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad((...args: unknown[]) => {
+  const x = args[0] as tf.Tensor;
+  return { value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+}) as (x: tf.Tensor) => tf.Tensor;
 
 /**
  * The copy head's own states [B, n, d] (pointer_layers > 0) of slots embedded through the

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
 import type { Policy, PolicyPrompt } from '../model/policy';
+import { stopGradient } from '../model/policy';
 import { promptText, taskPrompt } from '../model/prompt';
 import { collate, generate, mulberry32, sequenceLogprobs } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
@@ -20,11 +21,8 @@ import { computeRewards, type AnswerSpec, type RewardName } from './rewards';
 export type GrpoLossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
 export type ImportanceSamplingLevel = 'token' | 'sequence';
 
-/** Identity forward, zero gradient (torch's `.detach()` inside a taped computation). */
-export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad((...args: unknown[]) => {
-  const x = args[0] as tf.Tensor;
-  return { value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
-}) as (x: tf.Tensor) => tf.Tensor;
+// One stopGradient for every stage; re-exported where the losses that use it live.
+export { stopGradient };
 
 /** Sum of x over unmasked entries divided by their count (at least 1, as TRL's clamp(min=1)). */
 export function maskedMean(x: tf.Tensor, mask: tf.Tensor): tf.Scalar {
