@@ -58,3 +58,33 @@ describe('registered gradients agree with finite differences', () => {
     });
   }
 });
+
+describe('batchMatMul (slice by slice through XNNPACK on wasm)', () => {
+  // Shapes with >= 8 rows take the sliced path; the reference is tf.matMul's batched kernel.
+  const a = () => tf.tensor3d(Array.from({ length: 3 * 9 * 5 }, (_, i) => Math.sin(i * 0.7)), [3, 9, 5]);
+  const b = () => tf.tensor3d(Array.from({ length: 3 * 5 * 4 }, (_, i) => Math.cos(i * 1.3)), [3, 5, 4]);
+  const bT = () => tf.tensor3d(Array.from({ length: 3 * 4 * 5 }, (_, i) => Math.cos(i * 1.3)), [3, 4, 5]);
+  const weights = () => tf.tensor3d(Array.from({ length: 3 * 9 * 4 }, (_, i) => (i % 7) - 3), [3, 9, 4]);
+
+  for (const transposeB of [false, true]) {
+    it(`values and gradients equal the batched kernel's${transposeB ? ' (b transposed)' : ''}`, async () => {
+      const { batchMatMul } = await import('../../../src/main/model/policy');
+      expect(tf.getBackend()).toBe('wasm');
+      const A = a();
+      const B = transposeB ? bT() : b();
+      const W = weights();
+      const loss = (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), W));
+      const ours = (x: tf.Tensor3D, y: tf.Tensor3D) => batchMatMul(x, y, transposeB);
+      const ref = (x: tf.Tensor3D, y: tf.Tensor3D) => tf.matMul(x, y, false, transposeB);
+      const close = (p: tf.Tensor, q: tf.Tensor) => expect(tf.max(tf.abs(tf.sub(p, q))).dataSync()[0]).toBeLessThan(1e-4);
+      close(ours(A, B), ref(A, B));
+      const [ga, gb] = tf.grads(loss(ours))([A, B]);
+      const [ra, rb] = tf.grads(loss(ref))([A, B]);
+      expect(ga!.shape).toEqual(A.shape);
+      expect(gb!.shape).toEqual(B.shape);
+      close(ga!, ra!);
+      close(gb!, rb!);
+      expect(tf.max(tf.abs(gb!)).dataSync()[0]).toBeGreaterThan(0.1);
+    });
+  }
+});
