@@ -50,7 +50,7 @@ export function readModelJSON(dir: string): ModelJSON {
   const model = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelJSON;
   if (model.kind !== 'veripo-policy' || model.version !== 1) throw new Error(`${file}: kind/version is not veripo-policy 1`);
   // Checkpoints from before patch pruning kept every patch; those from before rotary positions, text frames, previous-token inputs, the copy head and induction keys have none of them.
-  model.config = { ...model.config, keep_patches: model.config.keep_patches ?? 0, rope: model.config.rope ?? false, text_frames: model.config.text_frames ?? null, prev_tokens: model.config.prev_tokens ?? 0, copy_head: model.config.copy_head ?? false, induction_keys: model.config.induction_keys ?? false, pointer_layers: model.config.pointer_layers ?? 0, cell_tokens: model.config.cell_tokens ?? null, option_labels: model.config.option_labels ?? null };
+  model.config = { ...model.config, keep_patches: model.config.keep_patches ?? 0, rope: model.config.rope ?? false, text_frames: model.config.text_frames ?? null, prev_tokens: model.config.prev_tokens ?? 0, copy_head: model.config.copy_head ?? false, induction_keys: model.config.induction_keys ?? false, pointer_layers: model.config.pointer_layers ?? 0, cell_tokens: model.config.cell_tokens ?? null, option_labels: model.config.option_labels ?? null, number_tokens: model.config.number_tokens ?? null, number_values: model.config.number_values ?? false };
   return model;
 }
 

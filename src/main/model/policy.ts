@@ -110,6 +110,16 @@ export interface PolicyConfig {
    * at the letter itself cannot: the option's words come after it.
    */
   option_labels: { letters: number[]; separator: number } | null;
+  /**
+   * Token ids of the numbers 0, 1, 2, … (null: off). With number_values, number k's input
+   * embedding (trunk only, and in the prev_tokens window) adds k / 8 times a learned
+   * direction, so "2 to 7", "at 1 3 ... at 1 2" give the trunk their difference as one
+   * linear feature. A chain's computed words (up / left, less / more / equal, the edge an
+   * object enters by) are comparisons of numbers; with number embeddings free, the policy
+   * first has to learn 8 x 8 cases of each from a few hundred examples.
+   */
+  number_tokens: number[] | null;
+  number_values: boolean;
 }
 
 export interface TextFrames {
@@ -169,20 +179,20 @@ export function stepTextWalk(c: PolicyConfig, w: TextWalk, token: number, out: T
 export type PresetName = 'tiny' | 'small' | 'base';
 
 /** Sizes only; vocabulary and frame shape come from the tokenizer and the benchmark. */
-export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames' | 'cell_tokens' | 'option_labels'>> = {
-  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0 },
-  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 14, copy_head: true, induction_keys: true, pointer_layers: 1 },
-  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0 },
+export const PRESETS: Record<PresetName, Omit<PolicyConfig, 'preset' | 'vocab_size' | 'frame_height' | 'frame_width' | 'max_frames' | 'text_frames' | 'cell_tokens' | 'option_labels' | 'number_tokens'>> = {
+  tiny: { d_model: 32, n_layer: 2, n_head: 2, d_ff: 64, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0, number_values: false },
+  small: { d_model: 128, n_layer: 4, n_head: 4, d_ff: 512, max_text_len: 512, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 14, copy_head: true, induction_keys: true, pointer_layers: 1, number_values: true },
+  base: { d_model: 512, n_layer: 8, n_head: 8, d_ff: 2048, max_text_len: 1024, patch_grid: 8, keep_patches: 6, tie_embeddings: true, rope: true, prev_tokens: 3, copy_head: true, induction_keys: true, pointer_layers: 0, number_values: false },
 };
 
 export function presetConfig(
   preset: PresetName,
-  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number; text_frames?: TextFrames | null; cell_tokens?: number[] | null; option_labels?: PolicyConfig['option_labels'] },
+  data: { vocab_size: number; frame_height: number; frame_width: number; max_frames: number; text_frames?: TextFrames | null; cell_tokens?: number[] | null; option_labels?: PolicyConfig['option_labels']; number_tokens?: number[] | null },
   overrides: Partial<PolicyConfig> = {},
 ): PolicyConfig {
   const sizes = PRESETS[preset];
   if (!sizes) throw new Error(`policy: unknown preset ${JSON.stringify(preset)} (tiny, small, base)`);
-  const config: PolicyConfig = { preset, ...sizes, text_frames: null, cell_tokens: null, option_labels: null, ...data, ...overrides };
+  const config: PolicyConfig = { preset, ...sizes, text_frames: null, cell_tokens: null, option_labels: null, number_tokens: null, ...data, ...overrides };
   validateConfig(config);
   return config;
 }
@@ -212,6 +222,8 @@ export function validateConfig(c: PolicyConfig): void {
     tokenIds('cell_tokens', c.cell_tokens);
   }
   if (c.option_labels) tokenIds('option_labels', [...c.option_labels.letters, c.option_labels.separator]);
+  if (c.number_tokens) tokenIds('number_tokens', c.number_tokens);
+  if (c.number_values && !c.number_tokens?.length) bad('number_values', 'needs number_tokens');
   if (c.d_model % c.n_head !== 0) bad('d_model', `(${c.d_model}) must be divisible by n_head (${c.n_head})`);
   if (c.frame_height % c.patch_grid !== 0) bad('frame_height', `(${c.frame_height}) must be divisible by patch_grid (${c.patch_grid})`);
   if (c.frame_width % c.patch_grid !== 0) bad('frame_width', `(${c.frame_width}) must be divisible by patch_grid (${c.patch_grid})`);
@@ -245,6 +257,7 @@ export function parameterShapes(c: PolicyConfig): [string, number[]][] {
     ['vis_spatial', [spatialSlots(c), d]],
     ['vis_temporal', [c.max_frames, d]],
     ...(c.prev_tokens > 0 ? [['prev_w', [c.prev_tokens * d, d]] as [string, number[]]] : []),
+    ...(c.number_values ? [['num_dir', [1, d]] as [string, number[]]] : []),
   ];
   for (let l = 0; l < c.n_layer; l++) {
     shapes.push(
@@ -570,6 +583,19 @@ const TABLES: Record<EmbeddingTables, { wte: string; wpe: string | null; frame: 
   pointer: { wte: 'ptr.wte', wpe: null, frame: 'ptr.frame', prev: 'ptr.prev_w', patch_w: 'ptr.patch_w', patch_b: 'ptr.patch_b', cell: 'ptr.cell' },
 };
 
+const numberValueCache = new WeakMap<number[], tf.Tensor2D>();
+/** [vocab, 1]: k / 8 in the row of number k's token, 0 elsewhere (see number_tokens). */
+function numberValues(c: PolicyConfig): tf.Tensor2D {
+  let v = numberValueCache.get(c.number_tokens!);
+  if (!v) {
+    const col = new Float32Array(c.vocab_size);
+    c.number_tokens!.forEach((id, k) => (col[id] = k / 8));
+    v = tf.keep(tf.tensor2d(col, [c.vocab_size, 1]));
+    numberValueCache.set(c.number_tokens!, v);
+  }
+  return v;
+}
+
 /**
  * Token embeddings + text position embeddings (+ the frame each token talks about and a map
  * of the tokens before it, when text_frames / prev_tokens are on): ids, pos [B, n] -> [B, n, d].
@@ -582,7 +608,7 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
     throw new Error(`policy: text_frames / prev_tokens need text features for ${N} slots`);
   }
   return tf.tidy(() => {
-    const wte = p(policy, t.wte);
+    const wte = tables === 'trunk' && c.number_values ? tf.add(p(policy, t.wte), tf.matMul(numberValues(c), p(policy, 'num_dir'))) : p(policy, t.wte);
     const oneTok = tf.oneHot(tf.tensor1d(ids, 'int32'), c.vocab_size);
     let e = tf.matMul(oneTok, wte);
     if (t.wpe) e = tf.add(e, tf.matMul(tf.oneHot(tf.tensor1d(pos, 'int32'), c.max_text_len), p(policy, t.wpe)));

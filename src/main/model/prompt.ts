@@ -1,7 +1,7 @@
 // How a benchmark task becomes policy input: the tokenizer over the benchmark vocabulary,
 // the prompt text (scene text for the text modality, question, lettered options) and the
 // frames. GRPO, DPO, SFT and eval all build prompts here so they see the same format.
-import { BENCHMARK_WORDS } from '../video/words';
+import { BENCHMARK_WORDS, NUMBER_WORDS } from '../video/words';
 import { LETTERS } from '../video/families';
 import { DEFAULT_FRAMES, sceneOptions, type Task } from '../video/tasks';
 import type { PolicyPrompt, TextFrames } from './policy';
@@ -14,13 +14,14 @@ export const BENCHMARK_GRID = sceneOptions(1, DEFAULT_FRAMES).gridW;
 
 /** What a policy over the benchmark takes from its tokenizer: vocabulary, frame shape and frame words. */
 export function benchmarkPolicyData(tokenizer: Tokenizer): typeof BENCHMARK_FRAME & {
-  vocab_size: number; text_frames: TextFrames; cell_tokens: number[]; option_labels: { letters: number[]; separator: number };
+  vocab_size: number; text_frames: TextFrames; cell_tokens: number[]; option_labels: { letters: number[]; separator: number }; number_tokens: number[];
 } {
   const numbers = Array.from({ length: BENCHMARK_FRAME.max_frames }, (_, i) => tokenizer.id(String(i + 1)));
   // A cell is written "x y" with the numbers 0 .. grid - 1 (one grid cell per 4x4 patch).
   const cell_tokens = Array.from({ length: BENCHMARK_GRID }, (_, i) => tokenizer.id(String(i)));
   return { vocab_size: tokenizer.size, ...BENCHMARK_FRAME, text_frames: { marker: tokenizer.id('frame'), numbers }, cell_tokens,
-    option_labels: { letters: [...LETTERS].map((l) => tokenizer.id(l)), separator: tokenizer.id(':') } };
+    option_labels: { letters: [...LETTERS].map((l) => tokenizer.id(l)), separator: tokenizer.id(':') },
+    number_tokens: NUMBER_WORDS.map((w) => tokenizer.id(w)) };
 }
 
 export function benchmarkTokenizer(): Tokenizer {

@@ -80,20 +80,8 @@ function eventsOf(facts: FactLog, id: number, ...kinds: FactEvent['kind'][]): Fa
 
 const visibleThroughout = (facts: FactLog, id: number) => facts.frames.every((cells) => cells.some((c) => c.id === id));
 
-/**
- * Every frame's observation, each after the first followed by the step since the one before
- * ("frame 3 : red circle at 2 4 . left ."). The step word is then predicted with both cells
- * among the last dozen tokens (prev_tokens); written only in the summary after all eight
- * observations, it had to be fetched from sentences 50 tokens back and stayed at chance.
- */
-function framesWithSteps(facts: FactLog, id: number): Sentence[] {
-  return facts.frames.flatMap((_, i): Sentence[] => {
-    const seen: Sentence = { frame: i + 1, id };
-    if (i === 0) return [seen];
-    const dir = eventsOf(facts, id, 'moved').find((e) => e.frame === i + 1)?.dir;
-    return [seen, say(dir ?? 'stays')];
-  });
-}
+const allFrames = (facts: FactLog, id: number): Sentence[] =>
+  facts.frames.map((_, i) => ({ frame: i + 1, id }));
 
 function movesSentence(facts: FactLog, id: number): Sentence {
   const dirs = eventsOf(facts, id, 'moved').map((e) => e.dir as string);
@@ -175,7 +163,7 @@ const rotation: Family = {
     return {
       question: `how does the ${name} rotate ?`,
       ...mc,
-      sentences: [...framesWithSteps(facts, t), movesSentence(facts, t), say(summary)],
+      sentences: [...allFrames(facts, t), movesSentence(facts, t), say(summary)],
     };
   },
 };
@@ -191,7 +179,7 @@ const countTurns: Family = {
     if (!visibleThroughout(facts, t) || eventsOf(facts, t, 'stopped').length) return null;
     const turns = eventsOf(facts, t, 'turned', 'reversed');
     const name = objectName(facts, t);
-    const sentences: Sentence[] = [...framesWithSteps(facts, t), movesSentence(facts, t)];
+    const sentences: Sentence[] = [...allFrames(facts, t), movesSentence(facts, t)];
     for (const e of turns) sentences.push(say(`${name} turns at frame ${e.frame}`));
     if (!turns.length) sentences.push(say(`${name} never turns`));
     return { question: `how many times does the ${name} turn ?`, ...numeric(turns.length), sentences };

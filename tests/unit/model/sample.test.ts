@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, disposePolicy, presetConfig, countParameters, packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyConfig, type PolicyPrompt } from '../../../src/main/model/policy';
+import { createPolicy, disposePolicy, presetConfig, countParameters, embedTokens, packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyConfig, type PolicyPrompt } from '../../../src/main/model/policy';
 import { collate, generate, sampleToken, sequenceLogprobs } from '../../../src/main/model/sample';
 
 const H = 8;
@@ -244,6 +244,44 @@ describe('copy head', () => {
     expect(lp[1]!).toBeLessThan(-15);
     expect(lp[2]!).toBeGreaterThan(Math.log(0.05));
     for (const row of out.tokens) for (const t of row) expect([4, 8]).toContain(t);
+  });
+});
+
+describe('number values (number_values)', () => {
+  // Tokens 11..18 play the numbers 0..7 (the cell tokens do double duty, as in the benchmark).
+  let num: Policy;
+  beforeAll(() => {
+    num = tinyPolicy({ pointer_layers: 1, number_values: true, number_tokens: [11, 12, 13, 14, 15, 16, 17, 18] });
+    tf.tidy(() => num.params.get('num_dir')!.assign(tf.mul(tf.ones([1, num.config.d_model]), 0.5)));
+  });
+
+  it('sampled log-probs equal teacher-forced ones', () => sampledEqualsTeacherForced(num));
+
+  it('cached and uncached generation give identical tokens', () => cachedEqualsUncached(num));
+
+  it("number k's embedding adds k / 8 times num_dir, in the token and in the window after it; other tokens' do not change", () => {
+    const ids = Int32Array.from([2, 14, 3, 17]); // word, number 3, word, number 6
+    const pos = Int32Array.from([0, 1, 2, 3]);
+    const text = newTextFeatures(num.config, 4);
+    // prev ids (most recent first), vocab_size = nothing there.
+    const V = num.config.vocab_size;
+    text.prev.set([V, V, V, 2, V, V, 14, 2, V, 3, 14, 2]);
+    const withValues = embedTokens(num, ids, pos, 1, 4, text);
+    const off = { ...num, config: { ...num.config, number_values: false } };
+    const without = embedTokens(off, ids, pos, 1, 4, text);
+    const diff = (tf.sub(withValues, without) as tf.Tensor3D).arraySync()[0]!;
+    const prevW = num.params.get('prev_w')!;
+    const d = num.config.d_model;
+    // Row 0 ("word", nothing before it): no number anywhere, no change.
+    expect(Math.max(...diff[0]!.map(Math.abs))).toBeLessThan(1e-6);
+    // Row 1 (number 3, a word before it): 3/8 * 0.5 on every dimension of the token itself.
+    diff[1]!.forEach((v) => expect(v).toBeCloseTo(3 / 16, 5));
+    // Row 2 ("word" after number 3): the number reaches it through window slot 1 only:
+    // 3/8 * num_dir @ prev_w[offset 1].
+    const slot = (s: number) => tf.slice(prevW, [s * d, 0], [d, d]);
+    const expected2 = (tf.matMul(tf.mul(tf.ones([1, d]), 3 / 16), slot(0)) as tf.Tensor2D).arraySync()[0]!;
+    diff[2]!.forEach((v, i) => expect(v).toBeCloseTo(expected2[i]!, 5));
+    expect(Math.max(...expected2.map(Math.abs))).toBeGreaterThan(1e-3);
   });
 });
 
