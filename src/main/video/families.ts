@@ -105,9 +105,10 @@ const direction: Family = {
     const first = cellOf(facts, 1, t)!;
     const last = cellOf(facts, T, t)!;
     // Both axes are compared, always: the verdict after them ("moves right", "does not
-    // move") then reads two comparison words among its last 20 tokens (prev_tokens). Writing
-    // only the axis that changes made the first word after the observations ("x", "y" or the
-    // name, for "stays") a comparison of four cells, which the policy never learned.
+    // move") then depends on two comparison words a sentence apart. Writing only the axis
+    // that changes made the first word after the observations ("x", "y" or the name, for
+    // "stays") a comparison of four cells, which the policy never learned (teacher-forced
+    // p 0.43; the direction word after it 0.27, against 0.77 with both axes).
     const axes = (['x', 'y'] as const).map((axis) => say(`${axis} goes from ${first[axis]} to ${last[axis]} : ${compared(first[axis], last[axis])}`));
     const NONE = 'it does not move';
     const correct = dirs.length ? dirs[0] : NONE;
