@@ -951,21 +951,24 @@ function slicedMatMul(a: tf.Tensor3D, b: tf.Tensor3D, transposeA: boolean, trans
   });
 }
 
-// out = a @ b and out = a @ b^T, with their gradients in the same sliced form.
-const slicedAB = tf.customGrad((a, b, save) => {
-  (save as tf.GradSaveFunc)([a as tf.Tensor3D, b as tf.Tensor3D]);
-  return {
-    value: slicedMatMul(a as tf.Tensor3D, b as tf.Tensor3D, false, false),
-    gradFunc: (dy, [sa, sb]) => [slicedMatMul(dy as tf.Tensor3D, sb as tf.Tensor3D, false, true), slicedMatMul(sa as tf.Tensor3D, dy as tf.Tensor3D, true, false)],
-  };
-}) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
-const slicedABt = tf.customGrad((a, b, save) => {
-  (save as tf.GradSaveFunc)([a as tf.Tensor3D, b as tf.Tensor3D]);
-  return {
-    value: slicedMatMul(a as tf.Tensor3D, b as tf.Tensor3D, false, true),
-    gradFunc: (dy, [sa, sb]) => [slicedMatMul(dy as tf.Tensor3D, sb as tf.Tensor3D, false, false), slicedMatMul(dy as tf.Tensor3D, sa as tf.Tensor3D, true, false)],
-  };
-}) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
+/**
+ * out = a @ b (or a @ b^T), with its gradients in the same sliced form: da = dy @ b^T
+ * (dy @ b), db = a^T @ dy (dy^T @ a, which is db's transpose).
+ */
+function slicedOp(transposeB: boolean): (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D {
+  return tf.customGrad((a, b, save) => {
+    (save as tf.GradSaveFunc)([a as tf.Tensor3D, b as tf.Tensor3D]);
+    return {
+      value: slicedMatMul(a as tf.Tensor3D, b as tf.Tensor3D, false, transposeB),
+      gradFunc: (dy, [sa, sb]) => {
+        const [g, x, y] = [dy as tf.Tensor3D, sa as tf.Tensor3D, sb as tf.Tensor3D];
+        return [slicedMatMul(g, y, false, !transposeB), transposeB ? slicedMatMul(g, x, true, false) : slicedMatMul(x, g, true, false)];
+      },
+    };
+  }) as (a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor3D;
+}
+const slicedAB = slicedOp(false);
+const slicedABt = slicedOp(true);
 
 /**
  * a [N, m, k] @ b [N, k, n], or @ b^T for b [N, n, k] with transposeB. On wasm, blocks of at
