@@ -618,20 +618,25 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
       e = tf.add(e, tf.matMul(oneFrame, p(policy, t.frame)));
     }
     if (c.prev_tokens > 0) {
-      // sum_s wte[prev_s] @ prev_w[s]. Id vocab_size ("nothing there") falls off the one-hot
-      // and embeds as zeros.
+      // sum_s wte[prev_s] @ prev_w[s]. Id vocab_size ("nothing there") embeds as zeros.
       const S = c.prev_tokens;
-      const onePrev = tf.slice(tf.oneHot(tf.tensor1d(text!.prev, 'int32'), c.vocab_size + 1), [0, 0], [N * S, c.vocab_size]);
+      const d = c.d_model;
       if (N > c.vocab_size) {
-        // Many slots (training, a prompt): one lookup in the per-offset tables wte @ prev_w[s]
-        // [S * vocab, d], which cost vocab rows once instead of a [S * d, d] map per slot.
-        // [S * d, d] -> [d, S * d]: one rank-2 matmul (XNNPACK) makes every table at once.
-        const side = tf.reshape(tf.transpose(tf.reshape(p(policy, t.prev), [S, c.d_model, c.d_model]), [1, 0, 2]), [c.d_model, S * c.d_model]);
-        const tables = tf.reshape(tf.transpose(tf.reshape(tf.matMul(wte, side), [c.vocab_size, S, c.d_model]), [1, 0, 2]), [S * c.vocab_size, c.d_model]);
-        e = tf.add(e, tf.matMul(tf.reshape(onePrev, [N, S * c.vocab_size]), tables));
+        // Many slots (training, a prompt): per offset s, one lookup in the table
+        // wte @ prev_w[s] [vocab, d], which costs vocab rows once instead of a [d, d] map per
+        // slot. Offset by offset, so the one-hot is [N, vocab], not [N, S * vocab]: 64 sampled
+        // rows of a 197-token scene text made that 90 MB and ran tfjs-wasm out of memory.
+        const nothing = tf.zeros([1, d]);
+        const ids = new Int32Array(N);
+        for (let o = 0; o < S; o++) {
+          for (let i = 0; i < N; i++) ids[i] = text!.prev[i * S + o]!;
+          const table = tf.concat([tf.matMul(wte, tf.slice(p(policy, t.prev), [o * d, 0], [d, d])), nothing]);
+          e = tf.add(e, tf.matMul(tf.oneHot(tf.tensor1d(ids, 'int32'), c.vocab_size + 1), table));
+        }
       } else {
         // Few slots (a sampling step): the tables would cost more than the map.
-        const prevEmb = tf.reshape(tf.matMul(onePrev, wte), [N, S * c.d_model]);
+        const onePrev = tf.slice(tf.oneHot(tf.tensor1d(text!.prev, 'int32'), c.vocab_size + 1), [0, 0], [N * S, c.vocab_size]);
+        const prevEmb = tf.reshape(tf.matMul(onePrev, wte), [N, S * d]);
         e = tf.add(e, tf.matMul(prevEmb, p(policy, t.prev)));
       }
     }

@@ -151,6 +151,9 @@ export function grpoLoss(inp: GrpoLossInputs, p: GrpoLossParams): GrpoLossOutput
   });
 }
 
+/** Completions sampled in one batch (see sampleGroups). */
+export const GENERATION_ROWS = 32;
+
 // =========================================================================================
 // Config (TRL GRPOConfig names; the lead composes this under `grpo.*` in the run config)
 
@@ -187,8 +190,12 @@ export const GrpoConfigSchema = z
     length_target: z.number().int().positive().default(64),
     length_max: z.number().int().positive().nullable().default(null),
     mask_truncated_completions: z.boolean().default(false),
-    /** Completions per forward/backward pass; a step's gradients accumulate over all of them (TRL's name). */
-    per_device_train_batch_size: z.number().int().positive().default(8),
+    /**
+     * Completions per forward/backward pass; a step's gradients accumulate over all of them
+     * (TRL's name). 4, not TRL's 8: eight 330-token scene-text rows grow the wasm heap to
+     * 1.9-2.3 GB (four: 1.0-1.3 GB), close to what tfjs-wasm can address.
+     */
+    per_device_train_batch_size: z.number().int().positive().default(4),
     /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
     learning_rate: z.number().positive().default(2e-5),
     ...OPTIMIZER_CONFIG_FIELDS,
@@ -380,15 +387,27 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     // T-GRPO's shuffled twin only exists for videos (2+ frames); text and image prompts have no order to test.
     const twinOf: TrainTask[] = cfg.temporal ? tasks.filter((t) => t.prompt.frames !== null && t.prompt.numFrames >= 2) : [];
     for (const t of twinOf) prompts.push(shuffleFrames(t.prompt, rand));
-    const out = generate(policy, prompts, {
-      num_generations: G,
-      temperature: cfg.temperature,
-      top_p: cfg.top_p,
-      max_completion_length: cfg.max_completion_length,
-      seed: (seed * 100_003 + step * 101 + round) >>> 0,
-      eosId: tokenizer.eosId,
-      padId: tokenizer.padId,
-    });
+    // At most GENERATION_ROWS completions at once: 8 prompts x 8 of a 200-word scene text
+    // prefilled in one batch, on top of a heap the 8-row updates had grown to ~2.3 GB, ran
+    // tfjs-wasm out of memory. The first chunk keeps the step's seed, so runs of up to 32
+    // completions sample exactly as before.
+    const perChunk = Math.max(1, Math.floor(GENERATION_ROWS / G));
+    const out = { tokens: [] as number[][], logprobs: [] as number[][], truncated: [] as boolean[], promptIndex: [] as number[] };
+    for (let first = 0; first < prompts.length; first += perChunk) {
+      const part = generate(policy, prompts.slice(first, first + perChunk), {
+        num_generations: G,
+        temperature: cfg.temperature,
+        top_p: cfg.top_p,
+        max_completion_length: cfg.max_completion_length,
+        seed: (seed * 100_003 + step * 101 + round + first * 7_919) >>> 0,
+        eosId: tokenizer.eosId,
+        padId: tokenizer.padId,
+      });
+      out.tokens.push(...part.tokens);
+      out.logprobs.push(...part.logprobs);
+      out.truncated.push(...part.truncated);
+      out.promptIndex.push(...part.promptIndex.map((i) => first + i));
+    }
     return out.tokens.map((tokens, row) => {
       const p = out.promptIndex[row]!;
       const task = p < tasks.length ? tasks[p]! : twinOf[p - tasks.length]!;

@@ -7,7 +7,7 @@ import { createPolicy, presetConfig, type Policy, type PolicyPrompt } from '../.
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import { NonFiniteLossError } from '../../../src/main/model/optim';
 import {
-  microBatchWeight, microBatches, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
+  GENERATION_ROWS, microBatchWeight, microBatches, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
 } from '../../../src/main/train/grpo';
 
 // A 10-token vocabulary: specials plus A, B. With no frames and a one-token prompt the
@@ -73,6 +73,21 @@ describe('runGrpo', () => {
         expect(Math.abs(s)).toBeLessThan(1e-6);
       }
     }
+  });
+
+  it('samples more completions than GENERATION_ROWS in chunks: every group whole, on its own prompt', async () => {
+    const policy = freshPolicy();
+    const c = collect();
+    const tasks = Array.from({ length: 12 }, (_, i) => task(`t${i}`));
+    const prompts = Math.ceil((GENERATION_ROWS + 1) / 4); // 9 prompts x 4 = 36 completions: two chunks
+    await runGrpo({ policy, reference: null, tokenizer, tasks, config: { ...base, steps: 1, per_step_prompts: prompts, beta: 0 }, seed: 3, ...c });
+    expect(c.rollouts).toHaveLength(prompts * 4);
+    for (let g = 0; g < c.rollouts.length; g += 4) {
+      const group = c.rollouts.slice(g, g + 4);
+      expect(group.map((r) => r.groupIndex)).toEqual([0, 1, 2, 3]);
+      expect(new Set(group.map((r) => r.promptId)).size).toBe(1);
+    }
+    expect(new Set(c.rollouts.map((r) => r.promptId)).size).toBe(prompts);
   });
 
   it('ratio is 1 on a single inner iteration; KL to a reference equal to the policy is 0 at the first step', async () => {
