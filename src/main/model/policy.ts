@@ -113,10 +113,10 @@ export interface PolicyConfig {
   /**
    * Token ids of the numbers 0, 1, 2, … (null: off). With number_values, number k's input
    * embedding (trunk only, and in the prev_tokens window) adds k / 8 times a learned
-   * direction, so "2 to 7", "at 1 3 ... at 1 2" give the trunk their difference as one
-   * linear feature. A chain's computed words (up / left, less / more / equal, the edge an
-   * object enters by) are comparisons of numbers; with number embeddings free, the policy
-   * first has to learn 8 x 8 cases of each from a few hundred examples.
+   * direction, so "2 to 7" or "at 3 0" give the trunk the numbers' size as a linear
+   * feature. A chain's computed words (less / more / equal, the edge an object enters by)
+   * compare numbers; with number embeddings free, the policy first has to learn every case
+   * of each from a few hundred examples (the edge word stayed at chance without it).
    */
   number_tokens: number[] | null;
   number_values: boolean;
@@ -624,8 +624,9 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
       if (N > c.vocab_size) {
         // Many slots (training, a prompt): per offset s, one lookup in the table
         // wte @ prev_w[s] [vocab, d], which costs vocab rows once instead of a [d, d] map per
-        // slot. Offset by offset, so the one-hot is [N, vocab], not [N, S * vocab]: 64 sampled
-        // rows of a 197-token scene text made that 90 MB and ran tfjs-wasm out of memory.
+        // slot. Offset by offset, so the one-hot is [N, vocab], not [N, S * vocab]: for 64 sampled
+        // rows of a 197-token scene text that was 90 MB, the allocation a GRPO run died on
+        // when its heap neared tfjs-wasm's limit.
         const nothing = tf.zeros([1, d]);
         const ids = new Int32Array(N);
         for (let o = 0; o < S; o++) {
