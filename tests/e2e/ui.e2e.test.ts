@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { serve, launch, screenshotPath, type Served } from './harness';
 import { seedDemoDb, addImportedRollouts } from './seed';
 
@@ -156,12 +156,19 @@ describe('workbench pages', () => {
     await page.getByLabel('Consistent').selectOption('no');
     await expect.poll(shown, { timeout: 10_000 }).toBeLessThan(total);
     const trainedRun = await runSelect.inputValue();
-    if ((await shown()) === 0) {
+    // A row the verifier flagged: the filter also matches unverified GRPO rollouts by their
+    // consistency reward, and those carry no verifier spans to highlight.
+    const flagged = (rows: Locator) => rows.filter({ hasText: 'incons.' }).filter({ hasNotText: 'unverified' });
+    let row = flagged(list.locator('button.rrow'));
+    if ((await shown()) === 0 || (await row.count()) === 0) {
       const imported = runSelect.locator('option', { hasText: 'imported' }).first();
       await runSelect.selectOption((await imported.getAttribute('value'))!);
       await expect.poll(shown, { timeout: 15_000 }).toBeGreaterThan(0);
+      // The count updates before the list does: click a row of the imported run, not one
+      // of the trained run's still on screen.
+      row = flagged(list.locator('button.rrow[aria-label*="prompt ext-"]'));
     }
-    await list.locator('button.rrow').first().click();
+    await row.first().click();
     await page.locator('.cot mark.hl-consistency').first().waitFor();
     if ((await runSelect.inputValue()) !== trainedRun) await runSelect.selectOption(trainedRun);
     await page.getByLabel('Consistent').selectOption('');
