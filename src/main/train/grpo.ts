@@ -387,10 +387,10 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     // T-GRPO's shuffled twin only exists for videos (2+ frames); text and image prompts have no order to test.
     const twinOf: TrainTask[] = cfg.temporal ? tasks.filter((t) => t.prompt.frames !== null && t.prompt.numFrames >= 2) : [];
     for (const t of twinOf) prompts.push(shuffleFrames(t.prompt, rand));
-    // At most GENERATION_ROWS completions at once: 8 prompts x 8 of a 200-word scene text
-    // prefilled in one batch, on top of a heap the 8-row updates had grown to ~2.3 GB, ran
-    // tfjs-wasm out of memory. The first chunk keeps the step's seed, so runs of up to 32
-    // completions sample exactly as before.
+    // At most GENERATION_ROWS completions at once: prefilling 8 prompts x 8 of a 200-word
+    // scene text in one batch takes 90 MB blocks, and two runs died on such an allocation
+    // once the 8-row updates had grown the wasm heap to ~2.3 GB. The first chunk keeps the
+    // step's seed, so runs of up to 32 completions sample exactly as before.
     const perChunk = Math.max(1, Math.floor(GENERATION_ROWS / G));
     const out = { tokens: [] as number[][], logprobs: [] as number[][], truncated: [] as boolean[], promptIndex: [] as number[] };
     for (let first = 0; first < prompts.length; first += perChunk) {
