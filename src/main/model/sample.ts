@@ -9,7 +9,7 @@
 // (temperature 0) reports log-probs under temperature 1.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  attentionBias, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, nextTokenParts, copyKeys, visualCopyTargets, packPrompts, prefixPositions, stepTextWalk, transformer, pointerStates,
+  attentionBias, batchMatMul, disposeCache, embedPrefix, embedTokens, newTextFeatures, nextTokenLogits, nextTokenParts, copyKeys, visualCopyTargets, packPrompts, prefixPositions, stepTextWalk, transformer, pointerStates,
   copyTextWalk, type CopyMemory, type EmbeddingTables, type KVCache, type TextFeatures, type Policy, type PolicyPrompt, type PromptPack,
 } from './policy';
 
@@ -187,9 +187,10 @@ function copyKeysOf(policy: Policy, hidden: tf.Tensor3D, slots: { keySlot: Int32
     }
     const lab = labels.includes(1) ? labels : undefined;
     if (!moved) return copyKeys(policy, tf.slice(hidden, [0, 0, 0], [B, S, d]) as tf.Tensor3D, lab);
-    // A one-hot selection matmul: unlike gather, its gradient needs no scatter kernel.
+    // A one-hot selection matmul: unlike gather, its gradient needs no scatter kernel. Through
+    // batchMatMul, like every other rank-3 matmul, so wasm runs it on XNNPACK.
     const select = tf.reshape(tf.oneHot(tf.tensor1d(src, 'int32'), L), [B, S, L]) as tf.Tensor3D;
-    return copyKeys(policy, tf.matMul(select, hidden) as tf.Tensor3D, lab);
+    return copyKeys(policy, batchMatMul(select, hidden), lab);
   });
 }
 
