@@ -36,6 +36,19 @@ export interface ValReport {
   per_task: number[];
 }
 
+interface CurvePoint {
+  step: number;
+  val: ValReport;
+  /** Means over the GRPO steps since the previous point (null at step 0). */
+  train_reward: number | null;
+  train_accuracy: number | null;
+}
+
+function curveLine(c: CurvePoint, elapsed_s: number): string {
+  const train = c.train_reward === null ? '' : `  train reward ${c.train_reward.toFixed(3)} acc ${c.train_accuracy!.toFixed(3)}`;
+  return `step ${String(c.step).padStart(4)}${train}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  grounding ${c.val.grounding_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}  (${elapsed_s.toFixed(0)} s)`;
+}
+
 /** Greedy val metrics through the shared evaluator (train/eval.ts). */
 function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], max_completion_length: number): ValReport {
   const r = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length });
@@ -142,12 +155,19 @@ export const command: CliCommand = {
     const valN = num('val', values.val, modality ? 64 : DEFAULT_EVAL_CONFIG.n);
     const val = modality ? sampleTasks({ n: valN, seed: seed + 1, split: 'val', modality }) : evalTasks({ ...DEFAULT_EVAL_CONFIG, n: valN });
 
-    const curve: { step: number; val: ValReport; train_reward: number | null }[] = [];
+    const curve: CurvePoint[] = [];
     const t0 = performance.now();
-    curve.push({ step: 0, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: null });
+    // Each eval row is printed as it is measured: a run takes tens of minutes and a log
+    // that stays empty until the end says nothing about whether it is going anywhere.
+    const record = (point: CurvePoint) => {
+      curve.push(point);
+      if (!values.json) console.log(curveLine(point, (performance.now() - t0) / 1000));
+    };
+    record({ step: 0, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: null, train_accuracy: null });
     const bar = values.json ? null : progressBar('grpo', config.steps);
-    // Mean training reward over the steps since the last eval (one step's is too noisy to read).
+    // Mean training reward and accuracy over the steps since the last eval (one step's is too noisy to read).
     let rewardSum = 0;
+    let accuracySum = 0;
     let rewardSteps = 0;
     let failure: string | null = null;
     try {
@@ -159,11 +179,14 @@ export const command: CliCommand = {
             rewardSum += ev.value;
             rewardSteps++;
           }
+          if (ev.type === 'metric' && ev.name === 'accuracy') accuracySum += ev.value;
           if (ev.type !== 'progress') return;
           bar?.update(ev.step);
           if (ev.step % evalEvery === 0 || ev.step === config.steps) {
-            curve.push({ step: ev.step, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: rewardSteps ? rewardSum / rewardSteps : null });
+            const mean = (sum: number) => (rewardSteps ? sum / rewardSteps : null);
+            record({ step: ev.step, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: mean(rewardSum), train_accuracy: mean(accuracySum) });
             rewardSum = 0;
+            accuracySum = 0;
             rewardSteps = 0;
           }
         },
@@ -185,6 +208,7 @@ export const command: CliCommand = {
         yMax: 1,
         series: [
           { name: `val accuracy (n=${val.length})`, points: curve.map((c) => [c.step, c.val.accuracy]) },
+          { name: `train accuracy (sampled, T = ${config.temperature})`, points: curve.filter((c) => c.train_accuracy !== null).map((c) => [c.step, c.train_accuracy!]) },
           { name: 'val format rate', points: curve.map((c) => [c.step, c.val.format_rate]), dashed: true },
           { name: 'val inconsistency rate', points: curve.map((c) => [c.step, c.val.inconsistency_rate]), dashed: true },
         ],
@@ -196,10 +220,6 @@ export const command: CliCommand = {
     const result = { backend: backend.backend, config, wall_s: wall, val_tasks: val.length, change, curve: curve.map((c) => ({ ...c, val: { ...c.val, per_task: undefined } })), failure };
     if (values.json) printJson(result);
     else {
-      for (const c of curve) {
-        const reward = c.train_reward === null ? '' : `  train reward ${c.train_reward.toFixed(3)}`;
-        console.log(`step ${String(c.step).padStart(4)}${reward}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  grounding ${c.val.grounding_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}`);
-      }
       const sign = change.delta >= 0 ? '+' : '';
       console.log(`val accuracy change over ${val.length} tasks: ${sign}${change.delta.toFixed(3)} ± ${change.se.toFixed(3)} (paired SE, z = ${change.z.toFixed(1)}; ${change.improved} tasks better, ${change.worsened} worse)`);
       console.log(`${wall.toFixed(1)} s on ${backend.backend}${failure ? `; stopped: ${failure}` : ''}`);
