@@ -7,12 +7,14 @@ import {
   extractThink,
   formatReward,
   goldLetter,
+  groundingReward,
   lengthReward,
   meanRelativeAccuracy,
   NO_CONCLUSION_CONSISTENCY,
   thinkConclusion,
   type AnswerSpec,
 } from '../../src/main/train/rewards';
+import type { FactLog } from '../../src/main/video/scene';
 
 const mc: AnswerSpec = { answer: 'B', answerType: 'mc', options: ['A. red cube', 'B. blue sphere', 'C. green cone', 'D. a yellow cylinder'] };
 const mcBare: AnswerSpec = { answer: 'B', answerType: 'mc' };
@@ -173,5 +175,28 @@ describe('lengthReward and computeRewards', () => {
     const w = computeRewards(c, mc, { accuracy: 2, format: 0.5, consistency: 1 });
     expect(w.total).toBe(2.5);
     expect(computeRewards('garbage', mc).total).toBe(0);
+  });
+});
+
+describe('groundingReward', () => {
+  // One object, seen at (1, 2) in frame 1 and at (2, 2) in frame 2.
+  const facts: FactLog = {
+    frameCount: 2, gridW: 4, gridH: 4, cellSize: 8, events: [],
+    objects: [{ id: 0, color: 'red', shape: 'square' } as FactLog['objects'][number]],
+    frames: [[{ id: 0, x: 1, y: 2 } as FactLog['frames'][number][number]], [{ id: 0, x: 2, y: 2 } as FactLog['frames'][number][number]]],
+  };
+  it('is the share of observations the fact log supports, inside <think>', () => {
+    expect(groundingReward(wrap('frame 1 : red square at 1 2 . frame 2 : red square at 2 2 .', 'B'), facts)).toBe(1);
+    expect(groundingReward(wrap('frame 1 : red square at 1 2 . frame 2 : red square at 3 2 .', 'B'), facts)).toBe(0.5);
+    expect(groundingReward(wrap('frame 1 : blue square at 1 2 .', 'B'), facts)).toBe(0);
+  });
+  it('gives nothing for reasoning without observations, or without a fact log', () => {
+    expect(groundingReward(wrap('the answer is B', 'B'), facts)).toBe(0);
+    expect(groundingReward(wrap('frame 1 : red square at 1 2 .', 'B'), null)).toBe(0);
+  });
+  it('is off by default and weighted like the others', () => {
+    const c = wrap('frame 1 : red square at 1 2 . frame 2 : red square at 0 0 .', 'B');
+    expect(computeRewards(c, mc, {}, { facts }).total).toBe(2);
+    expect(computeRewards(c, mc, { grounding: 2 }, { facts })).toMatchObject({ total: 3, parts: { grounding: 0.5 } });
   });
 });

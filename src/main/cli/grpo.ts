@@ -34,6 +34,7 @@ export interface ValReport {
   grounding_rate: number;
   /** Accuracy per val task, in task order (for the paired comparison). */
   per_task: number[];
+  by_family: Record<string, number>;
 }
 
 interface CurvePoint {
@@ -59,6 +60,7 @@ function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[],
     mean_length: r.mean_length,
     grounding_rate: r.grounding_rate,
     per_task: r.samples.map((x) => x.accuracy),
+    by_family: r.by_family,
   };
 }
 
@@ -217,11 +219,16 @@ export const command: CliCommand = {
     disposePolicy(policy);
     if (reference) disposePolicy(reference);
     const change = pairedChange(curve[0]!.val.per_task, curve[curve.length - 1]!.val.per_task);
-    const result = { backend: backend.backend, config, wall_s: wall, val_tasks: val.length, change, curve: curve.map((c) => ({ ...c, val: { ...c.val, per_task: undefined } })), failure };
+    // Per family, paired over that family's val tasks: where the change came from.
+    const families = [...new Set(val.map((t) => t.family))].sort();
+    const pick = (scores: number[], family: string) => scores.filter((_, i) => val[i]!.family === family);
+    const byFamily = Object.fromEntries(families.map((f) => [f, pairedChange(pick(curve[0]!.val.per_task, f), pick(curve[curve.length - 1]!.val.per_task, f))]));
+    const result = { backend: backend.backend, config, wall_s: wall, val_tasks: val.length, change, change_by_family: byFamily, curve: curve.map((c) => ({ ...c, val: { ...c.val, per_task: undefined } })), failure };
     if (values.json) printJson(result);
     else {
       const sign = change.delta >= 0 ? '+' : '';
       console.log(`val accuracy change over ${val.length} tasks: ${sign}${change.delta.toFixed(3)} ± ${change.se.toFixed(3)} (paired SE, z = ${change.z.toFixed(1)}; ${change.improved} tasks better, ${change.worsened} worse)`);
+      console.log(`by family: ${families.map((f) => `${f} ${byFamily[f]!.delta >= 0 ? '+' : ''}${byFamily[f]!.delta.toFixed(3)} ± ${byFamily[f]!.se.toFixed(3)}`).join(', ')}`);
       console.log(`${wall.toFixed(1)} s on ${backend.backend}${failure ? `; stopped: ${failure}` : ''}`);
     }
     return failure ? 1 : 0;

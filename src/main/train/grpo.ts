@@ -14,6 +14,7 @@ import { promptText, taskPrompt } from '../model/prompt';
 import { collate, generate, mulberry32, sequenceLogprobs } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
+import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
 import { dynamicSamplingKeep, groupAdvantages, temporalBonus, type ScaleRewards } from './advantages';
 import { computeRewards, type AnswerSpec, type RewardName } from './rewards';
@@ -182,7 +183,7 @@ export const GrpoConfigSchema = z
     importance_sampling_level: z.enum(['token', 'sequence']).default('token'),
     num_iterations: z.number().int().positive().default(1),
     reward_weights: z
-      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number() })
+      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number() })
       .partial()
       .strict()
       .default({}),
@@ -259,6 +260,8 @@ export interface TrainTask {
   promptText: string;
   prompt: PolicyPrompt;
   spec: AnswerSpec;
+  /** What the frames show (benchmark tasks), for the grounding reward. */
+  facts?: FactLog;
 }
 
 export function trainTaskOf(task: Task, tokenizer: Tokenizer): TrainTask {
@@ -267,6 +270,7 @@ export function trainTaskOf(task: Task, tokenizer: Tokenizer): TrainTask {
     promptText: promptText(task),
     prompt: taskPrompt(task, tokenizer),
     spec: { answer: task.answer, answerType: task.answerType, options: task.options },
+    facts: task.facts,
   };
 }
 
@@ -410,13 +414,16 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     }
     return out.tokens.map((tokens, row) => {
       const p = out.promptIndex[row]!;
-      const task = p < tasks.length ? tasks[p]! : twinOf[p - tasks.length]!;
+      const shuffled = p >= tasks.length;
+      const task = shuffled ? twinOf[p - tasks.length]! : tasks[p]!;
       const text = tokenizer.decode(tokens);
       const { parts, total } = computeRewards(text, task.spec, cfg.reward_weights, {
         lengthTarget: cfg.length_target,
         lengthMax: cfg.length_max ?? undefined,
+        // Shuffled frames no longer match the fact log's frame numbers.
+        facts: shuffled ? null : task.facts,
       });
-      return { task, prompt: prompts[p]!, shuffled: p >= tasks.length, groupIndex: row % G, tokens, logprobs: out.logprobs[row]!, text, truncated: out.truncated[row]!, parts, reward: total };
+      return { task, prompt: prompts[p]!, shuffled, groupIndex: row % G, tokens, logprobs: out.logprobs[row]!, text, truncated: out.truncated[row]!, parts, reward: total };
     });
   };
 

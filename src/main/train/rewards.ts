@@ -26,6 +26,12 @@
 //   it differs or when <think> or <answer> is missing/unreadable, and
 //   NO_CONCLUSION_CONSISTENCY (0.5) when the reasoning exists but never states a
 //   conclusion we can read: unknown is neither rewarded nor punished fully.
+// - Grounding (benchmark tasks only, they carry a fact log): the share of the reasoning's
+//   "frame F : colour shape at X Y" observations the fact log supports; 0 for reasoning
+//   that observes nothing, so dropping the observations never pays; 0 without a fact log.
+
+import { scoreGrounding } from '../video/claims';
+import type { FactLog } from '../video/scene';
 
 export interface AnswerSpec {
   answer: string;
@@ -378,12 +384,23 @@ export function lengthReward(completion: string, opts: { target: number; max?: n
   return Math.min(1, words / opts.target);
 }
 
-export const REWARD_NAMES = ['accuracy', 'format', 'length', 'consistency'] as const;
+/**
+ * A process reward the answer alone cannot give: whether what the reasoning says it sees
+ * is there. The accuracy reward credits a whole chain for its final answer, so a lucky
+ * answer after a misread frame reinforces the misreading; this one scores each reading.
+ */
+export function groundingReward(completion: string, facts: FactLog | null | undefined): number {
+  if (!facts) return 0;
+  const g = scoreGrounding(extractThink(completion) ?? completion, facts);
+  return g.total ? g.grounded / g.total : 0;
+}
+
+export const REWARD_NAMES = ['accuracy', 'format', 'length', 'consistency', 'grounding'] as const;
 export type RewardName = (typeof REWARD_NAMES)[number];
 export type RewardWeights = Partial<Record<RewardName, number>>;
 
 /** TRL's default: accuracy and format count, the optional rewards are off until weighted. */
-export const DEFAULT_REWARD_WEIGHTS: Record<RewardName, number> = { accuracy: 1, format: 1, length: 0, consistency: 0 };
+export const DEFAULT_REWARD_WEIGHTS: Record<RewardName, number> = { accuracy: 1, format: 1, length: 0, consistency: 0, grounding: 0 };
 
 /**
  * Every reward part and their weighted sum (`reward_weights`). Missing weights take
@@ -393,7 +410,7 @@ export function computeRewards(
   completion: string,
   spec: AnswerSpec,
   weights: RewardWeights = {},
-  opts: { lengthTarget?: number; lengthMax?: number } = {},
+  opts: { lengthTarget?: number; lengthMax?: number; facts?: FactLog | null } = {},
 ): { parts: Record<RewardName, number>; total: number } {
   const w = { ...DEFAULT_REWARD_WEIGHTS, ...weights };
   const parts: Record<RewardName, number> = {
@@ -401,6 +418,7 @@ export function computeRewards(
     format: formatReward(completion),
     length: lengthReward(completion, { target: opts.lengthTarget ?? 256, max: opts.lengthMax }),
     consistency: consistencyReward(completion, spec),
+    grounding: groundingReward(completion, opts.facts),
   };
   let total = 0;
   for (const name of REWARD_NAMES) total += (w[name] ?? 0) * parts[name];
