@@ -7,6 +7,7 @@ import {
   extractThink,
   formatReward,
   goldLetter,
+  groundedAccuracyReward,
   groundingReward,
   lengthReward,
   meanRelativeAccuracy,
@@ -198,5 +199,33 @@ describe('groundingReward', () => {
     const c = wrap('frame 1 : red square at 1 2 . frame 2 : red square at 0 0 .', 'B');
     expect(computeRewards(c, mc, {}, { facts }).total).toBe(2);
     expect(computeRewards(c, mc, { grounding: 2 }, { facts })).toMatchObject({ total: 3, parts: { grounding: 0.5 } });
+  });
+  it('scores "is not visible" readings too', () => {
+    const absent: FactLog = { ...facts, frames: [[], facts.frames[1]!] };
+    expect(groundingReward(wrap('frame 1 : red square is not visible . frame 2 : red square at 2 2 .', 'B'), absent)).toBe(1);
+    expect(groundingReward(wrap('frame 1 : red square is not visible . frame 2 : red square is not visible .', 'B'), absent)).toBe(0.5);
+  });
+});
+
+describe('groundedAccuracyReward', () => {
+  const facts: FactLog = {
+    frameCount: 1, gridW: 4, gridH: 4, cellSize: 8, events: [],
+    objects: [{ id: 0, color: 'red', shape: 'square' } as FactLog['objects'][number]],
+    frames: [[{ id: 0, x: 1, y: 2 } as FactLog['frames'][number][number]]],
+  };
+  it('is the accuracy when every reading is grounded, else 0', () => {
+    expect(groundedAccuracyReward(wrap('frame 1 : red square at 1 2 .', 'B'), mc, facts)).toBe(1);
+    expect(groundedAccuracyReward(wrap('frame 1 : red square at 1 2 .', 'C'), mc, facts)).toBe(0);
+    // Right answer, one misreading among two readings: no credit.
+    expect(groundedAccuracyReward(wrap('frame 1 : red square at 1 2 . frame 1 : red square at 0 0 .', 'B'), mc, facts)).toBe(0);
+  });
+  it('gives nothing to a right guess without readings, or without a fact log', () => {
+    expect(groundedAccuracyReward(wrap('so the answer is B', 'B'), mc, facts)).toBe(0);
+    expect(groundedAccuracyReward(wrap('frame 1 : red square at 1 2 .', 'B'), mc, null)).toBe(0);
+  });
+  it('is off by default', () => {
+    const c = wrap('frame 1 : red square at 1 2 .', 'B');
+    expect(computeRewards(c, mc, {}, { facts })).toMatchObject({ total: 2, parts: { grounded_accuracy: 1 } });
+    expect(computeRewards(c, mc, { accuracy: 0, grounded_accuracy: 1 }, { facts }).total).toBe(2);
   });
 });

@@ -183,7 +183,7 @@ export const GrpoConfigSchema = z
     importance_sampling_level: z.enum(['token', 'sequence']).default('token'),
     num_iterations: z.number().int().positive().default(1),
     reward_weights: z
-      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number() })
+      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number(), grounded_accuracy: z.number() })
       .partial()
       .strict()
       .default({}),

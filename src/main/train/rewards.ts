@@ -395,12 +395,24 @@ export function groundingReward(completion: string, facts: FactLog | null | unde
   return g.total ? g.grounded / g.total : 0;
 }
 
-export const REWARD_NAMES = ['accuracy', 'format', 'length', 'consistency', 'grounding'] as const;
+/**
+ * Accuracy that counts only when every reading in the reasoning is supported by the fact
+ * log ("right for the right reasons", what the verifier asks of a chosen chain). A right
+ * answer after a misread frame, or after no readings at all, earns 0, so it stops
+ * reinforcing the misreading or the guess. Without a fact log it is 0.
+ */
+export function groundedAccuracyReward(completion: string, spec: AnswerSpec, facts: FactLog | null | undefined): number {
+  if (!facts) return 0;
+  const g = scoreGrounding(extractThink(completion) ?? completion, facts);
+  return g.total > 0 && g.grounded === g.total ? accuracyReward(completion, spec) : 0;
+}
+
+export const REWARD_NAMES = ['accuracy', 'format', 'length', 'consistency', 'grounding', 'grounded_accuracy'] as const;
 export type RewardName = (typeof REWARD_NAMES)[number];
 export type RewardWeights = Partial<Record<RewardName, number>>;
 
 /** TRL's default: accuracy and format count, the optional rewards are off until weighted. */
-export const DEFAULT_REWARD_WEIGHTS: Record<RewardName, number> = { accuracy: 1, format: 1, length: 0, consistency: 0, grounding: 0 };
+export const DEFAULT_REWARD_WEIGHTS: Record<RewardName, number> = { accuracy: 1, format: 1, length: 0, consistency: 0, grounding: 0, grounded_accuracy: 0 };
 
 /**
  * Every reward part and their weighted sum (`reward_weights`). Missing weights take
@@ -419,6 +431,7 @@ export function computeRewards(
     length: lengthReward(completion, { target: opts.lengthTarget ?? 256, max: opts.lengthMax }),
     consistency: consistencyReward(completion, spec),
     grounding: groundingReward(completion, opts.facts),
+    grounded_accuracy: groundedAccuracyReward(completion, spec, opts.facts),
   };
   let total = 0;
   for (const name of REWARD_NAMES) total += (w[name] ?? 0) * parts[name];

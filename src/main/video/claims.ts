@@ -1,6 +1,8 @@
-// The grounding check: find every "frame F : colour shape at X Y" claim in a chain of
-// thought and score it against the fact log. Lists ("frame 2 : red circle at 1 1 , blue
-// square at 3 3") yield one claim per entry. A claim immediately followed by `wait ,` is
+// The grounding check: find every "frame F : colour shape at X Y" and "frame F : colour
+// shape is not visible" claim in a chain of thought and score it against the fact log.
+// Absences count: a chain that calls an object absent from frames where it is visible
+// (entry_side's typical misreading) is as ungrounded as one that puts it in the wrong cell.
+// Lists ("frame 2 : red circle at 1 1 , blue square at 3 3") yield one claim per entry. A claim immediately followed by `wait ,` is
 // marked retracted: the model noticed it was wrong, and it is not counted against it.
 import { COLORS, SHAPES, type FactLog } from './scene';
 
@@ -9,8 +11,8 @@ export interface Claim {
   frame: number;
   color: string;
   shape: string;
-  x: number;
-  y: number;
+  /** The cell claimed, or null for "is not visible". */
+  at: { x: number; y: number } | null;
   /** [start, end) character offsets of the claim in the text. */
   span: [number, number];
   /** True when the next words are `wait ,` (a self-correction follows). */
@@ -41,11 +43,16 @@ export function parseClaims(text: string): Claim[] {
     const frame = Number(w[i + 1].text);
     let j = i + 3;
     let start = w[i].start;
-    // colour shape at X Y [, colour shape at X Y]*
+    // colour shape at X Y [, colour shape at X Y]*  |  colour shape is not visible
     for (;;) {
       const [c, s, at, x, y] = [w[j], w[j + 1], w[j + 2], w[j + 3], w[j + 4]];
-      if (!c || !colorSet.has(c.text) || !s || !shapeSet.has(s.text) || at?.text !== 'at' || !isInt(x?.text) || !isInt(y?.text)) break;
-      const claim: Claim = { frame, color: c.text, shape: s.text, x: Number(x.text), y: Number(y.text), span: [start, y.end] };
+      if (!c || !colorSet.has(c.text) || !s || !shapeSet.has(s.text)) break;
+      let claim: Claim;
+      if (at?.text === 'at' && isInt(x?.text) && isInt(y?.text)) {
+        claim = { frame, color: c.text, shape: s.text, at: { x: Number(x.text), y: Number(y.text) }, span: [start, y.end] };
+      } else if (at?.text === 'is' && x?.text === 'not' && y?.text === 'visible') {
+        claim = { frame, color: c.text, shape: s.text, at: null, span: [start, y.end] };
+      } else break;
       j += 5;
       const k = w[j]?.text === '.' ? j + 1 : j;
       if (w[k]?.text === 'wait' && w[k + 1]?.text === ',') claim.retracted = true;
@@ -62,10 +69,9 @@ export function parseClaims(text: string): Claim[] {
 export function isGrounded(claim: Claim, facts: FactLog): boolean {
   const cells = facts.frames[claim.frame - 1];
   if (!cells) return false;
-  return cells.some((cell) => {
-    const ob = facts.objects[cell.id];
-    return ob.color === claim.color && ob.shape === claim.shape && cell.x === claim.x && cell.y === claim.y;
-  });
+  const named = cells.filter((cell) => facts.objects[cell.id].color === claim.color && facts.objects[cell.id].shape === claim.shape);
+  const at = claim.at;
+  return at ? named.some((cell) => cell.x === at.x && cell.y === at.y) : named.length === 0;
 }
 
 /** Share of (non-retracted) claims the fact log supports; 1 when there are none. */

@@ -52,7 +52,7 @@ export function buildCots(asked: Asked, facts: FactLog, rng: Rng): Record<CotVar
   const gold = wrap(`${body(texts)} ${conclusion(asked, asked.answer)}`, asked.answer);
 
   // The claim to corrupt: an existing observation, or (when the reasoning has none, e.g.
-  // an empty frame) a new claim about an object that is not visible at that frame.
+  // an empty frame) a new claim about some object in some frame.
   let at: number;
   let frame: number;
   let id: number;
@@ -73,7 +73,8 @@ export function buildCots(asked: Asked, facts: FactLog, rng: Rng): Record<CotVar
     out.splice(at, insert ? 0 : 1, replacement);
     return out;
   };
-  const corrected = insert ? `frame ${frame} : ${objectName(facts, id)} is not visible .` : texts[at];
+  // The inserted claim's object may in fact be visible in that frame; the correction says where.
+  const corrected = !insert ? texts[at] : cellOf(facts, frame, id) ? observation(facts, frame, id) : `frame ${frame} : ${objectName(facts, id)} is not visible .`;
 
   const thinkWords = `${body(texts)} ${conclusion(asked, asked.answer)}`.split(' ');
   const keep = Math.max(3, Math.floor(thinkWords.length * (0.3 + 0.4 * rng())));

@@ -131,7 +131,7 @@ describe('claim parser', () => {
   it('spans point at the claim text; lists give one claim per entry', () => {
     const text = 'x frame 2 : red circle at 1 3 , blue square at 4 5 . frame 10 : green cross at 0 0 . wait , frame 3 : nothing .';
     const claims = parseClaims(text);
-    expect(claims.map((c) => [c.frame, c.color, c.shape, c.x, c.y])).toEqual([
+    expect(claims.map((c) => [c.frame, c.color, c.shape, c.at?.x, c.at?.y])).toEqual([
       [2, 'red', 'circle', 1, 3],
       [2, 'blue', 'square', 4, 5],
       [10, 'green', 'cross', 0, 0],
@@ -145,6 +145,33 @@ describe('claim parser', () => {
   it('ignores malformed claims and scores an empty text as rate 1', () => {
     expect(parseClaims('frame 2 : red circle at 1 . frame x : red circle at 1 2 . frame 2 : pink circle at 1 2')).toEqual([]);
     expect(scoreGrounding('no claims here', facts)).toEqual({ total: 0, grounded: 0, rate: 1, ungrounded: [] });
+  });
+
+  it('"is not visible" is a claim: grounded where the fact log has no such object in that frame', () => {
+    const cell = facts.frames[0][0];
+    const ob = facts.objects[cell.id];
+    const name = `${ob.color} ${ob.shape}`;
+    // A frame where this object is absent, if the scene has one.
+    const absentFrame = facts.frames.findIndex((cells) => !cells.some((c) => c.id === cell.id)) + 1;
+    const text = `frame 1 : ${name} is not visible . wait , frame 1 : ${name} at ${cell.x} ${cell.y} .`;
+    const claims = parseClaims(text);
+    expect(claims.map((c) => [c.frame, c.at])).toEqual([
+      [1, null],
+      [1, { x: cell.x, y: cell.y }],
+    ]);
+    expect(text.slice(...claims[0].span)).toBe(`frame 1 : ${name} is not visible`);
+    expect(claims[0].retracted).toBe(true);
+    expect(scoreGrounding(`frame 1 : ${name} is not visible .`, facts)).toMatchObject({ total: 1, grounded: 0 });
+    if (absentFrame > 0) expect(scoreGrounding(`frame ${absentFrame} : ${name} is not visible .`, facts)).toMatchObject({ total: 1, grounded: 1 });
+    // "is visible" and "is not" alone are not claims.
+    expect(parseClaims(`frame 1 : ${name} is visible . frame 2 : ${name} is not .`)).toEqual([]);
+  });
+
+  it('entry_side gold chains are fully grounded, absences included', () => {
+    const tasks = sampleTasks({ n: 40, seed: 3, modality: 'text', family: 'entry_side' });
+    const absences = tasks.flatMap((t) => parseClaims(t.cot.gold).filter((c) => c.at === null));
+    expect(absences.length).toBeGreaterThan(20);
+    for (const t of tasks) expect(scoreGrounding(t.cot.gold, t.facts).rate, t.cot.gold).toBe(1);
   });
 
   it('claims about frames outside the video are ungrounded', () => {
