@@ -95,16 +95,30 @@ export class Tokenizer {
 
   /** Text for ids; <pad>, <bos> and <eos> are dropped unless keepSpecial. */
   decode(ids: readonly number[], opts: { keepSpecial?: boolean } = {}): string {
-    let out = '';
+    return this.decodeWithSpans(ids, opts).text;
+  }
+
+  /**
+   * decode, plus where each id landed in the text: spans[i] = [start, end) character
+   * offsets of ids[i], or null for a dropped special token. Lets a reward computed on
+   * text (a grounded reading) be credited to the tokens that wrote it.
+   */
+  decodeWithSpans(ids: readonly number[], opts: { keepSpecial?: boolean } = {}): { text: string; spans: ([number, number] | null)[] } {
+    let text = '';
     let prev: string | null = null;
+    const spans: ([number, number] | null)[] = [];
     for (const id of ids) {
       const tok = this.tokens[id] ?? UNK;
-      if (!opts.keepSpecial && (tok === PAD || tok === BOS || tok === EOS)) continue;
-      if (prev !== null && !glued(prev, tok)) out += ' ';
-      out += tok;
+      if (!opts.keepSpecial && (tok === PAD || tok === BOS || tok === EOS)) {
+        spans.push(null);
+        continue;
+      }
+      if (prev !== null && !glued(prev, tok)) text += ' ';
+      spans.push([text.length, text.length + tok.length]);
+      text += tok;
       prev = tok;
     }
-    return out;
+    return { text, spans };
   }
 }
 

@@ -14,6 +14,7 @@ import { promptText, taskPrompt } from '../model/prompt';
 import { collate, generate, mulberry32, sequenceLogprobs } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
+import { isGrounded, parseClaims } from '../video/claims';
 import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
 import { dynamicSamplingKeep, groupAdvantages, temporalBonus, type ScaleRewards } from './advantages';
@@ -53,8 +54,8 @@ export interface GrpoLossInputs {
   oldLogps: tf.Tensor2D;
   /** [B, L] log-probs under the frozen reference; null when beta = 0. */
   refLogps: tf.Tensor2D | null;
-  /** [B] one advantage per completion. */
-  advantages: tf.Tensor1D;
+  /** [B] one advantage per completion, or [B, L] one per token (reading credit added). */
+  advantages: tf.Tensor1D | tf.Tensor2D;
   /** [B, L] 1 on completion tokens that count, 0 on padding (and truncated rows, if masked). */
   mask: tf.Tensor2D;
 }
@@ -101,7 +102,7 @@ export function grpoLoss(inp: GrpoLossInputs, p: GrpoLossParams): GrpoLossOutput
   return tf.tidy(() => {
     const { logps, oldLogps, refLogps, mask } = inp;
     const [rows, cols] = logps.shape;
-    const adv = tf.reshape(inp.advantages, [rows, 1]);
+    const adv = inp.advantages.rank === 2 ? inp.advantages : tf.reshape(inp.advantages, [rows, 1]);
     const logRatio = tf.sub(logps, oldLogps);
     const logWeights: tf.Tensor =
       p.importance_sampling_level === 'sequence' ? tf.reshape(rowMaskedMean(logRatio as tf.Tensor2D, mask), [rows, 1]) : logRatio;
@@ -208,6 +209,12 @@ export const GrpoConfigSchema = z
     temporal: z.boolean().default(false),
     temporal_alpha: z.number().min(0).default(0.3),
     temporal_mu: z.number().min(0).default(0.8),
+    /**
+     * Per-token credit for readings (0 = off, as TRL): each "frame F : … at X Y" or "… is not
+     * visible" reading in <think> adds reading_advantage * (grounded - the step's grounded
+     * share) to its own tokens' advantage. See readingCredit.
+     */
+    reading_advantage: z.number().min(0).default(0),
     /** Accuracy reward at or above this counts as "correct" for T-GRPO (numeric answers score in [0, 1]). */
     correct_threshold: z.number().min(0).max(1).default(0.5),
   })
@@ -219,6 +226,30 @@ export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
 // Micro-batches (TRL's per_device_train_batch_size with gradient accumulation)
 
 /** Consecutive row ranges of at most `size` rows. */
+/** The readings of a completion's <think> (retracted ones left out), each with whether the fact log supports it. */
+export function gradedReadings(text: string, facts: FactLog): { span: [number, number]; grounded: boolean }[] {
+  const close = text.indexOf('</think>');
+  const end = close < 0 ? text.length : close;
+  return parseClaims(text)
+    .filter((c) => !c.retracted && c.span[1] <= end)
+    .map((c) => ({ span: c.span, grounded: isGrounded(c, facts) }));
+}
+
+/**
+ * Reading credit per completion token: the tokens of each reading get (grounded ? 1 : 0) -
+ * baseline, every other token 0. The sequence advantage credits a whole chain for its answer,
+ * so a frame misread in a chain that still ends right is reinforced with the rest; this credit
+ * moves each reading by its own correctness. baseline: the step's grounded share, so readings
+ * as good as the policy's average are left alone. spans: tokenizer.decodeWithSpans's.
+ */
+export function readingCredit(spans: readonly ([number, number] | null)[], readings: readonly { span: [number, number]; grounded: boolean }[], baseline: number): number[] {
+  return spans.map((t) => {
+    if (!t) return 0;
+    const r = readings.find((x) => t[0] < x.span[1] && t[1] > x.span[0]);
+    return r ? (r.grounded ? 1 : 0) - baseline : 0;
+  });
+}
+
 export function microBatches(rows: number, size: number): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   for (let start = 0; start < rows; start += size) out.push({ start, end: Math.min(rows, start + size) });
@@ -349,6 +380,8 @@ interface Sampled {
   truncated: boolean;
   parts: Record<RewardName, number>;
   reward: number;
+  /** Per-token reading credit (reading_advantage > 0 only). */
+  credit?: number[];
 }
 
 /**
@@ -494,6 +527,15 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         if (keptRewards.length > 0) advantages.push(...groupAdvantages(keptRewards, G, cfg.scale_rewards));
       }
       const advOf = new Map<Sampled, number>(trained.map((r, i) => [r, advantages[i]!]));
+      if (cfg.reading_advantage > 0) {
+        const graded = trained.map((r) => (r.task.facts ? gradedReadings(r.text, r.task.facts) : []));
+        const all = graded.flat();
+        const baseline = all.length ? all.filter((g) => g.grounded).length / all.length : 0;
+        trained.forEach((r, i) => {
+          if (graded[i]!.length) r.credit = readingCredit(tokenizer.decodeWithSpans(r.tokens).spans, graded[i]!, baseline);
+        });
+        metric(step, 'readings/grounded_share', baseline);
+      }
       const genSeconds = (performance.now() - genStart) / 1000;
 
       ctx.onRollouts?.(
@@ -571,7 +613,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       return {
         batch,
         mask,
-        advantages: tf.tensor1d(adv.slice(start, end)),
+        advantages: cfg.reading_advantage > 0 ? tokenAdvantages(part, adv.slice(start, end), batch.responseLen) : tf.tensor1d(adv.slice(start, end)),
         // The reference never trains: its log-probs are computed once, outside the tape.
         refLogps: cfg.beta > 0 && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null,
         oldLogps: null as tf.Tensor2D | null,
@@ -580,6 +622,13 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       };
     });
     const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0 };
+    function tokenAdvantages(part: Sampled[], a: number[], len: number): tf.Tensor2D {
+      const out = new Float32Array(part.length * len);
+      part.forEach((r, b) => {
+        for (let j = 0; j < len; j++) out[b * len + j] = a[b]! + cfg.reading_advantage * (r.credit?.[j] ?? 0);
+      });
+      return tf.tensor2d(out, [part.length, len]);
+    }
     try {
       for (let it = 0; it < cfg.num_iterations; it++) {
         const stats = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0 };

@@ -28,6 +28,9 @@ describe('tokenizer', () => {
     expect(tok.encode('zebra')).toEqual([tok.unkId]);
     expect(tok.decode([...ids, tok.eosId, tok.padId])).toBe('<think> red circle </think><answer>B</answer>');
     expect(tok.decode([tok.eosId], { keepSpecial: true })).toBe('<eos>');
+    const { text, spans } = tok.decodeWithSpans([...ids, tok.eosId]);
+    expect(spans.at(-1)).toBeNull();
+    expect(spans.slice(0, -1).map((s) => text.slice(...s!))).toEqual(['<think>', 'red', 'circle', '</think>', '<answer>', 'B', '</answer>']);
   });
 
   it('serialises to JSON and back', () => {

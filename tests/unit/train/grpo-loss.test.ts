@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { grpoLoss, maskTruncated, stopGradient, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo';
+import { gradedReadings, grpoLoss, maskTruncated, readingCredit, stopGradient, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo';
+import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
+import type { FactLog } from '../../../src/main/video/scene';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -104,6 +106,19 @@ describe('grpoLoss', () => {
     }
   });
 
+  it('per-token advantages [B, L]: a row-constant matrix gives the [B] loss; otherwise each token uses its own', () => {
+    const logps = [[-1.0, -0.7, -2.3], [-0.4, -1.9, -0.2]];
+    const old = [[-1.3, -0.6, -2.0], [-0.5, -1.5, -0.6]];
+    const mask = [[1, 1, 1], [1, 1, 0]];
+    const p: GrpoLossParams = { ...base, epsilon_high: 0.28 };
+    const rowConst = grpoLoss({ logps: tf.tensor2d(logps), oldLogps: tf.tensor2d(old), refLogps: null, advantages: tf.tensor2d([[1.2, 1.2, 1.2], [-0.8, -0.8, -0.8]]), mask: tf.tensor2d(mask) }, p);
+    expect(num(rowConst.loss)).toBeCloseTo(num(run(logps, old, null, [1.2, -0.8], mask, p).loss), 6);
+    // At ratio 1 (old = current) the grpo loss is -mean over rows of each row's mean token advantage.
+    const adv = [[1, 0.5, -0.5], [2, 0, 7]];
+    const out = grpoLoss({ logps: tf.tensor2d(logps), oldLogps: tf.tensor2d(logps), refLogps: null, advantages: tf.tensor2d(adv), mask: tf.tensor2d(mask) }, p);
+    expect(num(out.loss)).toBeCloseTo(-((1 + 0.5 - 0.5) / 3 + (2 + 0) / 2) / 2, 6); // the masked 7 does not count
+  });
+
   it('KL is 0 when policy = reference, and the k3 value otherwise', () => {
     const lp = [[-1, -2], [-0.3, -0.8]];
     const out = run(lp, lp, lp, [1, -1], [[1, 1], [1, 1]], { beta: 0.1 });
@@ -182,5 +197,38 @@ describe('grpoLoss', () => {
 
   it('beta > 0 without a reference is an error, not a silent zero', () => {
     expect(() => run([[-1]], [[-1]], null, [1], [[1]], { beta: 0.1 })).toThrow(/refLogps is null/);
+  });
+});
+
+describe('reading credit (reading_advantage)', () => {
+  // One red square: at (1, 2) in frame 1, absent from frame 2.
+  const facts: FactLog = {
+    frameCount: 2, gridW: 4, gridH: 4, cellSize: 8, events: [],
+    objects: [{ id: 0, color: 'red', shape: 'square' } as FactLog['objects'][number]],
+    frames: [[{ id: 0, x: 1, y: 2 } as FactLog['frames'][number][number]], []],
+  };
+  const words = ['frame', '1', '2', ':', 'red', 'square', 'at', 'is', 'not', 'visible', '.', 'so', 'the', 'answer', 'B', 'wait', ','];
+  const tok = new Tokenizer([...SPECIAL_TOKENS, ...words]);
+
+  it('grades each reading inside <think>, absences included; retracted readings and the answer are left out', () => {
+    const text = '<think> frame 1 : red square at 1 2 . frame 2 : red square at 1 2 . wait , frame 2 : red square is not visible . frame 1 : red square is not visible . </think><answer>frame 1 : red square at 1 2</answer>';
+    expect(gradedReadings(text, facts).map((r) => [text.slice(...r.span), r.grounded])).toEqual([
+      ['frame 1 : red square at 1 2', true],
+      ['frame 2 : red square is not visible', true],
+      ['frame 1 : red square is not visible', false],
+    ]);
+  });
+
+  it('credits (grounded - baseline) to the tokens of each reading and 0 to the rest', () => {
+    const ids = tok.encode('<think> frame 1 : red square at 1 2 . frame 1 : red square is not visible . so the answer is B </think><answer>B</answer>');
+    const { text, spans } = tok.decodeWithSpans([...ids, tok.eosId]);
+    const credit = readingCredit(spans, gradedReadings(text, facts), 0.75);
+    const at = (from: number, n: number) => credit.slice(from, from + n);
+    expect(credit[0]).toBe(0); // <think>
+    expect(at(1, 8)).toEqual(new Array(8).fill(0.25)); // frame 1 : red square at 1 2 — right
+    expect(credit[9]).toBe(0); // .
+    expect(at(10, 8)).toEqual(new Array(8).fill(-0.75)); // frame 1 : red square is not visible — wrong
+    expect(credit.slice(18).every((c) => c === 0)).toBe(true); // the conclusion, answer and <eos>
+    expect(credit.length).toBe(ids.length + 1);
   });
 });

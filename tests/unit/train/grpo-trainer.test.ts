@@ -165,11 +165,11 @@ describe('runGrpo', () => {
     ).rejects.toBeInstanceOf(NonFiniteLossError);
   });
 
-  it('leaks no tensors across steps (GSPO, two inner iterations, masked truncation, KL)', async () => {
+  it('leaks no tensors across steps (GSPO, two inner iterations, masked truncation, KL, per-token advantages)', async () => {
     const policy = freshPolicy();
     const reference = clonePolicy(policy);
     const before = tf.memory().numTensors;
-    await runGrpo({ policy, reference, tokenizer, tasks: [task('v', 2)], config: { ...base, steps: 3, num_iterations: 2, importance_sampling_level: 'sequence', mask_truncated_completions: true, temporal: true } });
+    await runGrpo({ policy, reference, tokenizer, tasks: [task('v', 2)], config: { ...base, steps: 3, num_iterations: 2, importance_sampling_level: 'sequence', mask_truncated_completions: true, temporal: true, reading_advantage: 0.5 } });
     expect(tf.memory().numTensors).toBe(before);
   });
 
