@@ -8,6 +8,8 @@ import {
   formatReward,
   goldLetter,
   groundedAccuracyReward,
+  neededReadings,
+  readingRecallReward,
   groundingReward,
   lengthReward,
   meanRelativeAccuracy,
@@ -227,5 +229,33 @@ describe('groundedAccuracyReward', () => {
     const c = wrap('frame 1 : red square at 1 2 .', 'B');
     expect(computeRewards(c, mc, {}, { facts })).toMatchObject({ total: 2, parts: { grounded_accuracy: 1 } });
     expect(computeRewards(c, mc, { accuracy: 0, grounded_accuracy: 1 }, { facts }).total).toBe(2);
+  });
+});
+
+describe('readingRecallReward', () => {
+  // A red square at (1, 2) and a blue circle at (3, 3) in frame 1; only the square in frame 2.
+  const facts: FactLog = {
+    frameCount: 2, gridW: 4, gridH: 4, cellSize: 8, events: [],
+    objects: [{ id: 0, color: 'red', shape: 'square' }, { id: 1, color: 'blue', shape: 'circle' }] as FactLog['objects'],
+    frames: [[{ id: 0, x: 1, y: 2 }, { id: 1, x: 3, y: 3 }], [{ id: 0, x: 1, y: 2 }]] as FactLog['frames'],
+  };
+  const needed = neededReadings('<think> frame 1 : red square at 1 2 . frame 1 : blue circle at 3 3 . so the answer is 2 </think><answer>2</answer>');
+  it('takes the needed readings from the gold chain', () => {
+    expect(needed).toEqual([{ frame: 1, color: 'red', shape: 'square' }, { frame: 1, color: 'blue', shape: 'circle' }]);
+  });
+  it('is the share of needed readings made and right: reading less, or another frame, costs', () => {
+    expect(readingRecallReward(wrap('frame 1 : red square at 1 2 . frame 1 : blue circle at 3 3 .', '2'), needed, facts)).toBe(1);
+    expect(readingRecallReward(wrap('frame 1 : red square at 1 2 .', '1'), needed, facts)).toBe(0.5); // one left out
+    expect(readingRecallReward(wrap('frame 2 : red square at 1 2 .', '1'), needed, facts)).toBe(0); // right, but the wrong frame
+    expect(readingRecallReward(wrap('frame 1 : red square at 1 2 . frame 1 : blue circle at 0 0 .', '2'), needed, facts)).toBe(0.5); // one misread
+    expect(readingRecallReward(wrap('frame 1 : red square at 1 2 . wait , frame 1 : blue circle at 3 3 .', '2'), needed, facts)).toBe(0.5); // a retracted reading is not made
+  });
+  it('is 1 when nothing needs reading, 0 without a fact log or needed list, and off by default', () => {
+    expect(readingRecallReward(wrap('frame 1 : nothing .', '0'), [], facts)).toBe(1);
+    expect(readingRecallReward(wrap('frame 1 : red square at 1 2 .', '1'), needed, null)).toBe(0);
+    expect(readingRecallReward(wrap('frame 1 : red square at 1 2 .', '1'), null, facts)).toBe(0);
+    const c = wrap('frame 1 : red square at 1 2 .', 'B');
+    expect(computeRewards(c, mc, {}, { facts, needed })).toMatchObject({ total: 2, parts: { reading_recall: 0.5 } });
+    expect(computeRewards(c, mc, { reading_recall: 2 }, { facts, needed }).total).toBe(3);
   });
 });

@@ -18,7 +18,7 @@ import { isGrounded, parseClaims } from '../video/claims';
 import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
 import { dynamicSamplingKeep, groupAdvantages, temporalBonus, type ScaleRewards } from './advantages';
-import { computeRewards, type AnswerSpec, type RewardName } from './rewards';
+import { computeRewards, isNeeded, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
 
 export type GrpoLossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
 export type ImportanceSamplingLevel = 'token' | 'sequence';
@@ -184,7 +184,7 @@ export const GrpoConfigSchema = z
     importance_sampling_level: z.enum(['token', 'sequence']).default('token'),
     num_iterations: z.number().int().positive().default(1),
     reward_weights: z
-      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number(), grounded_accuracy: z.number() })
+      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number(), grounded_accuracy: z.number(), reading_recall: z.number() })
       .partial()
       .strict()
       .default({}),
@@ -226,13 +226,17 @@ export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
 // Micro-batches (TRL's per_device_train_batch_size with gradient accumulation)
 
 /** Consecutive row ranges of at most `size` rows. */
-/** The readings of a completion's <think> (retracted ones left out), each with whether the fact log supports it. */
-export function gradedReadings(text: string, facts: FactLog): { span: [number, number]; grounded: boolean }[] {
+/**
+ * The readings of a completion's <think> (retracted ones left out), each with whether the fact
+ * log supports it and, when `needed` is given, whether the question needs it: a right reading
+ * of a frame the question does not ask about counts as wrong.
+ */
+export function gradedReadings(text: string, facts: FactLog, needed?: readonly NeededReading[] | null): { span: [number, number]; grounded: boolean }[] {
   const close = text.indexOf('</think>');
   const end = close < 0 ? text.length : close;
   return parseClaims(text)
     .filter((c) => !c.retracted && c.span[1] <= end)
-    .map((c) => ({ span: c.span, grounded: isGrounded(c, facts) }));
+    .map((c) => ({ span: c.span, grounded: isGrounded(c, facts) && isNeeded(c, needed) }));
 }
 
 /**
@@ -291,8 +295,10 @@ export interface TrainTask {
   promptText: string;
   prompt: PolicyPrompt;
   spec: AnswerSpec;
-  /** What the frames show (benchmark tasks), for the grounding reward. */
+  /** What the frames show (benchmark tasks), for the grounding rewards. */
   facts?: FactLog;
+  /** The readings the question needs (from the gold chain), for reading recall and credit. */
+  needed?: NeededReading[];
 }
 
 export function trainTaskOf(task: Task, tokenizer: Tokenizer): TrainTask {
@@ -302,6 +308,7 @@ export function trainTaskOf(task: Task, tokenizer: Tokenizer): TrainTask {
     prompt: taskPrompt(task, tokenizer),
     spec: { answer: task.answer, answerType: task.answerType, options: task.options },
     facts: task.facts,
+    needed: neededReadings(task.cot.gold),
   };
 }
 
@@ -455,6 +462,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         lengthMax: cfg.length_max ?? undefined,
         // Shuffled frames no longer match the fact log's frame numbers.
         facts: shuffled ? null : task.facts,
+        needed: shuffled ? null : task.needed,
       });
       return { task, prompt: prompts[p]!, shuffled, groupIndex: row % G, tokens, logprobs: out.logprobs[row]!, text, truncated: out.truncated[row]!, parts, reward: total };
     });
@@ -528,7 +536,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       }
       const advOf = new Map<Sampled, number>(trained.map((r, i) => [r, advantages[i]!]));
       if (cfg.reading_advantage > 0) {
-        const graded = trained.map((r) => (r.task.facts ? gradedReadings(r.text, r.task.facts) : []));
+        const graded = trained.map((r) => (r.task.facts ? gradedReadings(r.text, r.task.facts, r.task.needed) : []));
         const all = graded.flat();
         const baseline = all.length ? all.filter((g) => g.grounded).length / all.length : 0;
         trained.forEach((r, i) => {

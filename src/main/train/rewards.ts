@@ -30,7 +30,7 @@
 //   "frame F : colour shape at X Y" observations the fact log supports; 0 for reasoning
 //   that observes nothing, so dropping the observations never pays; 0 without a fact log.
 
-import { scoreGrounding } from '../video/claims';
+import { isGrounded, parseClaims, scoreGrounding } from '../video/claims';
 import type { FactLog } from '../video/scene';
 
 export interface AnswerSpec {
@@ -407,12 +407,44 @@ export function groundedAccuracyReward(completion: string, spec: AnswerSpec, fac
   return g.total > 0 && g.grounded === g.total ? accuracyReward(completion, spec) : 0;
 }
 
-export const REWARD_NAMES = ['accuracy', 'format', 'length', 'consistency', 'grounding', 'grounded_accuracy'] as const;
+/** A reading a question needs: that object, in that frame (where it is comes from the fact log). */
+export interface NeededReading {
+  frame: number;
+  color: string;
+  shape: string;
+}
+
+/** The readings a gold chain of thought makes: what answering the question needs read. */
+export function neededReadings(goldCot: string): NeededReading[] {
+  return parseClaims(goldCot).map(({ frame, color, shape }) => ({ frame, color, shape }));
+}
+
+const sameReading = (a: NeededReading, b: NeededReading) => a.frame === b.frame && a.color === b.color && a.shape === b.shape;
+
+/**
+ * Recall of readings: the share of the readings the question needs (`needed`, from the gold
+ * chain) that the reasoning makes and gets right. The grounding reward scores precision, which
+ * a policy can raise by reading less, or by reading a frame it reads well instead of the one
+ * asked; this one charges both. 1 when nothing needs reading; 0 without a fact log.
+ */
+export function readingRecallReward(completion: string, needed: readonly NeededReading[] | null | undefined, facts: FactLog | null | undefined): number {
+  if (!facts || !needed) return 0;
+  if (needed.length === 0) return 1;
+  const read = parseClaims(extractThink(completion) ?? completion).filter((c) => !c.retracted && isGrounded(c, facts));
+  return needed.filter((n) => read.some((c) => sameReading(c, n))).length / needed.length;
+}
+
+/** Whether a reading is one the question needs (always, when needed is unknown). */
+export function isNeeded(reading: NeededReading, needed: readonly NeededReading[] | null | undefined): boolean {
+  return !needed || needed.some((n) => sameReading(reading, n));
+}
+
+export const REWARD_NAMES = ['accuracy', 'format', 'length', 'consistency', 'grounding', 'grounded_accuracy', 'reading_recall'] as const;
 export type RewardName = (typeof REWARD_NAMES)[number];
 export type RewardWeights = Partial<Record<RewardName, number>>;
 
 /** TRL's default: accuracy and format count, the optional rewards are off until weighted. */
-export const DEFAULT_REWARD_WEIGHTS: Record<RewardName, number> = { accuracy: 1, format: 1, length: 0, consistency: 0, grounding: 0, grounded_accuracy: 0 };
+export const DEFAULT_REWARD_WEIGHTS: Record<RewardName, number> = { accuracy: 1, format: 1, length: 0, consistency: 0, grounding: 0, grounded_accuracy: 0, reading_recall: 0 };
 
 /**
  * Every reward part and their weighted sum (`reward_weights`). Missing weights take
@@ -422,7 +454,7 @@ export function computeRewards(
   completion: string,
   spec: AnswerSpec,
   weights: RewardWeights = {},
-  opts: { lengthTarget?: number; lengthMax?: number; facts?: FactLog | null } = {},
+  opts: { lengthTarget?: number; lengthMax?: number; facts?: FactLog | null; needed?: readonly NeededReading[] | null } = {},
 ): { parts: Record<RewardName, number>; total: number } {
   const w = { ...DEFAULT_REWARD_WEIGHTS, ...weights };
   const parts: Record<RewardName, number> = {
@@ -432,6 +464,7 @@ export function computeRewards(
     consistency: consistencyReward(completion, spec),
     grounding: groundingReward(completion, opts.facts),
     grounded_accuracy: groundedAccuracyReward(completion, spec, opts.facts),
+    reading_recall: readingRecallReward(completion, opts.needed, opts.facts),
   };
   let total = 0;
   for (const name of REWARD_NAMES) total += (w[name] ?? 0) * parts[name];

@@ -219,6 +219,12 @@ describe('reading credit (reading_advantage)', () => {
     ]);
   });
 
+  it('with the needed readings, a right reading of a frame the question does not ask about counts as wrong', () => {
+    const text = '<think> frame 1 : red square at 1 2 . frame 2 : red square is not visible . </think><answer>B</answer>';
+    expect(gradedReadings(text, facts).map((r) => r.grounded)).toEqual([true, true]);
+    expect(gradedReadings(text, facts, [{ frame: 1, color: 'red', shape: 'square' }]).map((r) => r.grounded)).toEqual([true, false]);
+  });
+
   it('credits (grounded - baseline) to the tokens of each reading and 0 to the rest', () => {
     const ids = tok.encode('<think> frame 1 : red square at 1 2 . frame 1 : red square is not visible . so the answer is B </think><answer>B</answer>');
     const { text, spans } = tok.decodeWithSpans([...ids, tok.eosId]);
