@@ -211,8 +211,9 @@ export const GrpoConfigSchema = z
     temporal_mu: z.number().min(0).default(0.8),
     /**
      * Per-token credit for readings (0 = off, as TRL): each "frame F : … at X Y" or "… is not
-     * visible" reading in <think> adds reading_advantage * (grounded - the step's grounded
-     * share) to its own tokens' advantage. See readingCredit.
+     * visible" reading in <think> adds reading_advantage * (right - the step's share of right
+     * readings) to its own tokens' advantage; right = grounded and one the gold chain makes.
+     * See gradedReadings and readingCredit.
      */
     reading_advantage: z.number().min(0).default(0),
     /** Accuracy reward at or above this counts as "correct" for T-GRPO (numeric answers score in [0, 1]). */
@@ -223,9 +224,8 @@ export type GrpoConfig = z.output<typeof GrpoConfigSchema>;
 export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
 
 // =========================================================================================
-// Micro-batches (TRL's per_device_train_batch_size with gradient accumulation)
+// Reading credit (reading_advantage): per-token advantages for the readings in <think>
 
-/** Consecutive row ranges of at most `size` rows. */
 /**
  * The readings of a completion's <think> (retracted ones left out), each with whether the fact
  * log supports it and, when `needed` is given, whether the question needs it: a right reading
@@ -254,6 +254,10 @@ export function readingCredit(spans: readonly ([number, number] | null)[], readi
   });
 }
 
+// =========================================================================================
+// Micro-batches (TRL's per_device_train_batch_size with gradient accumulation)
+
+/** Consecutive row ranges of at most `size` rows. */
 export function microBatches(rows: number, size: number): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   for (let start = 0; start < rows; start += size) out.push({ start, end: Math.min(rows, start + size) });
