@@ -27,8 +27,11 @@
 //   NO_CONCLUSION_CONSISTENCY (0.5) when the reasoning exists but never states a
 //   conclusion we can read: unknown is neither rewarded nor punished fully.
 // - Grounding (benchmark tasks only, they carry a fact log): the share of the reasoning's
-//   "frame F : colour shape at X Y" observations the fact log supports; 0 for reasoning
-//   that observes nothing, so dropping the observations never pays; 0 without a fact log.
+//   "frame F : colour shape at X Y" and "… is not visible" observations the fact log
+//   supports; 0 for reasoning that observes nothing, so dropping all observations never
+//   pays; 0 without a fact log. Dropping *some* does pay (it is a precision), which is why
+//   reading_recall exists: the share of the gold chain's readings made and right.
+// - Grounded accuracy: the accuracy, but only when every observation is grounded.
 
 import { isGrounded, parseClaims, scoreGrounding } from '../video/claims';
 import type { FactLog } from '../video/scene';

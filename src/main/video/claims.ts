@@ -2,8 +2,9 @@
 // shape is not visible" claim in a chain of thought and score it against the fact log.
 // Absences count: a chain that calls an object absent from frames where it is visible
 // (entry_side's typical misreading) is as ungrounded as one that puts it in the wrong cell.
-// Lists ("frame 2 : red circle at 1 1 , blue square at 3 3") yield one claim per entry. A claim immediately followed by `wait ,` is
-// marked retracted: the model noticed it was wrong, and it is not counted against it.
+// Lists ("frame 2 : red circle at 1 1 , blue square at 3 3") yield one claim per entry.
+// A claim immediately followed by `wait ,` is marked retracted: the model noticed it was
+// wrong, and it is not counted against it.
 import { COLORS, SHAPES, type FactLog } from './scene';
 
 export interface Claim {
