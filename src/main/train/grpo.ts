@@ -18,7 +18,7 @@ import { isGrounded, parseClaims } from '../video/claims';
 import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
 import { dynamicSamplingKeep, groupAdvantages, temporalBonus, type ScaleRewards } from './advantages';
-import { computeRewards, isNeeded, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
+import { computeRewards, findBlocks, isNeeded, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
 
 export type GrpoLossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
 export type ImportanceSamplingLevel = 'token' | 'sequence';
@@ -232,10 +232,11 @@ export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
  * of a frame the question does not ask about counts as wrong.
  */
 export function gradedReadings(text: string, facts: FactLog, needed?: readonly NeededReading[] | null): { span: [number, number]; grounded: boolean }[] {
-  const close = text.indexOf('</think>');
-  const end = close < 0 ? text.length : close;
+  // The rewards' notion of the reasoning (extractThink): the first <think> block, else the whole text.
+  const think = findBlocks(text, 'think')[0];
+  const [start, end] = think ? [think.contentStart, think.contentEnd] : [0, text.length];
   return parseClaims(text)
-    .filter((c) => !c.retracted && c.span[1] <= end)
+    .filter((c) => !c.retracted && c.span[0] >= start && c.span[1] <= end)
     .map((c) => ({ span: c.span, grounded: isGrounded(c, facts) && isNeeded(c, needed) }));
 }
 
@@ -391,6 +392,8 @@ interface Sampled {
   truncated: boolean;
   parts: Record<RewardName, number>;
   reward: number;
+  /** Where each token landed in `text` (tokenizer.decodeWithSpans), for the reading credit. */
+  spans: ([number, number] | null)[];
   /** Per-token reading credit (reading_advantage > 0 only). */
   credit?: number[];
 }
@@ -460,7 +463,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       const p = out.promptIndex[row]!;
       const shuffled = p >= tasks.length;
       const task = shuffled ? twinOf[p - tasks.length]! : tasks[p]!;
-      const text = tokenizer.decode(tokens);
+      const { text, spans } = tokenizer.decodeWithSpans(tokens);
       const { parts, total } = computeRewards(text, task.spec, cfg.reward_weights, {
         lengthTarget: cfg.length_target,
         lengthMax: cfg.length_max ?? undefined,
@@ -468,7 +471,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         facts: shuffled ? null : task.facts,
         needed: shuffled ? null : task.needed,
       });
-      return { task, prompt: prompts[p]!, shuffled, groupIndex: row % G, tokens, logprobs: out.logprobs[row]!, text, truncated: out.truncated[row]!, parts, reward: total };
+      return { task, prompt: prompts[p]!, shuffled, groupIndex: row % G, tokens, logprobs: out.logprobs[row]!, text, spans, truncated: out.truncated[row]!, parts, reward: total };
     });
   };
 
@@ -544,7 +547,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         const all = graded.flat();
         const baseline = all.length ? all.filter((g) => g.grounded).length / all.length : 0;
         trained.forEach((r, i) => {
-          if (graded[i]!.length) r.credit = readingCredit(tokenizer.decodeWithSpans(r.tokens).spans, graded[i]!, baseline);
+          if (graded[i]!.length) r.credit = readingCredit(r.spans, graded[i]!, baseline);
         });
         metric(step, 'readings/grounded_share', baseline);
       }
