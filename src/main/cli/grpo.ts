@@ -10,7 +10,7 @@ import { disposePolicy, type Policy } from '../model/policy';
 import type { Tokenizer } from '../model/tokenizer';
 import { GrpoConfigSchema, runGrpo, trainTaskOf } from '../train/grpo';
 import { NonFiniteLossError } from '../model/optim';
-import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../train/eval';
+import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../train/eval';
 import { hashInts } from '../video/prng';
 import { DIFFICULTIES, MODALITIES, sampleTasks, type Modality, type Task } from '../video/tasks';
 import { CliError, type CliCommand } from './command';
@@ -18,13 +18,16 @@ import { printJson } from './common';
 import { progressBar } from './progress';
 
 const USAGE = `veripo grpo --from CKPT [--steps N] [--set key=value]... [--train N] [--val N] [--eval-every K]
-            [--modality video|image|text] [--seed S] [--save DIR] [--svg FILE] [--json]
+            [--val-samples K] [--modality video|image|text] [--seed S] [--save DIR] [--svg FILE] [--json]
 
 Runs GRPO (config keys as TRL's, e.g. --set loss_type=dr_grpo --set epsilon_high=0.28) from
 checkpoint CKPT on N training tasks and reports greedy val accuracy every K steps. Without
 --modality, train and val tasks cover all three modalities and difficulties 1-3 (val: N per
 modality, the same tasks \`veripo sft\` evaluates on). The change from step 0 to the end is
-reported with its paired standard error over the same val tasks.`;
+reported with its paired standard error over the same val tasks. --val-samples K also
+measures sampled val accuracy, the mean of K samples per task at the training temperature
+(what GRPO optimises; DeepSeek-R1 reports pass@1 this way). Every eval draws the same random
+numbers, so the before/after comparison is paired sample by sample as well as task by task.`;
 
 export interface ValReport {
   accuracy: number;
@@ -35,6 +38,8 @@ export interface ValReport {
   /** Accuracy per val task, in task order (for the paired comparison). */
   per_task: number[];
   by_family: Record<string, number>;
+  /** With --val-samples: mean accuracy of K samples per task at the training temperature. */
+  sampled: { k: number; temperature: number; accuracy: number; per_task: number[]; by_family: Record<string, number> } | null;
 }
 
 interface CurvePoint {
@@ -47,12 +52,18 @@ interface CurvePoint {
 
 function curveLine(c: CurvePoint, elapsed_s: number): string {
   const train = c.train_reward === null ? '' : `  train reward ${c.train_reward.toFixed(3)} acc ${c.train_accuracy!.toFixed(3)}`;
-  return `step ${String(c.step).padStart(4)}${train}  val acc ${c.val.accuracy.toFixed(3)}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  grounding ${c.val.grounding_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}  (${elapsed_s.toFixed(0)} s)`;
+  const sampled = c.val.sampled ? `  sampled ${c.val.sampled.accuracy.toFixed(3)}` : '';
+  return `step ${String(c.step).padStart(4)}${train}  val acc ${c.val.accuracy.toFixed(3)}${sampled}  format ${c.val.format_rate.toFixed(3)}  inconsistency ${c.val.inconsistency_rate.toFixed(3)}  grounding ${c.val.grounding_rate.toFixed(3)}  len ${c.val.mean_length.toFixed(1)}  (${elapsed_s.toFixed(0)} s)`;
 }
 
-/** Greedy val metrics through the shared evaluator (train/eval.ts). */
-function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], max_completion_length: number): ValReport {
+/** Greedy val metrics through the shared evaluator (train/eval.ts), and optionally sampled ones. */
+function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], max_completion_length: number, sampling: { k: number; temperature: number; top_p: number }): ValReport {
   const r = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length });
+  let sampled: ValReport['sampled'] = null;
+  if (sampling.k > 0) {
+    const { perTask } = sampledAccuracy(policy, tokenizer, tasks, { ...sampling, max_completion_length });
+    sampled = { k: sampling.k, temperature: sampling.temperature, accuracy: meanOf(perTask), per_task: perTask, by_family: familyMeans(tasks, perTask) };
+  }
   return {
     accuracy: r.accuracy,
     format_rate: r.format_rate,
@@ -61,7 +72,15 @@ function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[],
     grounding_rate: r.grounding_rate,
     per_task: r.samples.map((x) => x.accuracy),
     by_family: r.by_family,
+    sampled,
   };
+}
+
+const meanOf = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+function familyMeans(tasks: readonly Task[], scores: readonly number[]): Record<string, number> {
+  const families = [...new Set(tasks.map((t) => t.family))].sort();
+  return Object.fromEntries(families.map((f) => [f, meanOf(scores.filter((_, i) => tasks[i]!.family === f))]));
 }
 
 /**
@@ -125,6 +144,7 @@ export const command: CliCommand = {
         train: { type: 'string' },
         val: { type: 'string' },
         'eval-every': { type: 'string' },
+        'val-samples': { type: 'string' },
         modality: { type: 'string' },
         seed: { type: 'string' },
         save: { type: 'string' },
@@ -143,6 +163,7 @@ export const command: CliCommand = {
     if (modality && !['video', 'image', 'text'].includes(modality)) throw new CliError(`--modality must be video, image or text, got "${modality}"`, 2);
     const seed = num('seed', values.seed, 0);
     const evalEvery = num('eval-every', values['eval-every'], 5);
+    const valSamples = num('val-samples', values['val-samples'], 0);
     const overrides = parseSet(values.set ?? []);
     if (values.steps) overrides.steps = num('steps', values.steps, 40);
     const parsed = GrpoConfigSchema.safeParse(overrides);
@@ -157,6 +178,8 @@ export const command: CliCommand = {
     const valN = num('val', values.val, modality ? 64 : DEFAULT_EVAL_CONFIG.n);
     const val = modality ? sampleTasks({ n: valN, seed: seed + 1, split: 'val', modality }) : evalTasks({ ...DEFAULT_EVAL_CONFIG, n: valN });
 
+    const sampling = { k: valSamples, temperature: config.temperature, top_p: config.top_p };
+    const measure = () => valReport(policy, tokenizer, val, config.max_completion_length, sampling);
     const curve: CurvePoint[] = [];
     const t0 = performance.now();
     // Each eval row is printed as it is measured: a run takes tens of minutes and a log
@@ -165,7 +188,7 @@ export const command: CliCommand = {
       curve.push(point);
       if (!values.json) console.log(curveLine(point, (performance.now() - t0) / 1000));
     };
-    record({ step: 0, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: null, train_accuracy: null });
+    record({ step: 0, val: measure(), train_reward: null, train_accuracy: null });
     const bar = values.json ? null : progressBar('grpo', config.steps);
     // Mean training reward and accuracy over the steps since the last eval (one step's is too noisy to read).
     let rewardSum = 0;
@@ -186,7 +209,7 @@ export const command: CliCommand = {
           bar?.update(ev.step);
           if (ev.step % evalEvery === 0 || ev.step === config.steps) {
             const mean = (sum: number) => (rewardSteps ? sum / rewardSteps : null);
-            record({ step: ev.step, val: valReport(policy, tokenizer, val, config.max_completion_length), train_reward: mean(rewardSum), train_accuracy: mean(accuracySum) });
+            record({ step: ev.step, val: measure(), train_reward: mean(rewardSum), train_accuracy: mean(accuracySum) });
             rewardSum = 0;
             accuracySum = 0;
             rewardSteps = 0;
@@ -203,13 +226,14 @@ export const command: CliCommand = {
     if (values.save) saveCheckpoint(values.save, policy, tokenizer, { grpo: config, from: values.from });
     if (values.svg) {
       writeFileSync(values.svg, lineChartSvg({
-        title: `GRPO (${config.loss_type}) from ${values.from.split('/').pop()}: greedy val accuracy`,
+        title: `GRPO (${config.loss_type}) from ${values.from.split('/').pop()}: val accuracy (greedy${valSamples > 0 ? ' and sampled' : ''})`,
         xLabel: 'GRPO step',
         yLabel: 'val accuracy / format rate',
         yMin: 0,
         yMax: 1,
         series: [
           { name: `val accuracy (n=${val.length})`, points: curve.map((c) => [c.step, c.val.accuracy]) },
+          ...(valSamples > 0 ? [{ name: `val accuracy (sampled, mean of ${valSamples} at T = ${config.temperature})`, points: curve.map((c): [number, number] => [c.step, c.val.sampled!.accuracy]) }] : []),
           { name: `train accuracy (sampled, T = ${config.temperature})`, points: curve.filter((c) => c.train_accuracy !== null).map((c) => [c.step, c.train_accuracy!]) },
           { name: 'val format rate', points: curve.map((c) => [c.step, c.val.format_rate]), dashed: true },
           { name: 'val inconsistency rate', points: curve.map((c) => [c.step, c.val.inconsistency_rate]), dashed: true },
@@ -222,13 +246,26 @@ export const command: CliCommand = {
     // Per family, paired over that family's val tasks: where the change came from.
     const families = [...new Set(val.map((t) => t.family))].sort();
     const pick = (scores: number[], family: string) => scores.filter((_, i) => val[i]!.family === family);
-    const byFamily = Object.fromEntries(families.map((f) => [f, pairedChange(pick(curve[0]!.val.per_task, f), pick(curve[curve.length - 1]!.val.per_task, f))]));
-    const result = { backend: backend.backend, config, wall_s: wall, val_tasks: val.length, change, change_by_family: byFamily, curve: curve.map((c) => ({ ...c, val: { ...c.val, per_task: undefined } })), failure };
+    const first = curve[0]!.val;
+    const last = curve[curve.length - 1]!.val;
+    const byFamily = Object.fromEntries(families.map((f) => [f, pairedChange(pick(first.per_task, f), pick(last.per_task, f))]));
+    const sampledChange = first.sampled && last.sampled ? pairedChange(first.sampled.per_task, last.sampled.per_task) : null;
+    const sampledByFamily = first.sampled && last.sampled ? Object.fromEntries(families.map((f) => [f, pairedChange(pick(first.sampled!.per_task, f), pick(last.sampled!.per_task, f))])) : null;
+    const result = {
+      backend: backend.backend, config, wall_s: wall, val_tasks: val.length, change, change_by_family: byFamily,
+      sampled_change: sampledChange, sampled_change_by_family: sampledByFamily,
+      curve: curve.map((c) => ({ ...c, val: { ...c.val, per_task: undefined, sampled: c.val.sampled ? { ...c.val.sampled, per_task: undefined } : null } })),
+      failure,
+    };
     if (values.json) printJson(result);
     else {
       const sign = change.delta >= 0 ? '+' : '';
       console.log(`val accuracy change over ${val.length} tasks: ${sign}${change.delta.toFixed(3)} ± ${change.se.toFixed(3)} (paired SE, z = ${change.z.toFixed(1)}; ${change.improved} tasks better, ${change.worsened} worse)`);
       console.log(`by family: ${families.map((f) => `${f} ${byFamily[f]!.delta >= 0 ? '+' : ''}${byFamily[f]!.delta.toFixed(3)} ± ${byFamily[f]!.se.toFixed(3)}`).join(', ')}`);
+      if (sampledChange && sampledByFamily) {
+        console.log(`sampled val accuracy change (mean of ${valSamples} at T = ${config.temperature}): ${sampledChange.delta >= 0 ? '+' : ''}${sampledChange.delta.toFixed(3)} ± ${sampledChange.se.toFixed(3)} (paired SE, z = ${sampledChange.z.toFixed(1)}; ${sampledChange.improved} tasks better, ${sampledChange.worsened} worse)`);
+        console.log(`by family: ${families.map((f) => `${f} ${sampledByFamily[f]!.delta >= 0 ? '+' : ''}${sampledByFamily[f]!.delta.toFixed(3)} ± ${sampledByFamily[f]!.se.toFixed(3)}`).join(', ')}`);
+      }
       console.log(`${wall.toFixed(1)} s on ${backend.backend}${failure ? `; stopped: ${failure}` : ''}`);
     }
     return failure ? 1 : 0;
