@@ -1,35 +1,44 @@
-// Plot val-accuracy (or val-grounding) curves of several `veripo grpo` runs on one chart:
-// the JSON of `--json`, or the text it prints otherwise (one "step N ... val acc X" row per eval).
-// Run: npx tsx bench/stages-grpo-curve.ts [--grounding] OUT.svg RUN.json=label [RUN.log=label ...]
+// Plot greedy val-accuracy (or val-grounding, or sampled val-accuracy) curves of several
+// `veripo grpo` runs on one chart: the JSON of `--json`, or the text it prints otherwise (one
+// "step N ... val acc X [sampled Y] ... grounding Z" row per eval).
+// Run: npx tsx bench/stages-grpo-curve.ts [--grounding | --sampled] OUT.svg RUN.json=label [RUN.log=label ...]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { lineChartSvg, type Series } from '../src/main/io/svg-chart';
 
 interface GrpoRunJson {
   config: { loss_type: string; learning_rate: number };
-  curve: { step: number; val: { accuracy: number; grounding_rate: number; mean_length: number } }[];
+  curve: { step: number; val: { accuracy: number; grounding_rate: number; mean_length: number; sampled?: { accuracy: number } | null } }[];
 }
 
 const args = process.argv.slice(2);
-const grounding = args[0] === '--grounding';
-const [out, ...runs] = grounding ? args.slice(1) : args;
+const metric = args[0] === '--grounding' ? 'grounding' : args[0] === '--sampled' ? 'sampled' : 'val acc';
+const [out, ...runs] = metric === 'val acc' ? args : args.slice(1);
 if (!out || runs.length === 0) {
-  console.error('usage: npx tsx bench/stages-grpo-curve.ts [--grounding] OUT.svg RUN.json=label [RUN.json=label ...]');
+  console.error('usage: npx tsx bench/stages-grpo-curve.ts [--grounding | --sampled] OUT.svg RUN.json=label [RUN.json=label ...]');
   process.exit(2);
 }
-const row = grounding ? /^step\s+(\d+)\b.*?\bgrounding ([\d.]+)/gm : /^step\s+(\d+)\b.*?\bval acc ([\d.]+)/gm;
+const row = new RegExp(`^step\\s+(\\d+)\\b.*?\\b${metric} ([\\d.]+)`, 'gm');
+const value = (v: GrpoRunJson['curve'][number]['val']): number => {
+  if (metric === 'grounding') return v.grounding_rate;
+  if (metric === 'val acc') return v.accuracy;
+  if (!v.sampled) throw new Error('a run without --val-samples has no sampled val accuracy');
+  return v.sampled.accuracy;
+};
 const series: Series[] = runs.map((arg) => {
   const [file, label] = arg.split('=');
   const text = readFileSync(file!, 'utf8');
   if (!text.trimStart().startsWith('{')) {
     const points = [...text.matchAll(row)].map((m) => [Number(m[1]), Number(m[2])] as [number, number]);
-    if (points.length === 0) throw new Error(`${file}: neither --json output nor "step N ... ${grounding ? 'grounding' : 'val acc'} X" rows`);
+    if (points.length === 0) throw new Error(`${file}: neither --json output nor "step N ... ${metric} X" rows`);
     return { name: label ?? file!, points };
   }
   const run = JSON.parse(text) as GrpoRunJson;
-  return { name: label ?? `${run.config.loss_type} lr ${run.config.learning_rate}`, points: run.curve.map((c) => [c.step, grounding ? c.val.grounding_rate : c.val.accuracy] as [number, number]) };
+  return { name: label ?? `${run.config.loss_type} lr ${run.config.learning_rate}`, points: run.curve.map((c) => [c.step, value(c.val)] as [number, number]) };
 });
-const chart = grounding
-  ? { title: 'GRPO from an SFT checkpoint: share of grounded readings (greedy val)', yLabel: 'val grounding', yMin: 0.6, yMax: 1 }
-  : { title: 'GRPO from an SFT checkpoint: greedy val accuracy', yLabel: 'val accuracy', yMin: 0, yMax: 0.6 };
+const chart = {
+  grounding: { title: 'GRPO from an SFT checkpoint: share of grounded readings (greedy val)', yLabel: 'val grounding', yMin: 0.6, yMax: 1 },
+  sampled: { title: 'GRPO from an SFT checkpoint: sampled val accuracy (mean of K samples per task)', yLabel: 'sampled val accuracy', yMin: 0, yMax: 0.6 },
+  'val acc': { title: 'GRPO from an SFT checkpoint: greedy val accuracy', yLabel: 'val accuracy', yMin: 0, yMax: 0.6 },
+}[metric];
 writeFileSync(out, lineChartSvg({ ...chart, xLabel: 'GRPO step', series }));
 console.log(`wrote ${out}`);
