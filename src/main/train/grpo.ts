@@ -17,7 +17,7 @@ import type { TrainEvent } from '../model/worker-protocol';
 import { isGrounded, parseClaims } from '../video/claims';
 import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
-import { dynamicSamplingKeep, groupAdvantages, temporalBonus, type ScaleRewards } from './advantages';
+import { dynamicSamplingKeep, groupAdvantages, temporalBonus, weightAdvantages, type ScaleRewards } from './advantages';
 import { computeRewards, findBlocks, isNeeded, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
 
 export type GrpoLossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
@@ -216,6 +216,13 @@ export const GrpoConfigSchema = z
      * See gradedReadings and readingCredit.
      */
     reading_advantage: z.number().min(0).default(0),
+    /**
+     * Weights on positive and negative sequence advantages (both 1 = GRPO; not TRL keys).
+     * negative_advantage_weight 0 reinforces only completions that beat their group; see
+     * weightAdvantages.
+     */
+    positive_advantage_weight: z.number().min(0).default(1),
+    negative_advantage_weight: z.number().min(0).default(1),
     /** Accuracy reward at or above this counts as "correct" for T-GRPO (numeric answers score in [0, 1]). */
     correct_threshold: z.number().min(0).max(1).default(0.5),
   })
@@ -541,7 +548,8 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         const keptRewards = ordered.filter((_, i) => keep[i]).map((r) => r.reward);
         if (keptRewards.length > 0) advantages.push(...groupAdvantages(keptRewards, G, cfg.scale_rewards));
       }
-      const advOf = new Map<Sampled, number>(trained.map((r, i) => [r, advantages[i]!]));
+      const weighted = weightAdvantages(advantages, cfg.positive_advantage_weight, cfg.negative_advantage_weight);
+      const advOf = new Map<Sampled, number>(trained.map((r, i) => [r, weighted[i]!]));
       if (cfg.reading_advantage > 0) {
         const graded = trained.map((r) => (r.task.facts ? gradedReadings(r.text, r.task.facts, r.task.needed) : []));
         const all = graded.flat();
