@@ -200,6 +200,12 @@ export const GrpoConfigSchema = z
     per_device_train_batch_size: z.number().int().positive().default(4),
     /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
     learning_rate: z.number().positive().default(2e-5),
+    /**
+     * TRL's warmup_steps: the learning rate rises linearly over these steps, then stays
+     * (constant_with_warmup). A fresh Adam's first steps move every weight by about the full
+     * learning rate whatever its gradient's signal-to-noise; warmup keeps those steps small.
+     */
+    warmup_steps: z.number().int().min(0).default(0),
     ...OPTIMIZER_CONFIG_FIELDS,
     /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
     dynamic_sampling: z.boolean().default(false),
@@ -229,6 +235,11 @@ export const GrpoConfigSchema = z
   .strict();
 export type GrpoConfig = z.output<typeof GrpoConfigSchema>;
 export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
+
+/** Learning rate of 1-based optimizer step `step`: linear warmup over warmup_steps, then constant. */
+export function warmedUpRate(step: number, c: Pick<GrpoConfig, 'learning_rate' | 'warmup_steps'>): number {
+  return c.warmup_steps > 0 ? (c.learning_rate * Math.min(step, c.warmup_steps)) / c.warmup_steps : c.learning_rate;
+}
 
 // =========================================================================================
 // Reading credit (reading_advantage): per-token advantages for the readings in <think>
@@ -685,7 +696,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
           stats.loss += out.loss;
           grads = accumulateGradients(grads, out.grads);
         }
-        const gradNorm = clippedStep(optimizer, grads!, stats.loss, { maxGradNorm: cfg.max_grad_norm, lr: cfg.learning_rate, stage: 'grpo', step });
+        const gradNorm = clippedStep(optimizer, grads!, stats.loss, { maxGradNorm: cfg.max_grad_norm, lr: warmedUpRate(step, cfg), stage: 'grpo', step });
         sums.loss += stats.loss;
         sums.gradNorm += gradNorm;
         sums.clipLow += stats.clipLow;

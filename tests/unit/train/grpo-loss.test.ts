@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gradedReadings, grpoLoss, maskTruncated, readingCredit, stopGradient, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo';
+import { GrpoConfigSchema, gradedReadings, grpoLoss, maskTruncated, readingCredit, stopGradient, warmedUpRate, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import type { FactLog } from '../../../src/main/video/scene';
 
@@ -236,5 +236,20 @@ describe('reading credit (reading_advantage)', () => {
     expect(at(10, 8)).toEqual(new Array(8).fill(-0.75)); // frame 1 : red square is not visible — wrong
     expect(credit.slice(18).every((c) => c === 0)).toBe(true); // the conclusion, answer and <eos>
     expect(credit.length).toBe(ids.length + 1);
+  });
+});
+
+describe('warmedUpRate (grpo.warmup_steps)', () => {
+  it('rises linearly over warmup_steps from lr / warmup, then stays at lr', () => {
+    const c = { learning_rate: 1e-4, warmup_steps: 4 };
+    const want = [2.5e-5, 5e-5, 7.5e-5, 1e-4, 1e-4, 1e-4];
+    [1, 2, 3, 4, 5, 40].forEach((s, i) => expect(warmedUpRate(s, c)).toBeCloseTo(want[i]!, 15));
+  });
+
+  it('is the constant learning rate without warmup, the default', () => {
+    const c = GrpoConfigSchema.parse({ learning_rate: 3e-4 });
+    expect(c.warmup_steps).toBe(0);
+    expect([1, 7].map((s) => warmedUpRate(s, c))).toEqual([3e-4, 3e-4]);
+    expect(GrpoConfigSchema.safeParse({ warmup_steps: -1 }).success).toBe(false);
   });
 });
