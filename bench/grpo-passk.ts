@@ -5,7 +5,7 @@
 //   npx tsx bench/grpo-passk.ts CHECKPOINT_DIR [K=8] [T=0.6] [PER_MODALITY=140]
 import { initBackend } from '../src/main/model/backend';
 import { loadCheckpoint } from '../src/main/model/checkpoint';
-import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../src/main/train/eval';
+import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../src/main/train/eval';
 
 await initBackend();
 const [ckpt, kArg, tArg, nArg] = process.argv.slice(2);
@@ -19,12 +19,9 @@ const max_completion_length = 128;
 const { policy, tokenizer } = loadCheckpoint(ckpt);
 const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: Number(nArg ?? 140) });
 const greedy = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length }).samples.map((s) => s.accuracy);
-const sampled: number[][] = [];
-for (let s = 0; s < k; s++) {
-  sampled.push(evaluatePolicy(policy, tokenizer, tasks, { temperature, seed: 200 + s, max_completion_length }).samples.map((x) => x.accuracy));
-  process.stderr.write(`\rsample ${s + 1}/${k}`);
-}
-process.stderr.write('\n');
+// The same samples `veripo grpo --val-samples` scores (sample s at seed 200 + s).
+const onSample = (done: number) => process.stderr.write(`\rsample ${done}/${k}${done === k ? '\n' : ''}`);
+const sampled = sampledAccuracy(policy, tokenizer, tasks, { k, temperature, max_completion_length, onSample }).runs.map((r) => r.samples.map((x) => x.accuracy));
 const right = (x: number) => x >= 0.5;
 const row = (name: string, idx: number[]) => {
   const mean = (f: (i: number) => number) => idx.reduce((a, i) => a + f(i), 0) / idx.length;
