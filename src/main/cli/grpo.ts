@@ -242,12 +242,12 @@ export const command: CliCommand = {
     }
     disposePolicy(policy);
     if (reference) disposePolicy(reference);
-    const change = pairedChange(curve[0]!.val.per_task, curve[curve.length - 1]!.val.per_task);
+    const first = curve[0]!.val;
+    const last = curve[curve.length - 1]!.val;
+    const change = pairedChange(first.per_task, last.per_task);
     // Per family, paired over that family's val tasks: where the change came from.
     const families = [...new Set(val.map((t) => t.family))].sort();
     const pick = (scores: number[], family: string) => scores.filter((_, i) => val[i]!.family === family);
-    const first = curve[0]!.val;
-    const last = curve[curve.length - 1]!.val;
     const byFamily = Object.fromEntries(families.map((f) => [f, pairedChange(pick(first.per_task, f), pick(last.per_task, f))]));
     const sampledChange = first.sampled && last.sampled ? pairedChange(first.sampled.per_task, last.sampled.per_task) : null;
     const sampledByFamily = first.sampled && last.sampled ? Object.fromEntries(families.map((f) => [f, pairedChange(pick(first.sampled!.per_task, f), pick(last.sampled!.per_task, f))])) : null;
