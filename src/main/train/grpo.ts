@@ -7,7 +7,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
+import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, learningRateAt, policyGradients } from '../model/optim';
 import type { Policy, PolicyPrompt } from '../model/policy';
 import { stopGradient } from '../model/policy';
 import { promptText, taskPrompt } from '../model/prompt';
@@ -238,7 +238,8 @@ export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
 
 /** Learning rate of 1-based optimizer step `step`: linear warmup over warmup_steps, then constant. */
 export function warmedUpRate(step: number, c: Pick<GrpoConfig, 'learning_rate' | 'warmup_steps'>): number {
-  return c.warmup_steps > 0 ? (c.learning_rate * Math.min(step, c.warmup_steps)) / c.warmup_steps : c.learning_rate;
+  // SFT's schedule with no decay: min_ratio 1 keeps the rate at exactly lr after warmup.
+  return learningRateAt(step - 1, { lr: c.learning_rate, warmup: c.warmup_steps, total: Infinity, min_ratio: 1 });
 }
 
 // =========================================================================================
