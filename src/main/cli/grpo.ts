@@ -1,7 +1,9 @@
 // `veripo grpo`: one GRPO stage from a checkpoint on the embedded benchmark, with val
 // accuracy measured before, during and after, outside the VerIPO loop. For trying loss
 // types and hyper-parameters quickly and for the curve in the README.
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { lineChartSvg } from '../io/svg-chart';
 import { initBackend } from '../model/backend';
@@ -18,7 +20,8 @@ import { printJson } from './common';
 import { progressBar } from './progress';
 
 const USAGE = `veripo grpo --from CKPT [--steps N] [--set key=value]... [--train N] [--val N] [--eval-every K]
-            [--val-samples K] [--modality video|image|text] [--seed S] [--save DIR] [--svg FILE] [--json]
+            [--val-samples K] [--modality video|image|text] [--seed S] [--baseline FILE]
+            [--save DIR] [--svg FILE] [--json]
 
 Runs GRPO (config keys as TRL's, e.g. --set loss_type=dr_grpo --set epsilon_high=0.28) from
 checkpoint CKPT on N training tasks and reports greedy val accuracy every K steps. Without
@@ -27,7 +30,10 @@ modality, the same tasks \`veripo sft\` evaluates on). The change from step 0 to
 reported with its paired standard error over the same val tasks. --val-samples K also
 measures sampled val accuracy, the mean of K samples per task at the training temperature
 (what GRPO optimises; DeepSeek-R1 reports pass@1 this way). Every eval draws the same random
-numbers, so the before/after comparison is paired sample by sample as well as task by task.`;
+numbers, so the before/after comparison is paired sample by sample as well as task by task.
+--baseline FILE reuses the step-0 eval stored in FILE when it was measured on the same
+checkpoint, val tasks and eval settings, and otherwise measures it and writes it there: every
+run from one checkpoint starts from the same eval, and with --val-samples 4 it takes minutes.`;
 
 export interface ValReport {
   accuracy: number;
@@ -98,6 +104,36 @@ export function pairedChange(before: readonly number[], after: readonly number[]
   return { delta, se, z: se > 0 ? delta / se : 0, improved: diffs.filter((d) => d > 0).length, worsened: diffs.filter((d) => d < 0).length };
 }
 
+/**
+ * What a step-0 eval depends on: the checkpoint's bytes, the val tasks and the eval settings.
+ * A stored baseline is reused only under the same fingerprint, so a retrained checkpoint or a
+ * different --val never reads another run's numbers.
+ */
+export function baselineFingerprint(checkpointDir: string, taskIds: readonly string[], settings: Record<string, unknown>): string {
+  const h = createHash('sha256');
+  for (const f of ['model.json', 'tokenizer.json', 'weights.bin']) h.update(f).update(readFileSync(join(checkpointDir, f)));
+  h.update(JSON.stringify({ v: 1, taskIds, settings }));
+  return h.digest('hex');
+}
+
+/** The stored step-0 report when FILE holds one under this fingerprint; null when absent or stale. */
+export function readBaseline(file: string, fingerprint: string, n: number): ValReport | null {
+  if (!existsSync(file)) return null;
+  let stored: { fingerprint?: unknown; val?: ValReport };
+  try {
+    stored = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`--baseline ${file}: not a baseline file (${(err as Error).message})`, 2);
+  }
+  if (stored.fingerprint !== fingerprint) return null;
+  if (!stored.val || !Array.isArray(stored.val.per_task) || stored.val.per_task.length !== n) throw new CliError(`--baseline ${file}: field val.per_task must list ${n} scores`, 2);
+  return stored.val;
+}
+
+export function writeBaseline(file: string, fingerprint: string, val: ValReport): void {
+  writeFileSync(file, JSON.stringify({ fingerprint, val }));
+}
+
 /** Every modality and difficulty in turn, so a mixed task list is balanced. */
 function mixedTasks(n: number, seed: number, split: 'train' | 'val'): Task[] {
   const cells = MODALITIES.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty })));
@@ -148,6 +184,7 @@ export const command: CliCommand = {
         modality: { type: 'string' },
         seed: { type: 'string' },
         save: { type: 'string' },
+        baseline: { type: 'string' },
         svg: { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -188,7 +225,14 @@ export const command: CliCommand = {
       curve.push(point);
       if (!values.json) console.log(curveLine(point, (performance.now() - t0) / 1000));
     };
-    record({ step: 0, val: measure(), train_reward: null, train_accuracy: null });
+    const fingerprint = values.baseline ? baselineFingerprint(values.from, val.map((t) => t.id), { max_completion_length: config.max_completion_length, sampling }) : '';
+    let baseline = values.baseline ? readBaseline(values.baseline, fingerprint, val.length) : null;
+    if (values.baseline && !values.json) console.log(baseline ? `step-0 eval from ${values.baseline}` : `step-0 eval will be stored in ${values.baseline}`);
+    if (!baseline) {
+      baseline = measure();
+      if (values.baseline) writeBaseline(values.baseline, fingerprint, baseline);
+    }
+    record({ step: 0, val: baseline, train_reward: null, train_accuracy: null });
     const bar = values.json ? null : progressBar('grpo', config.steps);
     // Mean training reward and accuracy over the steps since the last eval (one step's is too noisy to read).
     let rewardSum = 0;
