@@ -63,7 +63,7 @@ function curveLine(c: CurvePoint, elapsed_s: number): string {
 }
 
 /** Greedy val metrics through the shared evaluator (train/eval.ts), and optionally sampled ones. */
-function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], max_completion_length: number, sampling: { k: number; temperature: number; top_p: number }): ValReport {
+export function valReport(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], max_completion_length: number, sampling: { k: number; temperature: number; top_p: number }): ValReport {
   const r = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length });
   let sampled: ValReport['sampled'] = null;
   if (sampling.k > 0) {

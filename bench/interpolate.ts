@@ -1,0 +1,46 @@
+// Weight interpolation between a checkpoint and one trained from it (WiSE-FT; WARP's
+// interpolation towards the init): theta = (1 - a) * BASE + a * END, evaluated for each a on
+// `veripo grpo`'s val tasks at its 128-token limit, greedy and sampled, with the paired change
+// from BASE. Why: if the update's gain on val is first order in a and what it breaks is
+// second order, a fraction of the update keeps more of the gain than it costs.
+//   npx tsx bench/interpolate.ts BASE_DIR END_DIR 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]
+// BASELINE_FILE is a `veripo grpo --baseline` file: BASE's eval is read from it when it matches.
+import * as tf from '@tensorflow/tfjs-core';
+import { baselineFingerprint, pairedChange, readBaseline, valReport, writeBaseline } from '../src/main/cli/grpo';
+import { initBackend } from '../src/main/model/backend';
+import { loadCheckpoint } from '../src/main/model/checkpoint';
+import { DEFAULT_EVAL_CONFIG, evalTasks } from '../src/main/train/eval';
+
+await initBackend();
+const [baseDir, endDir, alphasArg, kArg, tArg, nArg, baselineFile] = process.argv.slice(2);
+if (!baseDir || !endDir || !alphasArg) {
+  console.error('usage: npx tsx bench/interpolate.ts BASE_DIR END_DIR 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]');
+  process.exit(2);
+}
+const alphas = alphasArg.split(',').map(Number);
+const sampling = { k: Number(kArg ?? 4), temperature: Number(tArg ?? 0.6), top_p: 1 };
+const max_completion_length = 128;
+const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: Number(nArg ?? 140) });
+const base = loadCheckpoint(baseDir);
+const end = loadCheckpoint(endDir);
+const fingerprint = baselineFingerprint(baseDir, tasks.map((t) => t.id), { max_completion_length, sampling });
+let before = baselineFile ? readBaseline(baselineFile, fingerprint, tasks.length) : null;
+if (!before) {
+  before = valReport(base.policy, base.tokenizer, tasks, max_completion_length, sampling);
+  if (baselineFile) writeBaseline(baselineFile, fingerprint, before);
+}
+const baseWeights = new Map([...base.policy.params].map(([name, v]) => [name, v.clone()]));
+const fmt = (c: ReturnType<typeof pairedChange>) => `${c.delta >= 0 ? '+' : ''}${c.delta.toFixed(3)} ± ${c.se.toFixed(3)}`;
+console.log(`| a | greedy val | change (paired SE) | sampled val (mean of ${sampling.k} at T = ${sampling.temperature}) | change (paired SE) | grounding |`);
+console.log('|---|---|---|---|---|---|');
+console.log(`| 0 | ${before.accuracy.toFixed(3)} | | ${before.sampled?.accuracy.toFixed(3) ?? ''} | | ${before.grounding_rate.toFixed(3)} |`);
+for (const a of alphas) {
+  for (const [name, v] of base.policy.params) {
+    const theirs = end.policy.params.get(name);
+    if (!theirs) throw new Error(`${endDir}: no parameter ${name} (not trained from ${baseDir}?)`);
+    v.assign(tf.tidy(() => tf.add(tf.mul(baseWeights.get(name)!, 1 - a), tf.mul(theirs, a))));
+  }
+  const r = valReport(base.policy, base.tokenizer, tasks, max_completion_length, sampling);
+  const sampled = r.sampled && before.sampled ? `${r.sampled.accuracy.toFixed(3)} | ${fmt(pairedChange(before.sampled.per_task, r.sampled.per_task))}` : ' | ';
+  console.log(`| ${a} | ${r.accuracy.toFixed(3)} | ${fmt(pairedChange(before.per_task, r.per_task))} | ${sampled} | ${r.grounding_rate.toFixed(3)} |`);
+}
