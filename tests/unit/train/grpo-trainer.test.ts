@@ -3,11 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainEvent } from '../../../src/main/model/worker-protocol';
 import { initBackend } from '../../../src/main/model/backend';
 import { clonePolicy } from '../../../src/main/model/checkpoint';
-import { createPolicy, presetConfig, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
+import { createPolicy, parameterShapes, presetConfig, type Policy, type PolicyPrompt } from '../../../src/main/model/policy';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import { NonFiniteLossError } from '../../../src/main/model/optim';
 import {
-  GENERATION_ROWS, microBatchWeight, microBatches, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
+  GENERATION_ROWS, frozenParameterNames, microBatchWeight, microBatches, runGrpo, shuffleFrames, type GrpoConfigInput, type RolloutRow, type TrainTask,
 } from '../../../src/main/train/grpo';
 
 // A 10-token vocabulary: specials plus A, B. With no frames and a one-token prompt the
@@ -125,6 +125,28 @@ describe('runGrpo', () => {
     const first = (len[0]! + len[1]! + len[2]!) / 3;
     const lastL = (len[22]! + len[23]! + len[24]!) / 3;
     expect(lastL).toBeGreaterThan(first + 1);
+  });
+
+  it('trainable_parameters gains_biases updates the 1-D parameters only, and unfreezes the rest afterwards', async () => {
+    const shapes = parameterShapes(config);
+    expect(frozenParameterNames(shapes, 'all')).toEqual([]);
+    const frozenNames = frozenParameterNames(shapes, 'gains_biases');
+    expect(frozenNames).toContain('wte');
+    expect(frozenNames).toContain('h0.attn_qkv_w');
+    expect(frozenNames).not.toContain('lnf_g');
+    expect(frozenNames).not.toContain('h0.mlp_fc_b');
+    expect(frozenNames.length + shapes.filter(([, s]) => s.length === 1).length).toBe(shapes.length);
+
+    const policy = freshPolicy(4);
+    const before = new Map([...policy.params].map(([name, v]) => [name, v.dataSync().slice()]));
+    await runGrpo({
+      policy, reference: null, tokenizer, tasks: [task('t')], seed: 2,
+      config: { ...base, steps: 2, beta: 0, learning_rate: 1e-2, scale_rewards: 'none', reward_weights: { accuracy: 0, format: 0, length: 1 }, length_target: 6, trainable_parameters: 'gains_biases' },
+    });
+    const moved = (name: string) => policy.params.get(name)!.dataSync().some((x, i) => x !== before.get(name)![i]);
+    for (const name of frozenNames) expect(moved(name), name).toBe(false);
+    expect(shapes.filter(([name, s]) => s.length === 1 && moved(name)).length).toBeGreaterThan(3);
+    for (const v of policy.params.values()) expect(v.trainable).toBe(true);
   });
 
   it('T-GRPO logs a shuffled group per prompt and the temporal metrics', async () => {
