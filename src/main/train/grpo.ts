@@ -231,10 +231,11 @@ export const GrpoConfigSchema = z
     negative_advantage_weight: z.number().min(0).default(1),
     /**
      * Which weights GRPO updates (not a TRL key). gains_biases: only the 1-D parameters, the
-     * layer-norm gains and biases and every linear layer's bias (BitFit, LN-tuning), ~1 % of
-     * the small policy. An RL episode carries about a bit of information, so a small trainable
-     * subset loses little of what RL can learn and cannot fit the few prompts of each step
-     * the way every matrix can; it also takes a larger learning rate (LoRA Without Regret).
+     * layer-norm gains and biases and every linear layer's bias (BitFit, LN-tuning): 8 321 of
+     * the small policy's 1.55 M weights. An RL episode carries about a bit of information, so
+     * a small trainable subset loses little of what RL can learn and cannot fit the few
+     * prompts of each step the way every matrix can; it also takes a larger learning rate
+     * (LoRA Without Regret).
      */
     trainable_parameters: z.enum(['all', 'gains_biases']).default('all'),
     /** Accuracy reward at or above this counts as "correct" for T-GRPO (numeric answers score in [0, 1]). */
