@@ -125,6 +125,7 @@ export function readBaseline(file: string, fingerprint: string, n: number): ValR
   } catch (err) {
     throw new CliError(`--baseline ${file}: not a baseline file (${(err as Error).message})`, 2);
   }
+  if (typeof stored !== 'object' || stored === null) throw new CliError(`--baseline ${file}: not a baseline file (expected a JSON object)`, 2);
   if (stored.fingerprint !== fingerprint) return null;
   if (!stored.val || !Array.isArray(stored.val.per_task) || stored.val.per_task.length !== n) throw new CliError(`--baseline ${file}: field val.per_task must list ${n} scores`, 2);
   return stored.val;

@@ -39,6 +39,8 @@ describe('veripo grpo --baseline (step-0 eval reused per checkpoint and val sett
     const dir = mkdtempSync(join(tmpdir(), 'veripo-base-'));
     writeFileSync(join(dir, 'bad.json'), '{"fingerprint": ');
     expect(() => readBaseline(join(dir, 'bad.json'), 'f1', 2)).toThrow(/bad\.json: not a baseline file/);
+    writeFileSync(join(dir, 'null.json'), 'null');
+    expect(() => readBaseline(join(dir, 'null.json'), 'f1', 2)).toThrow(/null\.json: not a baseline file/);
     writeBaseline(join(dir, 'short.json'), 'f1', { ...report, per_task: [1] });
     expect(() => readBaseline(join(dir, 'short.json'), 'f1', 2)).toThrow(/short\.json: field val\.per_task must list 2 scores/);
   });
