@@ -6,7 +6,7 @@
 //   npx tsx bench/interpolate.ts BASE_DIR END_DIR 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]
 // BASELINE_FILE is a `veripo grpo --baseline` file: BASE's eval is read from it when it matches.
 import * as tf from '@tensorflow/tfjs-core';
-import { baselineFingerprint, pairedChange, readBaseline, valReport, writeBaseline } from '../src/main/cli/grpo';
+import { baselineReport, pairedChange, valReport } from '../src/main/cli/grpo';
 import { initBackend } from '../src/main/model/backend';
 import { loadCheckpoint } from '../src/main/model/checkpoint';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../src/main/train/eval';
@@ -23,12 +23,7 @@ const max_completion_length = 128;
 const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: Number(nArg ?? 140) });
 const base = loadCheckpoint(baseDir);
 const end = loadCheckpoint(endDir);
-const fingerprint = baselineFingerprint(baseDir, tasks.map((t) => t.id), { max_completion_length, sampling });
-let before = baselineFile ? readBaseline(baselineFile, fingerprint, tasks.length) : null;
-if (!before) {
-  before = valReport(base.policy, base.tokenizer, tasks, max_completion_length, sampling);
-  if (baselineFile) writeBaseline(baselineFile, fingerprint, before);
-}
+const before = baselineReport(baselineFile, baseDir, base.policy, base.tokenizer, tasks, max_completion_length, sampling).val;
 const baseWeights = new Map([...base.policy.params].map(([name, v]) => [name, v.clone()]));
 const fmt = (c: ReturnType<typeof pairedChange>) => `${c.delta >= 0 ? '+' : ''}${c.delta.toFixed(3)} ± ${c.se.toFixed(3)}`;
 console.log(`| a | greedy val | change (paired SE) | sampled val (mean of ${sampling.k} at T = ${sampling.temperature}) | change (paired SE) | grounding |`);

@@ -135,6 +135,20 @@ export function writeBaseline(file: string, fingerprint: string, val: ValReport)
   writeFileSync(file, JSON.stringify({ fingerprint, val }));
 }
 
+/**
+ * The step-0 val report: read from `file` when it holds one for this checkpoint, val tasks and
+ * settings, else measured (and stored in `file` when given). `veripo grpo --baseline` and
+ * bench/interpolate.ts share it so both key the file the same way.
+ */
+export function baselineReport(file: string | undefined, checkpointDir: string, policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], max_completion_length: number, sampling: { k: number; temperature: number; top_p: number }): { val: ValReport; reused: boolean } {
+  const fingerprint = file ? baselineFingerprint(checkpointDir, tasks.map((t) => t.id), { max_completion_length, sampling }) : '';
+  const stored = file ? readBaseline(file, fingerprint, tasks.length) : null;
+  if (stored) return { val: stored, reused: true };
+  const val = valReport(policy, tokenizer, tasks, max_completion_length, sampling);
+  if (file) writeBaseline(file, fingerprint, val);
+  return { val, reused: false };
+}
+
 /** Every modality and difficulty in turn, so a mixed task list is balanced. */
 function mixedTasks(n: number, seed: number, split: 'train' | 'val'): Task[] {
   const cells = MODALITIES.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty })));
@@ -226,14 +240,9 @@ export const command: CliCommand = {
       curve.push(point);
       if (!values.json) console.log(curveLine(point, (performance.now() - t0) / 1000));
     };
-    const fingerprint = values.baseline ? baselineFingerprint(values.from, val.map((t) => t.id), { max_completion_length: config.max_completion_length, sampling }) : '';
-    let baseline = values.baseline ? readBaseline(values.baseline, fingerprint, val.length) : null;
-    if (values.baseline && !values.json) console.log(baseline ? `step-0 eval from ${values.baseline}` : `step-0 eval will be stored in ${values.baseline}`);
-    if (!baseline) {
-      baseline = measure();
-      if (values.baseline) writeBaseline(values.baseline, fingerprint, baseline);
-    }
-    record({ step: 0, val: baseline, train_reward: null, train_accuracy: null });
+    const baseline = baselineReport(values.baseline, values.from, policy, tokenizer, val, config.max_completion_length, sampling);
+    if (values.baseline && !values.json) console.log(`step-0 eval ${baseline.reused ? 'read from' : 'stored in'} ${values.baseline}`);
+    record({ step: 0, val: baseline.val, train_reward: null, train_accuracy: null });
     const bar = values.json ? null : progressBar('grpo', config.steps);
     // Mean training reward and accuracy over the steps since the last eval (one step's is too noisy to read).
     let rewardSum = 0;
