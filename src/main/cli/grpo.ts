@@ -14,19 +14,22 @@ import { GrpoConfigSchema, runGrpo, trainTaskOf } from '../train/grpo';
 import { NonFiniteLossError } from '../model/optim';
 import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../train/eval';
 import { hashInts } from '../video/prng';
-import { DIFFICULTIES, MODALITIES, sampleTasks, type Modality, type Task } from '../video/tasks';
+import { FAMILY_DEFS } from '../video/families';
+import { DIFFICULTIES, FAMILIES, MODALITIES, sampleTasks, type Modality, type Task } from '../video/tasks';
 import { CliError, type CliCommand } from './command';
 import { printJson } from './common';
 import { progressBar } from './progress';
 
 const USAGE = `veripo grpo --from CKPT [--steps N] [--set key=value]... [--train N] [--val N] [--eval-every K]
-            [--val-samples K] [--modality video|image|text] [--seed S] [--baseline FILE]
+            [--val-samples K] [--modality video|image|text] [--families F,F…] [--seed S]
+            [--baseline FILE]
             [--save DIR] [--svg FILE] [--json]
 
 Runs GRPO (config keys as TRL's, e.g. --set loss_type=dr_grpo --set epsilon_high=0.28) from
 checkpoint CKPT on N training tasks and reports greedy val accuracy every K steps. Without
 --modality, train and val tasks cover all three modalities and difficulties 1-3 (val: N per
-modality, the same tasks \`veripo sft\` evaluates on). The change from step 0 to the end is
+modality, the same tasks \`veripo sft\` evaluates on). --families trains only on the listed
+task families (val still covers all of them, and the change over the trained ones is printed). The change from step 0 to the end is
 reported with its paired standard error over the same val tasks. --val-samples K also
 measures sampled val accuracy, the mean of K samples per task at the training temperature
 (what GRPO optimises; DeepSeek-R1 reports pass@1 this way). Every eval draws the same random
@@ -149,11 +152,21 @@ export function baselineReport(file: string | undefined, checkpointDir: string, 
   return { val, reused: false };
 }
 
-/** Every modality and difficulty in turn, so a mixed task list is balanced. */
-function mixedTasks(n: number, seed: number, split: 'train' | 'val'): Task[] {
-  const cells = MODALITIES.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty })));
+/**
+ * Every modality and difficulty in turn, so a mixed task list is balanced. With `families`,
+ * every (family, modality, difficulty) the family can be asked in, in turn.
+ */
+export function mixedTasks(n: number, seed: number, split: 'train' | 'val', families?: readonly string[]): Task[] {
+  const cells = families
+    ? families.flatMap((family) => {
+        const def = FAMILY_DEFS.find((f) => f.name === family);
+        if (!def) throw new CliError(`--families: unknown family "${family}" (expected some of ${FAMILIES.join(', ')})`, 2);
+        return def.modalities.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty, family })));
+      })
+    : MODALITIES.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty })));
   const per = Math.ceil(n / cells.length);
-  const lists = cells.map((c, i) => sampleTasks({ n: per, seed: hashInts(seed, i, 0x9a0), split, ...c }));
+  // Cell i keeps its seed whatever else is listed, so the unfiltered list is as before.
+  const lists = cells.map((c, i) => sampleTasks({ n: per, seed: families ? hashInts(seed, i, 0x9a1) : hashInts(seed, i, 0x9a0), split, ...c }));
   const out: Task[] = [];
   for (let j = 0; j < per; j++) for (const list of lists) if (out.length < n) out.push(list[j]!);
   return out;
@@ -197,6 +210,7 @@ export const command: CliCommand = {
         'eval-every': { type: 'string' },
         'val-samples': { type: 'string' },
         modality: { type: 'string' },
+        families: { type: 'string' },
         seed: { type: 'string' },
         save: { type: 'string' },
         baseline: { type: 'string' },
@@ -226,7 +240,9 @@ export const command: CliCommand = {
     const { policy, tokenizer } = loadCheckpoint(values.from);
     const reference = config.beta > 0 ? clonePolicy(policy) : null;
     const trainN = num('train', values.train, 256);
-    const train = modality ? sampleTasks({ n: trainN, seed, split: 'train', modality }) : mixedTasks(trainN, seed, 'train');
+    const trainFamilies = values.families ? values.families.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
+    if (trainFamilies && modality) throw new CliError('--families and --modality do not combine (--families covers every modality its families are asked in)', 2);
+    const train = modality ? sampleTasks({ n: trainN, seed, split: 'train', modality }) : mixedTasks(trainN, seed, 'train', trainFamilies);
     const valN = num('val', values.val, modality ? 64 : DEFAULT_EVAL_CONFIG.n);
     const val = modality ? sampleTasks({ n: valN, seed: seed + 1, split: 'val', modality }) : evalTasks({ ...DEFAULT_EVAL_CONFIG, n: valN });
 
@@ -305,9 +321,14 @@ export const command: CliCommand = {
     const byFamily = Object.fromEntries(families.map((f) => [f, pairedChange(pick(first.per_task, f), pick(last.per_task, f))]));
     const sampledChange = first.sampled && last.sampled ? pairedChange(first.sampled.per_task, last.sampled.per_task) : null;
     const sampledByFamily = first.sampled && last.sampled ? Object.fromEntries(families.map((f) => [f, pairedChange(pick(first.sampled!.per_task, f), pick(last.sampled!.per_task, f))])) : null;
+    // With --families: the change over the val tasks of the families trained on, paired.
+    const trained = (scores: number[]) => scores.filter((_, i) => trainFamilies!.includes(val[i]!.family));
+    const trainedChange = trainFamilies ? pairedChange(trained(first.per_task), trained(last.per_task)) : null;
+    const trainedSampledChange = trainFamilies && first.sampled && last.sampled ? pairedChange(trained(first.sampled.per_task), trained(last.sampled.per_task)) : null;
     const result = {
       backend: backend.backend, config, wall_s: wall, val_tasks: val.length, change, change_by_family: byFamily,
       sampled_change: sampledChange, sampled_change_by_family: sampledByFamily,
+      train_families: trainFamilies ?? null, trained_families_change: trainedChange, trained_families_sampled_change: trainedSampledChange,
       curve: curve.map((c) => ({ ...c, val: { ...c.val, per_task: undefined, sampled: c.val.sampled ? { ...c.val.sampled, per_task: undefined } : null } })),
       failure,
     };
@@ -320,6 +341,8 @@ export const command: CliCommand = {
         console.log(`sampled val accuracy change (mean of ${valSamples} at T = ${config.temperature}): ${sampledChange.delta >= 0 ? '+' : ''}${sampledChange.delta.toFixed(3)} ± ${sampledChange.se.toFixed(3)} (paired SE, z = ${sampledChange.z.toFixed(1)}; ${sampledChange.improved} tasks better, ${sampledChange.worsened} worse)`);
         console.log(`by family: ${families.map((f) => `${f} ${sampledByFamily[f]!.delta >= 0 ? '+' : ''}${sampledByFamily[f]!.delta.toFixed(3)} ± ${sampledByFamily[f]!.se.toFixed(3)}`).join(', ')}`);
       }
+      const fmt = (c: ReturnType<typeof pairedChange>) => `${c.delta >= 0 ? '+' : ''}${c.delta.toFixed(3)} ± ${c.se.toFixed(3)} (z = ${c.z.toFixed(1)})`;
+      if (trainedChange) console.log(`over the trained families (${trainFamilies!.join(', ')}; ${trained(first.per_task).length} val tasks): greedy ${fmt(trainedChange)}${trainedSampledChange ? `, sampled ${fmt(trainedSampledChange)}` : ''}`);
       console.log(`${wall.toFixed(1)} s on ${backend.backend}${failure ? `; stopped: ${failure}` : ''}`);
     }
     return failure ? 1 : 0;
