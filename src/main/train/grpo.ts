@@ -380,6 +380,12 @@ export interface GrpoContext {
   onRollouts?: (rows: RolloutRow[]) => void;
   shouldStop?: () => boolean;
   seed?: number;
+  /**
+   * When set, each step's gradient (after accumulation, before clipping) goes here and the
+   * optimizer does not step: the weights stay put, so every step is an independent sample of
+   * the gradient at the same point (bench/grpo-noise-scale.ts measures its noise this way).
+   */
+  gradientProbe?: (step: number, grads: ReadonlyMap<string, tf.Tensor>) => void;
 }
 
 export interface GrpoResult {
@@ -717,6 +723,12 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
           });
           stats.loss += out.loss;
           grads = accumulateGradients(grads, out.grads);
+        }
+        if (ctx.gradientProbe) {
+          ctx.gradientProbe(step, grads!);
+          tf.dispose([...grads!.values()]);
+          sums.loss += stats.loss;
+          continue;
         }
         const gradNorm = clippedStep(optimizer, grads!, stats.loss, { maxGradNorm: cfg.max_grad_norm, lr: warmedUpRate(step, cfg), stage: 'grpo', step });
         sums.loss += stats.loss;

@@ -149,6 +149,26 @@ describe('runGrpo', () => {
     for (const v of policy.params.values()) expect(v.trainable).toBe(true);
   });
 
+  it('gradientProbe receives every step\'s gradient and the weights do not move', async () => {
+    const policy = freshPolicy(5);
+    const before = new Map([...policy.params].map(([name, v]) => [name, v.dataSync().slice()]));
+    const seen: { step: number; norm: number; names: number }[] = [];
+    await runGrpo({
+      policy, reference: null, tokenizer, tasks: [task('a'), task('b')], seed: 3,
+      config: { ...base, steps: 3, beta: 0, learning_rate: 1e-2, scale_rewards: 'none', reward_weights: { accuracy: 0, format: 0, length: 1 }, length_target: 6 },
+      gradientProbe: (step, grads) => {
+        let sq = 0;
+        for (const g of grads.values()) sq += tf.sum(tf.square(g)).dataSync()[0]!;
+        seen.push({ step, norm: Math.sqrt(sq), names: grads.size });
+      },
+    });
+    expect(seen.map((s) => s.step)).toEqual([1, 2, 3]);
+    expect(seen.every((s) => s.norm > 0 && s.names > 0 && s.names <= policy.params.size)).toBe(true);
+    // Fresh samples each step at the same weights: the gradients differ.
+    expect(new Set(seen.map((s) => s.norm.toFixed(9))).size).toBe(3);
+    for (const [name, v] of policy.params) expect(v.dataSync().every((x, i) => x === before.get(name)![i]), name).toBe(true);
+  });
+
   it('T-GRPO logs a shuffled group per prompt and the temporal metrics', async () => {
     const policy = freshPolicy();
     const c = collect();

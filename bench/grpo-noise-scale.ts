@@ -1,0 +1,78 @@
+// The gradient noise scale of GRPO at a checkpoint (McCandlish et al. 2018, "An Empirical
+// Model of Large-Batch Training"): B_simple = tr(Σ) / |G|², where G is the true policy
+// gradient and Σ the covariance of a one-completion gradient. A batch of B completions has
+// signal-to-noise |G|² / (tr(Σ) / B) = B / B_simple, so steps on batches much smaller than
+// B_simple are mostly noise, whatever the optimizer does with them.
+//
+// K steps of `runGrpo` with a gradient probe: the weights never move, so the K batch
+// gradients g_k (B completions each, fresh prompts) are independent samples at one point.
+// With ḡ their mean: E|g_k|² = |G|² + tr(Σ)/B and E|ḡ|² = |G|² + tr(Σ)/(KB), hence the
+// unbiased estimates |G|² ≈ (K|ḡ|² − mean|g_k|²)/(K − 1), tr(Σ)/B ≈ K(mean|g_k|² − |ḡ|²)/(K − 1).
+//   npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all]
+import type * as tf from '@tensorflow/tfjs-core';
+import { mixedTasks } from '../src/main/cli/grpo';
+import { initBackend } from '../src/main/model/backend';
+import { loadCheckpoint } from '../src/main/model/checkpoint';
+import { runGrpo, trainTaskOf } from '../src/main/train/grpo';
+import { noiseScale } from '../src/main/train/noise-scale';
+
+/** Parameters grouped by what they are, for the per-group noise scale. */
+function groupOf(name: string): string {
+  const leaf = name.split('.').pop()!;
+  if (/_b$|^ln|_g$/.test(leaf) && !leaf.endsWith('_w')) return '1-D (gains, biases)';
+  if (leaf.startsWith('attn')) return 'attention matrices';
+  if (leaf.startsWith('mlp')) return 'MLP matrices';
+  return 'embeddings, vision, heads';
+}
+
+async function main(): Promise<void> {
+  const [ckpt, kArg, pArg, gArg, tArg, famArg] = process.argv.slice(2);
+  if (!ckpt) {
+    console.error('usage: npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all]');
+    process.exit(2);
+  }
+  const K = Number(kArg ?? 12);
+  const P = Number(pArg ?? 8);
+  const G = Number(gArg ?? 8);
+  const T = Number(tArg ?? 0.6);
+  const families = famArg && famArg !== 'all' ? famArg.split(',') : undefined;
+  await initBackend();
+  const { policy, tokenizer } = loadCheckpoint(ckpt);
+  const tasks = mixedTasks(K * P, 11, 'train', families).map((t) => trainTaskOf(t, tokenizer));
+  const names = [...policy.params.keys()];
+  const groups = [...new Set(names.map(groupOf))];
+  const perGroup = new Map<string, Float32Array[]>(groups.map((g) => [g, []]));
+  const all: Float32Array[] = [];
+  const t0 = performance.now();
+  await runGrpo({
+    policy, reference: null, tokenizer, tasks, seed: 5,
+    config: { steps: K, per_step_prompts: P, num_generations: G, temperature: T, beta: 0 },
+    gradientProbe: (step, grads: ReadonlyMap<string, tf.Tensor>) => {
+      const flat = (keep: (n: string) => boolean) => {
+        const parts = names.filter(keep).map((n) => grads.get(n)?.dataSync() ?? new Float32Array(policy.params.get(n)!.size));
+        const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+        let o = 0;
+        for (const p of parts) {
+          out.set(p, o);
+          o += p.length;
+        }
+        return out;
+      };
+      all.push(flat(() => true));
+      for (const g of groups) perGroup.get(g)!.push(flat((n) => groupOf(n) === g));
+      console.error(`gradient ${step}/${K} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    },
+  });
+  const B = P * G;
+  const row = (label: string, gs: Float32Array[]) => {
+    const r = noiseScale(gs, B);
+    return `| ${label} | ${gs[0]!.length} | ${r.signal.toExponential(2)} | ${r.noisePerBatch.toExponential(2)} | ${(r.signal / r.noisePerBatch).toFixed(3)} | ${Number.isFinite(r.bSimple) ? Math.round(r.bSimple) : '∞ (no signal measured)'} | ${r.meanCosine.toFixed(3)} |`;
+  };
+  console.log(`${ckpt}: ${K} batches of ${P} prompts × ${G} completions at T = ${T}${families ? `, families ${families.join(', ')}` : ''}`);
+  console.log('| parameters | count | \\|G\\|² | tr(Σ)/B | SNR of one batch | B_simple (completions) | mean cosine of two batches |');
+  console.log('|---|---|---|---|---|---|---|');
+  console.log(row('all', all));
+  for (const g of groups) console.log(row(g, perGroup.get(g)!));
+}
+
+void main();
