@@ -8,27 +8,29 @@
 // gradients g_k (B completions each, fresh prompts) are independent samples at one point.
 // With ḡ their mean: E|g_k|² = |G|² + tr(Σ)/B and E|ḡ|² = |G|² + tr(Σ)/(KB), hence the
 // unbiased estimates |G|² ≈ (K|ḡ|² − mean|g_k|²)/(K − 1), tr(Σ)/B ≈ K(mean|g_k|² − |ḡ|²)/(K − 1).
-//   npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all]
-import type * as tf from '@tensorflow/tfjs-core';
+//   npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all] [OUT_DIR]
+// OUT_DIR: also save θ − ḡ/|ḡ|, one unit step down the loss along the mean (K·B-completion)
+// gradient, so `bench/interpolate.ts CKPT OUT_DIR a,…` evaluates steps of norm a along it.
+import * as tf from '@tensorflow/tfjs-core';
 import { mixedTasks } from '../src/main/cli/grpo';
 import { initBackend } from '../src/main/model/backend';
-import { loadCheckpoint } from '../src/main/model/checkpoint';
+import { loadCheckpoint, saveCheckpoint } from '../src/main/model/checkpoint';
 import { runGrpo, trainTaskOf } from '../src/main/train/grpo';
 import { noiseScale } from '../src/main/train/noise-scale';
 
 /** Parameters grouped by what they are, for the per-group noise scale. */
-function groupOf(name: string): string {
+function groupOf(name: string, shape: readonly number[]): string {
   const leaf = name.split('.').pop()!;
-  if (/_b$|^ln|_g$/.test(leaf) && !leaf.endsWith('_w')) return '1-D (gains, biases)';
+  if (shape.length === 1) return '1-D (gains, biases)';
   if (leaf.startsWith('attn')) return 'attention matrices';
   if (leaf.startsWith('mlp')) return 'MLP matrices';
   return 'embeddings, vision, heads';
 }
 
 async function main(): Promise<void> {
-  const [ckpt, kArg, pArg, gArg, tArg, famArg] = process.argv.slice(2);
+  const [ckpt, kArg, pArg, gArg, tArg, famArg, outDir] = process.argv.slice(2);
   if (!ckpt) {
-    console.error('usage: npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all]');
+    console.error('usage: npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all] [OUT_DIR]');
     process.exit(2);
   }
   const K = Number(kArg ?? 12);
@@ -40,7 +42,8 @@ async function main(): Promise<void> {
   const { policy, tokenizer } = loadCheckpoint(ckpt);
   const tasks = mixedTasks(K * P, 11, 'train', families).map((t) => trainTaskOf(t, tokenizer));
   const names = [...policy.params.keys()];
-  const groups = [...new Set(names.map(groupOf))];
+  const groupOfName = (n: string) => groupOf(n, policy.params.get(n)!.shape);
+  const groups = [...new Set(names.map(groupOfName))];
   const perGroup = new Map<string, Float32Array[]>(groups.map((g) => [g, []]));
   const all: Float32Array[] = [];
   const t0 = performance.now();
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
         return out;
       };
       all.push(flat(() => true));
-      for (const g of groups) perGroup.get(g)!.push(flat((n) => groupOf(n) === g));
+      for (const g of groups) perGroup.get(g)!.push(flat((n) => groupOfName(n) === g));
       console.error(`gradient ${step}/${K} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     },
   });
@@ -73,6 +76,20 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|');
   console.log(row('all', all));
   for (const g of groups) console.log(row(g, perGroup.get(g)!));
+  if (outDir) {
+    const mean = new Float32Array(all[0]!.length);
+    for (const g of all) for (let i = 0; i < mean.length; i++) mean[i]! += g[i]! / all.length;
+    const norm = Math.sqrt(mean.reduce((s, x) => s + x * x, 0));
+    let o = 0;
+    for (const n of names) {
+      const v = policy.params.get(n)!;
+      const step = mean.subarray(o, o + v.size).map((x) => -x / norm);
+      o += v.size;
+      v.assign(tf.tidy(() => tf.add(v, tf.tensor(step, v.shape))));
+    }
+    saveCheckpoint(outDir, policy, tokenizer, { from: ckpt, unit_step_along_mean_grpo_gradient: { batches: K, completions: K * B, gradient_norm: norm } });
+    console.log(`saved θ − ḡ/|ḡ| (|ḡ| = ${norm.toExponential(3)}) to ${outDir}`);
+  }
 }
 
 void main();
