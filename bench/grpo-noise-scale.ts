@@ -8,7 +8,7 @@
 // gradients g_k (B completions each, fresh prompts) are independent samples at one point.
 // With ḡ their mean: E|g_k|² = |G|² + tr(Σ)/B and E|ḡ|² = |G|² + tr(Σ)/(KB), hence the
 // unbiased estimates |G|² ≈ (K|ḡ|² − mean|g_k|²)/(K − 1), tr(Σ)/B ≈ K(mean|g_k|² − |ḡ|²)/(K − 1).
-//   npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all] [OUT_DIR]
+//   npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all] [OUT_DIR] [SEED=0]
 // OUT_DIR: also save θ − ḡ/|ḡ|, one unit step down the loss along the mean (K·B-completion)
 // gradient, so `bench/interpolate.ts CKPT OUT_DIR a,…` evaluates steps of norm a along it.
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,9 +28,11 @@ function groupOf(name: string, shape: readonly number[]): string {
 }
 
 async function main(): Promise<void> {
-  const [ckpt, kArg, pArg, gArg, tArg, famArg, outDir] = process.argv.slice(2);
+  const [ckpt, kArg, pArg, gArg, tArg, famArg, outArg, seedArg] = process.argv.slice(2);
+  const outDir = outArg && outArg !== '-' ? outArg : undefined;
+  const seed = Number(seedArg ?? 0);
   if (!ckpt) {
-    console.error('usage: npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all] [OUT_DIR]');
+    console.error('usage: npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all] [OUT_DIR|-] [SEED=0]');
     process.exit(2);
   }
   const K = Number(kArg ?? 12);
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
   const families = famArg && famArg !== 'all' ? famArg.split(',') : undefined;
   await initBackend();
   const { policy, tokenizer } = loadCheckpoint(ckpt);
-  const tasks = mixedTasks(K * P, 11, 'train', families).map((t) => trainTaskOf(t, tokenizer));
+  const tasks = mixedTasks(K * P, 11 + seed, 'train', families).map((t) => trainTaskOf(t, tokenizer));
   const names = [...policy.params.keys()];
   const groupOfName = (n: string) => groupOf(n, policy.params.get(n)!.shape);
   const groups = [...new Set(names.map(groupOfName))];
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const all: Float32Array[] = [];
   const t0 = performance.now();
   await runGrpo({
-    policy, reference: null, tokenizer, tasks, seed: 5,
+    policy, reference: null, tokenizer, tasks, seed: 5 + seed,
     config: { steps: K, per_step_prompts: P, num_generations: G, temperature: T, beta: 0 },
     gradientProbe: (step, grads: ReadonlyMap<string, tf.Tensor>) => {
       const flat = (keep: (n: string) => boolean) => {
@@ -69,10 +71,10 @@ async function main(): Promise<void> {
   const B = P * G;
   const row = (label: string, gs: Float32Array[]) => {
     const r = noiseScale(gs, B);
-    return `| ${label} | ${gs[0]!.length} | ${r.signal.toExponential(2)} | ${r.noisePerBatch.toExponential(2)} | ${(r.signal / r.noisePerBatch).toFixed(3)} | ${Number.isFinite(r.bSimple) ? Math.round(r.bSimple) : '∞ (no signal measured)'} | ${r.meanCosine.toFixed(3)} |`;
+    return `| ${label} | ${gs[0]!.length} | ${r.signal.toExponential(2)} ± ${r.signalSe.toExponential(1)} | ${r.noisePerBatch.toExponential(2)} | ${(r.signal / r.noisePerBatch).toFixed(3)} | ${Number.isFinite(r.bSimple) ? Math.round(r.bSimple) : '∞ (no signal measured)'} | ${r.meanCosine.toFixed(3)} |`;
   };
   console.log(`${ckpt}: ${K} batches of ${P} prompts × ${G} completions at T = ${T}${families ? `, families ${families.join(', ')}` : ''}`);
-  console.log('| parameters | count | \\|G\\|² | tr(Σ)/B | SNR of one batch | B_simple (completions) | mean cosine of two batches |');
+  console.log('| parameters | count | \\|G\\|² (jackknife SE) | tr(Σ)/B | SNR of one batch | B_simple (completions) | mean cosine of two batches |');
   console.log('|---|---|---|---|---|---|---|');
   console.log(row('all', all));
   for (const g of groups) console.log(row(g, perGroup.get(g)!));

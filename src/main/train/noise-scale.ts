@@ -9,39 +9,49 @@
  *   signal        |G|²     ≈ (K|ḡ|² − mean|g_k|²) / (K − 1)   (can come out negative: no signal resolved)
  *   noisePerBatch tr(Σ)/B  ≈ K (mean|g_k|² − |ḡ|²) / (K − 1)
  *   bSimple = tr(Σ) / |G|²: the batch size at which signal and noise are equal.
+ * The signal estimate is the mean of g_a · g_b over the pairs a ≠ b, so everything comes from
+ * the K × K Gram matrix, and so does signalSe, its leave-one-batch-out jackknife error.
  */
-export function noiseScale(grads: readonly Float32Array[], batch: number): { signal: number; noisePerBatch: number; bSimple: number; meanCosine: number } {
+export function noiseScale(grads: readonly Float32Array[], batch: number): { signal: number; signalSe: number; noisePerBatch: number; bSimple: number; meanCosine: number } {
   const K = grads.length;
   if (K < 2) throw new Error(`noiseScale: need at least 2 batch gradients, got ${K}`);
   const D = grads[0]!.length;
-  const mean = new Float64Array(D);
-  let meanSq = 0;
-  for (const g of grads) {
-    let sq = 0;
-    for (let i = 0; i < D; i++) {
-      mean[i]! += g[i]! / K;
-      sq += g[i]! * g[i]!;
+  const gram = Array.from({ length: K }, () => new Float64Array(K));
+  for (let a = 0; a < K; a++)
+    for (let b = a; b < K; b++) {
+      let dot = 0;
+      for (let i = 0; i < D; i++) dot += grads[a]![i]! * grads[b]![i]!;
+      gram[a]![b] = dot;
+      gram[b]![a] = dot;
     }
-    meanSq += sq / K;
+  // Mean over ordered pairs a ≠ b, leaving batch `skip` out (skip = -1: none).
+  const offDiagonalMean = (skip: number) => {
+    let sum = 0;
+    let n = 0;
+    for (let a = 0; a < K; a++)
+      for (let b = 0; b < K; b++)
+        if (a !== b && a !== skip && b !== skip) {
+          sum += gram[a]![b]!;
+          n++;
+        }
+    return n ? sum / n : 0;
+  };
+  const signal = offDiagonalMean(-1);
+  const meanSq = gram.reduce((s, row, a) => s + row[a]!, 0) / K;
+  const noisePerBatch = meanSq - signal;
+  let signalSe = 0;
+  if (K > 2) {
+    const loo = Array.from({ length: K }, (_, k) => offDiagonalMean(k));
+    const m = loo.reduce((s, x) => s + x, 0) / K;
+    signalSe = Math.sqrt(((K - 1) / K) * loo.reduce((s, x) => s + (x - m) ** 2, 0));
   }
-  let barSq = 0;
-  for (let i = 0; i < D; i++) barSq += mean[i]! * mean[i]!;
-  const signal = (K * barSq - meanSq) / (K - 1);
-  const noisePerBatch = (K * (meanSq - barSq)) / (K - 1);
   let cos = 0;
   let pairs = 0;
   for (let a = 0; a < K; a++)
-    for (let b = a + 1; b < K; b++) {
-      let dot = 0, na = 0, nb = 0;
-      for (let i = 0; i < D; i++) {
-        dot += grads[a]![i]! * grads[b]![i]!;
-        na += grads[a]![i]! ** 2;
-        nb += grads[b]![i]! ** 2;
-      }
-      if (na > 0 && nb > 0) {
-        cos += dot / Math.sqrt(na * nb);
+    for (let b = a + 1; b < K; b++)
+      if (gram[a]![a]! > 0 && gram[b]![b]! > 0) {
+        cos += gram[a]![b]! / Math.sqrt(gram[a]![a]! * gram[b]![b]!);
         pairs++;
       }
-    }
-  return { signal, noisePerBatch, bSimple: signal > 0 ? (noisePerBatch * batch) / signal : Infinity, meanCosine: pairs ? cos / pairs : 0 };
+  return { signal, signalSe, noisePerBatch, bSimple: signal > 0 ? (noisePerBatch * batch) / signal : Infinity, meanCosine: pairs ? cos / pairs : 0 };
 }

@@ -17,6 +17,10 @@ describe('noiseScale (gradient noise scale from batch gradients)', () => {
     const r = noiseScale(draws(G, 0.04, 400, 3), 16);
     expect(r.signal).toBeGreaterThan(0.9);
     expect(r.signal).toBeLessThan(1.1);
+    // Jackknife SE: √(4 |G|² v / K) ≈ 0.02 here (the noise-by-noise term is smaller).
+    expect(r.signalSe).toBeGreaterThan(0.01);
+    expect(r.signalSe).toBeLessThan(0.04);
+    expect(Math.abs(r.signal - 1)).toBeLessThan(4 * r.signalSe);
     expect(r.noisePerBatch).toBeGreaterThan(3.8);
     expect(r.noisePerBatch).toBeLessThan(4.2);
     expect(r.bSimple).toBeGreaterThan(55);
@@ -33,6 +37,7 @@ describe('noiseScale (gradient noise scale from batch gradients)', () => {
     const clean = noiseScale(draws([3, 4], 0, 5, 1), 8);
     expect(clean.signal).toBeCloseTo(25, 4);
     expect(clean.noisePerBatch).toBeCloseTo(0, 6);
+    expect(clean.signalSe).toBeCloseTo(0, 6);
     expect(clean.bSimple).toBeCloseTo(0, 6);
     expect(() => noiseScale([new Float32Array(3)], 8)).toThrow(/at least 2/);
   });
