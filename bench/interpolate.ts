@@ -6,7 +6,7 @@
 //   npx tsx bench/interpolate.ts BASE_DIR END_DIR 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]
 // BASELINE_FILE is a `veripo grpo --baseline` file: BASE's eval is read from it when it matches.
 import * as tf from '@tensorflow/tfjs-core';
-import { baselineReport, pairedChange, valReport } from '../src/main/cli/grpo';
+import { baselineReport, changeByFamily, pairedChange, valReport } from '../src/main/cli/grpo';
 import { initBackend } from '../src/main/model/backend';
 import { loadCheckpoint } from '../src/main/model/checkpoint';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../src/main/train/eval';
@@ -29,6 +29,8 @@ const fmt = (c: ReturnType<typeof pairedChange>) => `${c.delta >= 0 ? '+' : ''}$
 console.log(`| a | greedy val | change (paired SE) | sampled val (mean of ${sampling.k} at T = ${sampling.temperature}) | change (paired SE) | grounding |`);
 console.log('|---|---|---|---|---|---|');
 console.log(`| 0 | ${before.accuracy.toFixed(3)} | | ${before.sampled?.accuracy.toFixed(3) ?? ''} | | ${before.grounding_rate.toFixed(3)} |`);
+const familyLine = (x: number[], y: number[]) => Object.entries(changeByFamily(tasks, x, y)).map(([f, c]) => `${f} ${fmt(c)}`).join(', ');
+const families: string[] = [];
 for (const a of alphas) {
   for (const [name, v] of base.policy.params) {
     const theirs = end.policy.params.get(name);
@@ -38,4 +40,7 @@ for (const a of alphas) {
   const r = valReport(base.policy, base.tokenizer, tasks, max_completion_length, sampling);
   const sampled = r.sampled && before.sampled ? `${r.sampled.accuracy.toFixed(3)} | ${fmt(pairedChange(before.sampled.per_task, r.sampled.per_task))}` : ' | ';
   console.log(`| ${a} | ${r.accuracy.toFixed(3)} | ${fmt(pairedChange(before.per_task, r.per_task))} | ${sampled} | ${r.grounding_rate.toFixed(3)} |`);
+  families.push(`a = ${a}, greedy: ${familyLine(before.per_task, r.per_task)}`);
+  if (r.sampled && before.sampled) families.push(`a = ${a}, sampled: ${familyLine(before.sampled.per_task, r.sampled.per_task)}`);
 }
+console.log(['', 'change by family (paired SE):', ...families].join('\n'));

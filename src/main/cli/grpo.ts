@@ -107,6 +107,13 @@ export function pairedChange(before: readonly number[], after: readonly number[]
   return { delta, se, z: se > 0 ? delta / se : 0, improved: diffs.filter((d) => d > 0).length, worsened: diffs.filter((d) => d < 0).length };
 }
 
+/** pairedChange per family, over that family's tasks: where a change came from. */
+export function changeByFamily(tasks: readonly Task[], before: readonly number[], after: readonly number[]): Record<string, ReturnType<typeof pairedChange>> {
+  const families = [...new Set(tasks.map((t) => t.family))].sort();
+  const pick = (scores: readonly number[], family: string) => scores.filter((_, i) => tasks[i]!.family === family);
+  return Object.fromEntries(families.map((f) => [f, pairedChange(pick(before, f), pick(after, f))]));
+}
+
 /**
  * What a step-0 eval depends on: the checkpoint's bytes, the val tasks and the eval settings.
  * A stored baseline is reused only under the same fingerprint, so a retrained checkpoint or a
@@ -315,12 +322,10 @@ export const command: CliCommand = {
     const first = curve[0]!.val;
     const last = curve[curve.length - 1]!.val;
     const change = pairedChange(first.per_task, last.per_task);
-    // Per family, paired over that family's val tasks: where the change came from.
     const families = [...new Set(val.map((t) => t.family))].sort();
-    const pick = (scores: number[], family: string) => scores.filter((_, i) => val[i]!.family === family);
-    const byFamily = Object.fromEntries(families.map((f) => [f, pairedChange(pick(first.per_task, f), pick(last.per_task, f))]));
+    const byFamily = changeByFamily(val, first.per_task, last.per_task);
     const sampledChange = first.sampled && last.sampled ? pairedChange(first.sampled.per_task, last.sampled.per_task) : null;
-    const sampledByFamily = first.sampled && last.sampled ? Object.fromEntries(families.map((f) => [f, pairedChange(pick(first.sampled!.per_task, f), pick(last.sampled!.per_task, f))])) : null;
+    const sampledByFamily = first.sampled && last.sampled ? changeByFamily(val, first.sampled.per_task, last.sampled.per_task) : null;
     // With --families: the change over the val tasks of the families trained on, paired.
     const trained = (scores: number[]) => scores.filter((_, i) => trainFamilies!.includes(val[i]!.family));
     const trainedChange = trainFamilies ? pairedChange(trained(first.per_task), trained(last.per_task)) : null;

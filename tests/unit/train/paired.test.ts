@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { mixedTasks, pairedChange } from '../../../src/main/cli/grpo';
+import { changeByFamily, mixedTasks, pairedChange } from '../../../src/main/cli/grpo';
+import type { Task } from '../../../src/main/video/tasks';
 
 describe('pairedChange (veripo grpo before/after)', () => {
   it('measures the mean per-task change and its paired standard error', () => {
@@ -18,6 +19,16 @@ describe('pairedChange (veripo grpo before/after)', () => {
   it('is zero with zero error when nothing changes, and rejects unequal lists', () => {
     expect(pairedChange([1, 0, 0.5], [1, 0, 0.5])).toMatchObject({ delta: 0, se: 0, z: 0, improved: 0, worsened: 0 });
     expect(() => pairedChange([1], [1, 0])).toThrow(/equal/);
+  });
+});
+
+describe('changeByFamily', () => {
+  it('pairs each family\'s tasks only', () => {
+    const tasks = ['a', 'b', 'a', 'b', 'a'].map((family) => ({ family }) as Task);
+    const c = changeByFamily(tasks, [0, 1, 0, 1, 1], [1, 1, 1, 0, 1]);
+    expect(Object.keys(c)).toEqual(['a', 'b']);
+    expect(c.a).toMatchObject({ delta: 2 / 3, improved: 2, worsened: 0 });
+    expect(c.b).toMatchObject({ delta: -0.5, improved: 0, worsened: 1 });
   });
 });
 
