@@ -381,9 +381,10 @@ export interface GrpoContext {
   shouldStop?: () => boolean;
   seed?: number;
   /**
-   * When set, each step's gradient (after accumulation, before clipping) goes here and the
-   * optimizer does not step: the weights stay put, so every step is an independent sample of
-   * the gradient at the same point (bench/grpo-noise-scale.ts measures its noise this way).
+   * When set, each step's gradient (after accumulation, before clipping; once per inner
+   * iteration) goes here and the optimizer does not step: the weights stay put, so every step
+   * is an independent sample of the gradient at the same point (bench/grpo-noise-scale.ts
+   * measures its noise this way). The probe must not keep the tensors; they are disposed after.
    */
   gradientProbe?: (step: number, grads: ReadonlyMap<string, tf.Tensor>) => void;
 }
