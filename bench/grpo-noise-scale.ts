@@ -6,8 +6,7 @@
 //
 // K steps of `runGrpo` with a gradient probe: the weights never move, so the K batch
 // gradients g_k (B completions each, fresh prompts) are independent samples at one point.
-// With ḡ their mean: E|g_k|² = |G|² + tr(Σ)/B and E|ḡ|² = |G|² + tr(Σ)/(KB), hence the
-// unbiased estimates |G|² ≈ (K|ḡ|² − mean|g_k|²)/(K − 1), tr(Σ)/B ≈ K(mean|g_k|² − |ḡ|²)/(K − 1).
+// The estimates and their error are noiseScale's (src/main/train/noise-scale.ts).
 //   npx tsx bench/grpo-noise-scale.ts CKPT [K=12] [PROMPTS=8] [GENERATIONS=8] [T=0.6] [FAMILIES=all] [OUT_DIR] [SEED=0]
 // OUT_DIR: also save θ − ḡ/|ḡ|, one unit step down the loss along the mean (K·B-completion)
 // gradient, so `bench/interpolate.ts CKPT OUT_DIR a,…` evaluates steps of norm a along it.
@@ -53,8 +52,10 @@ async function main(): Promise<void> {
     policy, reference: null, tokenizer, tasks, seed: 5 + seed,
     config: { steps: K, per_step_prompts: P, num_generations: G, temperature: T, beta: 0 },
     gradientProbe: (step, grads: ReadonlyMap<string, tf.Tensor>) => {
+      // One read of each gradient; parameters the step did not reach count as zero.
+      const data = new Map(names.map((n) => [n, grads.get(n)?.dataSync() ?? new Float32Array(policy.params.get(n)!.size)]));
       const flat = (keep: (n: string) => boolean) => {
-        const parts = names.filter(keep).map((n) => grads.get(n)?.dataSync() ?? new Float32Array(policy.params.get(n)!.size));
+        const parts = names.filter(keep).map((n) => data.get(n)!);
         const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
         let o = 0;
         for (const p of parts) {

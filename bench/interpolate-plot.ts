@@ -3,7 +3,7 @@
 // of one END may be given under one label; their rows are merged by a.
 //   npx tsx bench/interpolate-plot.ts OUT.svg 'TITLE' RUN.log[+RUN.log…]=label [RUN.log=label …]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { lineChartSvg, type Series } from '../src/main/io/svg-chart';
+import { PALETTE, lineChartSvg, type Series } from '../src/main/io/svg-chart';
 
 /** Rows `| a | greedy | change ± se | sampled | change ± se | grounding |` as [a, greedy Δ, sampled Δ]; a = 0 is (0, 0, 0). */
 export function interpolationRows(text: string): [number, number, number][] {
@@ -27,7 +27,6 @@ if (!out || !title || runs.length === 0) {
   console.error("usage: npx tsx bench/interpolate-plot.ts OUT.svg 'TITLE' RUN.log[+RUN.log…]=label …");
   process.exit(2);
 }
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
 const series: Series[] = runs.flatMap((arg, i) => {
   const [files, label] = arg.split('=');
   const merged = new Map<number, [number, number, number]>();

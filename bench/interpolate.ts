@@ -6,7 +6,7 @@
 //   npx tsx bench/interpolate.ts BASE_DIR END_DIR 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]
 // BASELINE_FILE is a `veripo grpo --baseline` file: BASE's eval is read from it when it matches.
 import * as tf from '@tensorflow/tfjs-core';
-import { baselineReport, changeByFamily, pairedChange, valReport } from '../src/main/cli/grpo';
+import { baselineReport, changeByFamily, formatByFamily, formatChange as fmt, pairedChange, valReport } from '../src/main/cli/grpo';
 import { initBackend } from '../src/main/model/backend';
 import { loadCheckpoint } from '../src/main/model/checkpoint';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../src/main/train/eval';
@@ -25,11 +25,10 @@ const base = loadCheckpoint(baseDir);
 const end = loadCheckpoint(endDir);
 const before = baselineReport(baselineFile, baseDir, base.policy, base.tokenizer, tasks, max_completion_length, sampling).val;
 const baseWeights = new Map([...base.policy.params].map(([name, v]) => [name, v.clone()]));
-const fmt = (c: ReturnType<typeof pairedChange>) => `${c.delta >= 0 ? '+' : ''}${c.delta.toFixed(3)} ± ${c.se.toFixed(3)}`;
 console.log(`| a | greedy val | change (paired SE) | sampled val (mean of ${sampling.k} at T = ${sampling.temperature}) | change (paired SE) | grounding |`);
 console.log('|---|---|---|---|---|---|');
 console.log(`| 0 | ${before.accuracy.toFixed(3)} | | ${before.sampled?.accuracy.toFixed(3) ?? ''} | | ${before.grounding_rate.toFixed(3)} |`);
-const familyLine = (x: number[], y: number[]) => Object.entries(changeByFamily(tasks, x, y)).map(([f, c]) => `${f} ${fmt(c)}`).join(', ');
+const familyLine = (x: number[], y: number[]) => formatByFamily(changeByFamily(tasks, x, y));
 const families: string[] = [];
 for (const a of alphas) {
   for (const [name, v] of base.policy.params) {

@@ -29,8 +29,8 @@ Runs GRPO (config keys as TRL's, e.g. --set loss_type=dr_grpo --set epsilon_high
 checkpoint CKPT on N training tasks and reports greedy val accuracy every K steps. Without
 --modality, train and val tasks cover all three modalities and difficulties 1-3 (val: N per
 modality, the same tasks \`veripo sft\` evaluates on). --families trains only on the listed
-task families (val still covers all of them, and the change over the trained ones is printed). The change from step 0 to the end is
-reported with its paired standard error over the same val tasks. --val-samples K also
+task families (val still covers all of them, and the change over the trained ones is
+printed). The change from step 0 to the end is reported with its paired standard error over the same val tasks. --val-samples K also
 measures sampled val accuracy, the mean of K samples per task at the training temperature
 (what GRPO optimises; DeepSeek-R1 reports pass@1 this way). Every eval draws the same random
 numbers, so the before/after comparison is paired sample by sample as well as task by task.
@@ -107,6 +107,16 @@ export function pairedChange(before: readonly number[], after: readonly number[]
   return { delta, se, z: se > 0 ? delta / se : 0, improved: diffs.filter((d) => d > 0).length, worsened: diffs.filter((d) => d < 0).length };
 }
 
+/** A paired change as the reports print it: "+0.012 ± 0.009". */
+export function formatChange(c: ReturnType<typeof pairedChange>): string {
+  return `${c.delta >= 0 ? '+' : ''}${c.delta.toFixed(3)} ± ${c.se.toFixed(3)}`;
+}
+
+/** changeByFamily's result as one line: "count_turns +0.012 ± 0.009, direction …". */
+export function formatByFamily(byFamily: Record<string, ReturnType<typeof pairedChange>>): string {
+  return Object.entries(byFamily).map(([f, c]) => `${f} ${formatChange(c)}`).join(', ');
+}
+
 /** pairedChange per family, over that family's tasks: where a change came from. */
 export function changeByFamily(tasks: readonly Task[], before: readonly number[], after: readonly number[]): Record<string, ReturnType<typeof pairedChange>> {
   const families = [...new Set(tasks.map((t) => t.family))].sort();
@@ -172,8 +182,8 @@ export function mixedTasks(n: number, seed: number, split: 'train' | 'val', fami
       })
     : MODALITIES.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty })));
   const per = Math.ceil(n / cells.length);
-  // Cell i keeps its seed whatever else is listed, so the unfiltered list is as before.
-  const lists = cells.map((c, i) => sampleTasks({ n: per, seed: families ? hashInts(seed, i, 0x9a1) : hashInts(seed, i, 0x9a0), split, ...c }));
+  // A salt of its own for family cells; the unfiltered list draws exactly what it drew before --families.
+  const lists = cells.map((c, i) => sampleTasks({ n: per, seed: hashInts(seed, i, families ? 0x9a1 : 0x9a0), split, ...c }));
   const out: Task[] = [];
   for (let j = 0; j < per; j++) for (const list of lists) if (out.length < n) out.push(list[j]!);
   return out;
@@ -322,7 +332,6 @@ export const command: CliCommand = {
     const first = curve[0]!.val;
     const last = curve[curve.length - 1]!.val;
     const change = pairedChange(first.per_task, last.per_task);
-    const families = [...new Set(val.map((t) => t.family))].sort();
     const byFamily = changeByFamily(val, first.per_task, last.per_task);
     const sampledChange = first.sampled && last.sampled ? pairedChange(first.sampled.per_task, last.sampled.per_task) : null;
     const sampledByFamily = first.sampled && last.sampled ? changeByFamily(val, first.sampled.per_task, last.sampled.per_task) : null;
@@ -339,15 +348,14 @@ export const command: CliCommand = {
     };
     if (values.json) printJson(result);
     else {
-      const sign = change.delta >= 0 ? '+' : '';
-      console.log(`val accuracy change over ${val.length} tasks: ${sign}${change.delta.toFixed(3)} ± ${change.se.toFixed(3)} (paired SE, z = ${change.z.toFixed(1)}; ${change.improved} tasks better, ${change.worsened} worse)`);
-      console.log(`by family: ${families.map((f) => `${f} ${byFamily[f]!.delta >= 0 ? '+' : ''}${byFamily[f]!.delta.toFixed(3)} ± ${byFamily[f]!.se.toFixed(3)}`).join(', ')}`);
+      console.log(`val accuracy change over ${val.length} tasks: ${formatChange(change)} (paired SE, z = ${change.z.toFixed(1)}; ${change.improved} tasks better, ${change.worsened} worse)`);
+      console.log(`by family: ${formatByFamily(byFamily)}`);
       if (sampledChange && sampledByFamily) {
-        console.log(`sampled val accuracy change (mean of ${valSamples} at T = ${config.temperature}): ${sampledChange.delta >= 0 ? '+' : ''}${sampledChange.delta.toFixed(3)} ± ${sampledChange.se.toFixed(3)} (paired SE, z = ${sampledChange.z.toFixed(1)}; ${sampledChange.improved} tasks better, ${sampledChange.worsened} worse)`);
-        console.log(`by family: ${families.map((f) => `${f} ${sampledByFamily[f]!.delta >= 0 ? '+' : ''}${sampledByFamily[f]!.delta.toFixed(3)} ± ${sampledByFamily[f]!.se.toFixed(3)}`).join(', ')}`);
+        console.log(`sampled val accuracy change (mean of ${valSamples} at T = ${config.temperature}): ${formatChange(sampledChange)} (paired SE, z = ${sampledChange.z.toFixed(1)}; ${sampledChange.improved} tasks better, ${sampledChange.worsened} worse)`);
+        console.log(`by family: ${formatByFamily(sampledByFamily)}`);
       }
-      const fmt = (c: ReturnType<typeof pairedChange>) => `${c.delta >= 0 ? '+' : ''}${c.delta.toFixed(3)} ± ${c.se.toFixed(3)} (z = ${c.z.toFixed(1)})`;
-      if (trainedChange) console.log(`over the trained families (${trainFamilies!.join(', ')}; ${trained(first.per_task).length} val tasks): greedy ${fmt(trainedChange)}${trainedSampledChange ? `, sampled ${fmt(trainedSampledChange)}` : ''}`);
+      const withZ = (c: ReturnType<typeof pairedChange>) => `${formatChange(c)} (z = ${c.z.toFixed(1)})`;
+      if (trainedChange) console.log(`over the trained families (${trainFamilies!.join(', ')}; ${trained(first.per_task).length} val tasks): greedy ${withZ(trainedChange)}${trainedSampledChange ? `, sampled ${withZ(trainedSampledChange)}` : ''}`);
       console.log(`${wall.toFixed(1)} s on ${backend.backend}${failure ? `; stopped: ${failure}` : ''}`);
     }
     return failure ? 1 : 0;
