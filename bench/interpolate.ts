@@ -3,18 +3,22 @@
 // `veripo grpo`'s val tasks at its 128-token limit, greedy and sampled, with the paired change
 // from BASE. Why: if the update's gain on val is first order in a and what it breaks is
 // second order, a fraction of the update keeps more of the gain than it costs.
-//   npx tsx bench/interpolate.ts BASE_DIR END_DIR 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]
+// END_DIR may be several checkpoints trained from BASE joined by '+' (DIR1+DIR2+…): END is then
+// their mean (WARP's averaging of independently rewarded policies: the runs' noise is
+// independent and averages down by 1/sqrt(M), what they share stays).
+//   npx tsx bench/interpolate.ts BASE_DIR END_DIR[+END_DIR…] 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]
 // BASELINE_FILE is a `veripo grpo --baseline` file: BASE's eval is read from it when it matches.
 import * as tf from '@tensorflow/tfjs-core';
 import { baselineReport, changeByFamily, formatByFamily, formatChange as fmt, pairedChange, valReport } from '../src/main/cli/grpo';
 import { initBackend } from '../src/main/model/backend';
-import { loadCheckpoint } from '../src/main/model/checkpoint';
+import { clonePolicy, loadCheckpoint } from '../src/main/model/checkpoint';
+import { mergePolicies } from '../src/main/train/merge';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../src/main/train/eval';
 
 await initBackend();
 const [baseDir, endDir, alphasArg, kArg, tArg, nArg, baselineFile] = process.argv.slice(2);
 if (!baseDir || !endDir || !alphasArg) {
-  console.error('usage: npx tsx bench/interpolate.ts BASE_DIR END_DIR 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]');
+  console.error('usage: npx tsx bench/interpolate.ts BASE_DIR END_DIR[+END_DIR…] 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]');
   process.exit(2);
 }
 const alphas = alphasArg.split(',').map(Number);
@@ -22,20 +26,17 @@ const sampling = { k: Number(kArg ?? 4), temperature: Number(tArg ?? 0.6), top_p
 const max_completion_length = 128;
 const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: Number(nArg ?? 140) });
 const base = loadCheckpoint(baseDir);
-const end = loadCheckpoint(endDir);
+const ends = endDir.split('+').map((dir) => ({ source: dir, policy: loadCheckpoint(dir).policy }));
 const before = baselineReport(baselineFile, baseDir, base.policy, base.tokenizer, tasks, max_completion_length, sampling).val;
-const baseWeights = new Map([...base.policy.params].map(([name, v]) => [name, v.clone()]));
+const start = { source: baseDir, policy: clonePolicy(base.policy) };
 console.log(`| a | greedy val | change (paired SE) | sampled val (mean of ${sampling.k} at T = ${sampling.temperature}) | change (paired SE) | grounding |`);
 console.log('|---|---|---|---|---|---|');
 console.log(`| 0 | ${before.accuracy.toFixed(3)} | | ${before.sampled?.accuracy.toFixed(3) ?? ''} | | ${before.grounding_rate.toFixed(3)} |`);
 const familyLine = (x: number[], y: number[]) => formatByFamily(changeByFamily(tasks, x, y));
 const families: string[] = [];
 for (const a of alphas) {
-  for (const [name, v] of base.policy.params) {
-    const theirs = end.policy.params.get(name);
-    if (!theirs) throw new Error(`${endDir}: no parameter ${name} (not trained from ${baseDir}?)`);
-    v.assign(tf.tidy(() => tf.add(tf.mul(baseWeights.get(name)!, 1 - a), tf.mul(theirs, a))));
-  }
+  const merged = mergePolicies(start, ends, a);
+  for (const [name, v] of base.policy.params) v.assign(tf.tensor(merged.get(name)!, v.shape, 'float32'));
   const r = valReport(base.policy, base.tokenizer, tasks, max_completion_length, sampling);
   const sampled = r.sampled && before.sampled ? `${r.sampled.accuracy.toFixed(3)} | ${fmt(pairedChange(before.sampled.per_task, r.sampled.per_task))}` : ' | ';
   console.log(`| ${a} | ${r.accuracy.toFixed(3)} | ${fmt(pairedChange(before.per_task, r.per_task))} | ${sampled} | ${r.grounding_rate.toFixed(3)} |`);
