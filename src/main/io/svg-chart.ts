@@ -8,6 +8,10 @@ export interface Series {
   color?: string;
   /** Dashed line, e.g. for a baseline. */
   dashed?: boolean;
+  /** Half-length of an error bar at each point (e.g. a standard error), same order as points. */
+  errors?: number[];
+  /** Points only, no line through them (e.g. single runs next to their mean). */
+  markersOnly?: boolean;
 }
 
 export interface LineChartOptions {
@@ -56,7 +60,10 @@ export function lineChartSvg(o: LineChartOptions): string {
   const W = o.width ?? 640;
   const H = o.height ?? 400;
   const m = { left: 64, right: 16, top: 40, bottom: 52 + 18 * Math.ceil(o.series.length / 3) };
-  const all = o.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  // Error bars count towards the y range, so a bar is never cut off by the frame.
+  const all = o.series
+    .flatMap((s) => s.points.flatMap(([x, y], k): [number, number][] => (s.errors?.[k] ? [[x, y - s.errors[k]!], [x, y + s.errors[k]!]] : [[x, y]])))
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   const xs = all.map(([x]) => x);
   const ys = all.map(([, y]) => y);
   const xTicks = niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1);
@@ -89,16 +96,24 @@ export function lineChartSvg(o: LineChartOptions): string {
   out.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(o.yLabel)}</text>`);
   o.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
-    const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    const finite = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFinite(y);
+    const pts = s.points.filter(finite);
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    if (pts.length > 1) {
+    s.points.forEach(([x, y], k) => {
+      const e = s.errors?.[k];
+      if (!e || !finite([x, y]) || !Number.isFinite(e)) return;
+      const cx = sx(x).toFixed(1);
+      out.push(`<line x1="${cx}" y1="${sy(y - e).toFixed(1)}" x2="${cx}" y2="${sy(y + e).toFixed(1)}" stroke="${color}" stroke-width="1" opacity="0.6"/>`);
+    });
+    if (pts.length > 1 && !s.markersOnly) {
       const d = pts.map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     }
     for (const [x, y] of pts) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
     const lx = m.left + (i % 3) * (pw / 3);
     const ly = H - m.bottom + 52 + 18 * Math.floor(i / 3);
-    out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash}/>`);
+    if (s.markersOnly) out.push(`<circle cx="${lx + 9}" cy="${ly - 4}" r="3" fill="${color}"/>`);
+    else out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${dash}/>`);
     out.push(`<text x="${lx + 24}" y="${ly}">${escapeXml(s.name)}</text>`);
   });
   out.push('</svg>');
