@@ -60,10 +60,11 @@ export function lineChartSvg(o: LineChartOptions): string {
   const W = o.width ?? 640;
   const H = o.height ?? 400;
   const m = { left: 64, right: 16, top: 40, bottom: 52 + 18 * Math.ceil(o.series.length / 3) };
+  const finite = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFinite(y);
   // Error bars count towards the y range, so a bar is never cut off by the frame.
   const all = o.series
     .flatMap((s) => s.points.flatMap(([x, y], k): [number, number][] => (s.errors?.[k] ? [[x, y - s.errors[k]!], [x, y + s.errors[k]!]] : [[x, y]])))
-    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    .filter(finite);
   const xs = all.map(([x]) => x);
   const ys = all.map(([, y]) => y);
   const xTicks = niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1);
@@ -96,7 +97,6 @@ export function lineChartSvg(o: LineChartOptions): string {
   out.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(o.yLabel)}</text>`);
   o.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
-    const finite = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFinite(y);
     const pts = s.points.filter(finite);
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     s.points.forEach(([x, y], k) => {

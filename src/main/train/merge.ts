@@ -28,10 +28,9 @@ export interface MergeSource {
 /**
  * The merged value of every parameter of `base` (see mergeWeights). Every run must have the
  * base's architecture: same config and the same parameters with the same shapes; the error
- * names the run and what differs.
+ * names the run and what differs. No runs at all is mergeWeights' error.
  */
 export function mergePolicies(base: MergeSource, runs: readonly MergeSource[], alpha = 1): Map<string, Float32Array> {
-  if (runs.length === 0) throw new Error('merge: give at least one run to average');
   const baseConfig = base.policy.config as unknown as Record<string, unknown>;
   for (const run of runs) {
     const config = run.policy.config as unknown as Record<string, unknown>;
