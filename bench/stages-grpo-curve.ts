@@ -1,7 +1,8 @@
 // Plot greedy val-accuracy (or val-grounding, or sampled val-accuracy) curves of several
 // `veripo grpo` runs on one chart: the JSON of `--json`, or the text it prints otherwise (one
 // "step N ... val acc X [sampled Y] ... grounding Z" row per eval).
-// Run: npx tsx bench/stages-grpo-curve.ts [--grounding | --sampled] OUT.svg RUN.json=label [RUN.log=label ...]
+// Run: npx tsx bench/stages-grpo-curve.ts [--grounding | --sampled] [--y LO:HI] OUT.svg RUN.json=label [RUN.log=label ...]
+// --y zooms the y axis (changes of a few points are flat lines on the default range).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { lineChartSvg, type Series } from '../src/main/io/svg-chart';
 
@@ -10,11 +11,23 @@ interface GrpoRunJson {
   curve: { step: number; val: { accuracy: number; grounding_rate: number; mean_length: number; sampled?: { accuracy: number } | null } }[];
 }
 
+const USAGE = 'usage: npx tsx bench/stages-grpo-curve.ts [--grounding | --sampled] [--y LO:HI] OUT.svg RUN.json=label [RUN.json=label ...]';
 const args = process.argv.slice(2);
 const metric = args[0] === '--grounding' ? 'grounding' : args[0] === '--sampled' ? 'sampled' : 'val acc';
-const [out, ...runs] = metric === 'val acc' ? args : args.slice(1);
+if (metric !== 'val acc') args.shift();
+let yRange: { yMin: number; yMax: number } | null = null;
+if (args[0] === '--y') {
+  const [lo, hi] = (args[1] ?? '').split(':').map(Number);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || lo! >= hi!) {
+    console.error(`--y expects LO:HI with LO < HI, got "${args[1] ?? ''}"\n${USAGE}`);
+    process.exit(2);
+  }
+  yRange = { yMin: lo!, yMax: hi! };
+  args.splice(0, 2);
+}
+const [out, ...runs] = args;
 if (!out || runs.length === 0) {
-  console.error('usage: npx tsx bench/stages-grpo-curve.ts [--grounding | --sampled] OUT.svg RUN.json=label [RUN.json=label ...]');
+  console.error(USAGE);
   process.exit(2);
 }
 const row = new RegExp(`^step\\s+(\\d+)\\b.*?\\b${metric} ([\\d.]+)`, 'gm');
@@ -40,5 +53,5 @@ const chart = {
   sampled: { title: 'GRPO from an SFT checkpoint: sampled val accuracy (mean of K samples per task)', yLabel: 'sampled val accuracy', yMin: 0, yMax: 0.6 },
   'val acc': { title: 'GRPO from an SFT checkpoint: greedy val accuracy', yLabel: 'val accuracy', yMin: 0, yMax: 0.6 },
 }[metric];
-writeFileSync(out, lineChartSvg({ ...chart, xLabel: 'GRPO step', series }));
+writeFileSync(out, lineChartSvg({ ...chart, ...yRange, xLabel: 'GRPO step', series }));
 console.log(`wrote ${out}`);
