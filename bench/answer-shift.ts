@@ -8,6 +8,7 @@
 import { initBackend } from '../src/main/model/backend';
 import { loadCheckpoint } from '../src/main/model/checkpoint';
 import { answerSpec, DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../src/main/train/eval';
+import { GrpoConfigSchema } from '../src/main/train/grpo';
 import { completionAnswer, extractThink } from '../src/main/train/rewards';
 import { parseClaims, scoreGrounding } from '../src/main/video/claims';
 import { FAMILIES } from '../src/main/video/tasks';
@@ -23,11 +24,12 @@ if (!FAMILIES.includes(family)) {
 }
 await initBackend();
 const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: 140 }).filter((t) => t.family === family);
+const { max_completion_length } = GrpoConfigSchema.parse({});
 const golds = [...new Set(tasks.map((t) => t.answer))].sort();
 
 for (const dir of checkpoints) {
   const { policy, tokenizer } = loadCheckpoint(dir);
-  const { samples } = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length: 128 });
+  const { samples } = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length });
   const rows = samples.map((s, i) => {
     const task = tasks[i]!;
     const think = extractThink(s.completion) ?? s.completion;

@@ -6,6 +6,7 @@
 import { initBackend } from '../src/main/model/backend';
 import { loadCheckpoint } from '../src/main/model/checkpoint';
 import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../src/main/train/eval';
+import { GrpoConfigSchema } from '../src/main/train/grpo';
 
 await initBackend();
 const [ckpt, kArg, tArg, nArg] = process.argv.slice(2);
@@ -15,7 +16,7 @@ if (!ckpt) {
 }
 const k = Number(kArg ?? 8);
 const temperature = Number(tArg ?? 0.6);
-const max_completion_length = 128;
+const { max_completion_length } = GrpoConfigSchema.parse({});
 const { policy, tokenizer } = loadCheckpoint(ckpt);
 const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: Number(nArg ?? 140) });
 const greedy = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length }).samples.map((s) => s.accuracy);

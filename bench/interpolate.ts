@@ -14,6 +14,7 @@ import { initBackend } from '../src/main/model/backend';
 import { clonePolicy, loadCheckpoint } from '../src/main/model/checkpoint';
 import { mergePolicies } from '../src/main/train/merge';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../src/main/train/eval';
+import { GrpoConfigSchema } from '../src/main/train/grpo';
 
 await initBackend();
 const [baseDir, endDir, alphasArg, kArg, tArg, nArg, baselineFile] = process.argv.slice(2);
@@ -23,7 +24,7 @@ if (!baseDir || !endDir || !alphasArg) {
 }
 const alphas = alphasArg.split(',').map(Number);
 const sampling = { k: Number(kArg ?? 4), temperature: Number(tArg ?? 0.6), top_p: 1 };
-const max_completion_length = 128;
+const { max_completion_length } = GrpoConfigSchema.parse({});
 const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: Number(nArg ?? 140) });
 const base = loadCheckpoint(baseDir);
 const ends = endDir.split('+').map((dir) => ({ source: dir, policy: loadCheckpoint(dir).policy }));
