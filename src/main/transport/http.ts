@@ -1,21 +1,28 @@
 // Web mode: the built renderer plus the Workbench API over HTTP and a live event stream
-// (server-sent events). Binds loopback by default; every /api request needs the token.
+// (server-sent events). Binds loopback by default; every /api request needs the token or the
+// session cookie it was exchanged for, a Host naming this server and, if any, its own Origin.
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { isApiMethod, parseApiArgs, ApiValidationError, type WorkbenchApi } from '../../shared/api';
 import type { EventHub } from '../events';
 import { ApiError } from '../api';
 import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
+import { allowedHosts, checkTokenStrength, hostAllowed, originAllowed, readCookie, sessionCookieHeader, sessionCookieName, sessionValue, tokenMatches } from './http-guard';
+
+export { tokenMatches } from './http-guard';
 
 export interface HttpServerOptions {
   api: WorkbenchApi;
   events: EventHub;
+  /** At least MIN_TOKEN_LENGTH characters; a random one when left out. */
   token?: string;
   /** Folder with the built renderer (index.html); without it only the API is served. */
   staticDir?: string | null;
   maxBodyBytes?: number;
+  /** This machine's addresses, accepted as Host when bound to 0.0.0.0 or :: (tests pass their own). */
+  interfaces?: () => string[];
 }
 
 export interface WebServer {
@@ -44,13 +51,6 @@ export function newToken(): string {
   return randomBytes(24).toString('hex');
 }
 
-export function tokenMatches(expected: string, given: string | null | undefined): boolean {
-  if (!given) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 function requestToken(req: IncomingMessage, url: URL): string | null {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
@@ -69,12 +69,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+class TooLargeError extends Error {}
+
 async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const tooLarge = () => new TooLargeError(`request body larger than ${limit} bytes`);
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new ApiError(`request body larger than ${limit} bytes`, 400);
+    if (size > limit) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return {};
@@ -87,10 +91,27 @@ async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
 
 export function createWebServer(opts: HttpServerOptions): WebServer {
   const token = opts.token ?? newToken();
+  checkTokenStrength(token);
   const limit = opts.maxBodyBytes ?? 16 * 1024 * 1024;
+  const session = sessionValue(token);
+  let hosts = new Set<string>();
+  let port = 0;
+
+  /** The URL token (or header) is exchanged for an HttpOnly cookie so new tabs need no token. */
+  const authenticate = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+    if (tokenMatches(token, requestToken(req, url))) {
+      if (!tokenMatches(session, readCookie(req.headers.cookie, sessionCookieName(port)))) res.setHeader('set-cookie', sessionCookieHeader(port, token));
+      return true;
+    }
+    return tokenMatches(session, readCookie(req.headers.cookie, sessionCookieName(port)));
+  };
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    if (!tokenMatches(token, requestToken(req, url))) {
+    if (!originAllowed(req.headers.origin, req.headers.host ?? '')) {
+      sendJson(res, 403, { error: `origin "${req.headers.origin}" is not this server: the API answers only pages it served itself` });
+      return;
+    }
+    if (!authenticate(req, res, url)) {
       sendJson(res, 401, { error: 'missing or wrong token: open the URL printed by `veripo serve` (it carries ?token=…)' });
       return;
     }
@@ -104,6 +125,12 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
       const fn = opts.api[name] as (a: unknown) => Promise<unknown>;
       sendJson(res, 200, await fn(args));
     } catch (err) {
+      if (err instanceof TooLargeError) {
+        // The rest of an oversized upload is not read: answer, then drop the connection.
+        res.setHeader('connection', 'close');
+        sendJson(res, 413, { error: err.message });
+        return;
+      }
       if (err instanceof ApiValidationError) return sendJson(res, 400, { error: err.message, issues: err.issues });
       if (err instanceof ApiError) return sendJson(res, err.status, { error: err.message });
       sendJson(res, 500, { error: (err as Error).message ?? String(err) });
@@ -134,7 +161,16 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
       return;
     }
     const root = normalize(opts.staticDir);
-    let rel = decodeURIComponent(url.pathname);
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname);
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`malformed percent-encoding in the path "${url.pathname.slice(0, 200)}"`);
+      return;
+    }
+    // The app shell opened with ?token= is where the browser receives its session cookie.
+    if (url.searchParams.has('token')) authenticate(req, res, url);
     if (rel === '/' || rel === '') rel = '/index.html';
     const file = normalize(join(root, rel));
     if (!file.startsWith(root + sep) && file !== root) {
@@ -166,7 +202,18 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
   };
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!hostAllowed(req.headers.host, hosts)) {
+      res.writeHead(421, { 'content-type': 'text/plain' });
+      res.end(`this server answers to ${[...hosts].join(', ')}, not to Host "${String(req.headers.host ?? '').slice(0, 200)}"`);
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      sendJson(res, 400, { error: 'the request target is not a valid URL path' });
+      return;
+    }
     const work = url.pathname.startsWith('/api/') ? handleApi(req, res, url) : handleStatic(req, res, url);
     work.catch((err) => {
       if (!res.headersSent) sendJson(res, 500, { error: String(err) });
@@ -177,12 +224,14 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
   return {
     server,
     token,
-    listen(port, host = '127.0.0.1') {
+    listen(wanted, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen(wanted, host, () => {
           const addr = server.address();
-          const actual = typeof addr === 'object' && addr ? addr.port : port;
+          const actual = typeof addr === 'object' && addr ? addr.port : wanted;
+          hosts = allowedHosts(host, actual, opts.interfaces);
+          port = actual;
           const shownHost = host.includes(':') ? `[${host}]` : host;
           resolve({ url: `http://${shownHost}:${actual}/?token=${token}`, port: actual, host });
         });
