@@ -84,22 +84,38 @@ function markFailedIfUnfinished(dbPath: string, runId: number, error: string): v
   }
 }
 
-/** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
-export function createRunFromPreset(db: Db, args: { preset: string; overrides?: Record<string, unknown>; experiment?: string; name?: string; file?: Record<string, unknown> }): { runId: number; config: RunConfig } {
+type RunRequest = { preset: string; overrides?: Record<string, unknown>; experiment?: string; name?: string; file?: Record<string, unknown> };
+
+/** A preset + overrides (+ a config file) as one validated config; throws ConfigError. */
+export function runConfigFromPreset(args: RunRequest): RunConfig {
   const sets = Object.entries(args.overrides ?? {}).map(([k, v]) => [k, typeof v === 'string' ? parseSetValue(v) : v] as [string, unknown]);
-  const config = resolveRunConfig({ preset: args.preset, file: args.file, sets });
-  const runId = store.createRun(db, {
+  return resolveRunConfig({ preset: args.preset, file: args.file, sets });
+}
+
+function storeRun(db: Db, args: RunRequest, config: RunConfig): number {
+  return store.createRun(db, {
     experiment: args.experiment ?? config.experiment,
     name: args.name ?? null,
     preset: args.preset,
     config: config as unknown as Record<string, unknown>,
     seed: config.seed,
   });
-  return { runId, config };
+}
+
+/** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
+export function createRunFromPreset(db: Db, args: RunRequest): { runId: number; config: RunConfig } {
+  const config = runConfigFromPreset(args);
+  return { runId: storeRun(db, args, config), config };
 }
 
 /** The API's launcher: runs in worker threads of this process, events into the hub. */
-export function createRunLauncher(db: Db, dbPath: string, events: EventHub): RunLauncher & { shutdown(): Promise<void> } {
+export function createRunLauncher(
+  db: Db,
+  dbPath: string,
+  events: EventHub,
+  /** Refuses (throws) or normalises a config before it is stored, e.g. the API's path policy. */
+  checkConfig?: (config: RunConfig) => Promise<void>,
+): RunLauncher & { shutdown(): Promise<void> } {
   const running = new Map<number, RunHandle>();
   return {
     presets() {
@@ -110,17 +126,19 @@ export function createRunLauncher(db: Db, dbPath: string, events: EventHub): Run
       }));
     },
     async start(args) {
-      let created;
+      let config;
       try {
-        created = createRunFromPreset(db, args);
+        config = runConfigFromPreset(args);
       } catch (err) {
         if (err instanceof ConfigError) throw new ApiError(err.message, 422);
         throw err;
       }
-      const handle = startRunWorker({ runId: created.runId, dbPath, onEvent: (e) => events.emit(e) });
-      running.set(created.runId, handle);
-      void handle.done.then(() => running.delete(created.runId));
-      return created.runId;
+      await checkConfig?.(config);
+      const runId = storeRun(db, args, config);
+      const handle = startRunWorker({ runId, dbPath, onEvent: (e) => events.emit(e) });
+      running.set(runId, handle);
+      void handle.done.then(() => running.delete(runId));
+      return runId;
     },
     async stop(runId) {
       const h = running.get(runId);

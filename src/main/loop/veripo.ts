@@ -20,7 +20,7 @@ import { runDpo, type DpoPair } from '../train/dpo';
 import { evaluatePolicy } from '../train/eval';
 import type { TrainEvent } from '../model/worker-protocol';
 import { sampleTasks, scoreGrounding, type Task, type Modality } from '../video';
-import { loadRubric } from '../verifier/presets';
+import { resolveRubricRef, loadRubricRef } from './rubric-ref';
 import { verifyAll } from '../verifier/verify';
 import { buildAllPairs } from '../verifier/pairs';
 import { discardSolved } from '../verifier/discard';
@@ -329,7 +329,7 @@ function storeRollouts(db: Db, runId: number, stageId: number, stepBase: number,
 /** The Rollout-Aware Verifier over one GRPO stage's rollouts: verdicts, pairs, solved prompts. */
 async function verifyStage(ctx: LoopContext, stageId: number, grpoStageId: number, rand: () => number): Promise<Record<string, unknown>> {
   const { db, runId, config } = ctx;
-  const rubric = await loadRubric(config.verifier.rubric);
+  const rubric = await loadRubricRef(resolveRubricRef(db, config.verifier.rubric));
   if (!config.verifier.judge) rubric.checks.judge.enabled = false;
   const rows = store.rolloutsForStage(db, grpoStageId).filter((r) => !(r.meta as { shuffled?: boolean } | null)?.shuffled);
   const tasks = new Map<string, Task>();
