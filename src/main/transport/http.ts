@@ -4,7 +4,8 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join } from 'node:path';
+import { contentTypeFor, resolveStaticPath } from './static-files';
 import { isApiMethod, parseApiArgs, ApiValidationError, type WorkbenchApi } from '../../shared/api';
 import type { EventHub } from '../events';
 import { ApiError } from '../api';
@@ -32,20 +33,6 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ttf': 'font/ttf',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.ico': 'image/x-icon',
-};
 
 export function newToken(): string {
   return randomBytes(24).toString('hex');
@@ -69,21 +56,55 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** Past this multiple of the body limit an upload is cut off instead of read and dropped. */
+const DRAIN_FACTOR = 4;
+
+/**
+ * Read a request body of at most `limit` bytes. A longer one is reported once it passes the
+ * limit (`onTooLarge`) while the rest is still read and dropped, so the client can read the
+ * answer instead of being reset mid-upload; a far longer one loses its connection.
+ */
+function collectBody(req: IncomingMessage, limit: number, onTooLarge: () => void): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size - chunk.length <= limit) onTooLarge();
+      if (size > DRAIN_FACTOR * limit) req.socket.destroy();
+    });
+    req.once('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/** Answer without using the body: drop it first, so the client is not reset while sending. */
+function answerAfterBody(req: IncomingMessage, res: ServerResponse, limit: number, answer: () => void): void {
+  if (req.complete) return answer();
+  let answered = false;
+  const once = () => {
+    if (answered) return;
+    answered = true;
+    answer();
+  };
+  collectBody(req, limit, () => {
+    res.setHeader('connection', 'close');
+    once();
+  }).then(once, () => req.socket.destroy());
+}
+
 class TooLargeError extends Error {}
 
 async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const tooLarge = () => new TooLargeError(`request body larger than ${limit} bytes`);
-  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
+  let reportTooLarge: () => void = () => undefined;
+  const early = new Promise<never>((_, reject) => (reportTooLarge = () => reject(tooLarge())));
+  const body = await Promise.race([collectBody(req, limit, () => reportTooLarge()), early]);
+  if (body === null) throw tooLarge();
+  if (body.length === 0) return {};
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new ApiError(`request body is not valid JSON: ${(err as Error).message}`, 400);
   }
@@ -106,27 +127,29 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
     return tokenMatches(session, readCookie(req.headers.cookie, sessionCookieName(port)));
   };
 
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, error: string) => answerAfterBody(req, res, limit, () => sendJson(res, status, { error }));
+
   const handleApi = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     if (!originAllowed(req.headers.origin, req.headers.host ?? '')) {
-      sendJson(res, 403, { error: `origin "${req.headers.origin}" is not this server: the API answers only pages it served itself` });
+      refuse(req, res, 403, `origin "${req.headers.origin}" is not this server: the API answers only pages it served itself`);
       return;
     }
     if (!authenticate(req, res, url)) {
-      sendJson(res, 401, { error: 'missing or wrong token: open the URL printed by `veripo serve` (it carries ?token=…)' });
+      refuse(req, res, 401, 'missing or wrong token: open the URL printed by `veripo serve` (it carries ?token=…)');
       return;
     }
     const name = url.pathname.slice('/api/'.length);
-    if (name === 'events') return streamEvents(req, res);
-    if (name === 'health' && req.method === 'GET') return sendJson(res, 200, await opts.api.health({}));
-    if (!isApiMethod(name)) return sendJson(res, 404, { error: `unknown API method "${name}"` });
-    if (req.method !== 'POST') return sendJson(res, 405, { error: `use POST for /api/${name}` });
+    if (name === 'events') return req.method === 'GET' ? streamEvents(req, res) : refuse(req, res, 405, 'use GET for /api/events (an event stream)');
+    if (name === 'health' && req.method === 'GET') return answerAfterBody(req, res, limit, () => sendJson(res, 200, { ok: true }));
+    if (!isApiMethod(name)) return refuse(req, res, 404, `unknown API method "${name}"`);
+    if (req.method !== 'POST') return refuse(req, res, 405, `use POST for /api/${name}`);
     try {
       const args = parseApiArgs(name, await readBody(req, limit));
       const fn = opts.api[name] as (a: unknown) => Promise<unknown>;
       sendJson(res, 200, await fn(args));
     } catch (err) {
       if (err instanceof TooLargeError) {
-        // The rest of an oversized upload is not read: answer, then drop the connection.
+        // The client may still be sending: answer at once; the rest is dropped, then the connection.
         res.setHeader('connection', 'close');
         sendJson(res, 413, { error: err.message });
         return;
@@ -155,28 +178,23 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
   };
 
   const handleStatic = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    // Files are only read: a body sent along is dropped before answering.
+    if (!req.complete) await new Promise<void>((done) => answerAfterBody(req, res, limit, done));
     if (!opts.staticDir) {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('the renderer is not built: run `npm run build` (API only at /api/*)');
+      res.end('the renderer is not built: run `npm run build:web` (API only at /api/*)');
       return;
     }
-    const root = normalize(opts.staticDir);
-    let rel: string;
-    try {
-      rel = decodeURIComponent(url.pathname);
-    } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' });
-      res.end(`malformed percent-encoding in the path "${url.pathname.slice(0, 200)}"`);
+    const root = opts.staticDir;
+    const resolved = resolveStaticPath(root, url.pathname);
+    if (!resolved.ok) {
+      res.writeHead(resolved.status, { 'content-type': 'text/plain' });
+      res.end(resolved.reason);
       return;
     }
     // The app shell opened with ?token= is where the browser receives its session cookie.
     if (url.searchParams.has('token')) authenticate(req, res, url);
-    if (rel === '/' || rel === '') rel = '/index.html';
-    const file = normalize(join(root, rel));
-    if (!file.startsWith(root + sep) && file !== root) {
-      res.writeHead(403).end();
-      return;
-    }
+    const file = resolved.path;
     let path = file;
     try {
       const s = await stat(path);
@@ -188,7 +206,7 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
     try {
       const body = await readFile(path);
       res.writeHead(200, {
-        'content-type': MIME[extname(path)] ?? 'application/octet-stream',
+        'content-type': contentTypeFor(path),
         'content-security-policy': CONTENT_SECURITY_POLICY,
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
@@ -203,16 +221,16 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
 
   const server = createServer((req, res) => {
     if (!hostAllowed(req.headers.host, hosts)) {
-      res.writeHead(421, { 'content-type': 'text/plain' });
-      res.end(`this server answers to ${[...hosts].join(', ')}, not to Host "${String(req.headers.host ?? '').slice(0, 200)}"`);
-      return;
+      return answerAfterBody(req, res, limit, () => {
+        res.writeHead(421, { 'content-type': 'text/plain' });
+        res.end(`this server answers to ${[...hosts].join(', ')}, not to Host "${String(req.headers.host ?? '').slice(0, 200)}"`);
+      });
     }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
-      sendJson(res, 400, { error: 'the request target is not a valid URL path' });
-      return;
+      return answerAfterBody(req, res, limit, () => sendJson(res, 400, { error: 'the request target is not a valid URL path' }));
     }
     const work = url.pathname.startsWith('/api/') ? handleApi(req, res, url) : handleStatic(req, res, url);
     work.catch((err) => {

@@ -11,7 +11,7 @@ export interface RawResponse {
 
 export function rawRequest(
   port: number,
-  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Uint8Array; agent?: Agent },
+  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Uint8Array; agent?: Agent | false },
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -24,6 +24,12 @@ export function rawRequest(
         agent: opts.agent ?? false,
       },
       (res) => {
+        // The event stream never ends by design: its status and headers are the answer.
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          res.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', json: () => ({}) });
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -33,7 +39,15 @@ export function rawRequest(
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed after its last answer (413, an unread body) is a
+      // client-side race, not an answer: Node's documented remedy is to retry on a new socket.
+      if (process.env.DBG && !req.reusedSocket) console.log('ERR', err.code, JSON.stringify({ ...opts, agent: undefined, body: String(opts.body).slice(0, 80), len: opts.body?.length }));
+      if (err.code === 'ECONNRESET' && req.reusedSocket) rawRequest(port, { ...opts, agent: false }).then(resolve, reject);
+      else reject(err);
+    });
+    // A request the server never answers is a failure of the server, reported as such.
+    req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${opts.method ?? 'GET'} ${opts.path} within 10 s`)));
     if (opts.body != null) req.end(opts.body);
     else req.end();
   });
