@@ -42,7 +42,6 @@ export function rawRequest(
     req.on('error', (err: NodeJS.ErrnoException) => {
       // A kept-alive socket the server closed after its last answer (413, an unread body) is a
       // client-side race, not an answer: Node's documented remedy is to retry on a new socket.
-      if (process.env.DBG && !req.reusedSocket) console.log('ERR', err.code, JSON.stringify({ ...opts, agent: undefined, body: String(opts.body).slice(0, 80), len: opts.body?.length }));
       if (err.code === 'ECONNRESET' && req.reusedSocket) rawRequest(port, { ...opts, agent: false }).then(resolve, reject);
       else reject(err);
     });
