@@ -200,10 +200,26 @@ export function startStage(db: Db, runId: number, ordinal: number, iteration: nu
   })();
 }
 
+/**
+ * Continue an unfinished stage from an in-stage checkpoint taken at metric step
+ * `keepBelowStep`: its row and what it logged before that step stay, what came after (work
+ * the checkpoint does not hold) goes. Null when there is no unfinished stage to continue.
+ */
+export function reopenStage(db: Db, runId: number, ordinal: number, keepBelowStep: number): number | null {
+  return db.transaction(() => {
+    const row = db.prepare(`SELECT id FROM stages WHERE run_id = ? AND ordinal = ? AND status != 'finished'`).get(runId, ordinal) as { id: number } | undefined;
+    if (!row) return null;
+    db.prepare(`UPDATE stages SET status = 'running', finished_at = NULL WHERE id = ?`).run(row.id);
+    db.prepare('DELETE FROM metrics WHERE stage_id = ? AND step >= ?').run(row.id, keepBelowStep);
+    db.prepare('DELETE FROM rollouts WHERE stage_id = ? AND step >= ?').run(row.id, keepBelowStep);
+    return row.id;
+  })();
+}
+
 export function finishStage(
   db: Db,
   stageId: number,
-  result: { status: 'finished' | 'failed'; wall_s: number; val?: ValMetrics | null; summary?: Record<string, unknown> | null },
+  result: { status: 'finished' | 'failed' | 'interrupted'; wall_s: number; val?: ValMetrics | null; summary?: Record<string, unknown> | null },
 ): void {
   db.prepare('UPDATE stages SET status = ?, finished_at = ?, wall_s = ?, val = ?, summary = ? WHERE id = ?').run(
     result.status,
