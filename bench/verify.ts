@@ -2,7 +2,7 @@
 // of correct, wrong, inconsistent, looping, reflective and cut-off completions of 60-400
 // words) through verifyAll + buildAllPairs on one thread. Target: < 10 s.
 // Run: npx tsx bench/verify.ts [N]
-import type { AnswerSpec } from '../src/main/train/rewards';
+import type { AnswerSpec } from '../src/main/answers/spec';
 import { buildAllPairs, countPairsByKind } from '../src/main/verifier/pairs';
 import { defaultRubric } from '../src/main/verifier/rubric';
 import type { Rollout } from '../src/main/verifier/types';

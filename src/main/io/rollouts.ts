@@ -6,7 +6,7 @@
 //   group:        prompt_id | question_id | group_id | problem_id (Video-R1)  (else rollouts with the same prompt text form a group)
 //   optional:     reward, problem_type ("multiple choice" | "numerical" | "regression"), options,
 //                 video | path | video_path, truncated | finish_reason ("length" = truncated)
-import type { AnswerSpec } from '../train/rewards';
+import type { AnswerSpec } from '../answers/spec';
 import type { Rollout } from '../verifier/types';
 import { InputError, readJsonl, type LineProblem, type OnError } from './jsonl';
 

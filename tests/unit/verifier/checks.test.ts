@@ -36,7 +36,8 @@ describe('accuracy check', () => {
     expect(both.reason).toMatch(/does not name exactly one option/);
     expect(accuracyCheck(ctx(rollout('<think>x</think><answer>B</answer><answer>C</answer>'))).pass).toBe(false);
     const none = accuracyCheck(ctx(rollout('<think>so the answer is B</think>')));
-    expect(none).toMatchObject({ pass: false, reason: 'no <answer> block' });
+    expect(none).toMatchObject({ pass: false });
+    expect(none.reason).toMatch(/no <answer> block/);
     expect(accuracyCheck(ctx(rollout(wrap('x', 'C')))).reason).toBe('wrong answer C (gold B)');
   });
   it('numeric: passes at MRA >= min_score', () => {
@@ -69,7 +70,7 @@ describe('consistency check', () => {
     const r = rollout(wrap('The sphere is blue. So the answer is B.', 'B'));
     const c = consistencyCheck(ctx(r));
     expect(c.pass).toBe(true);
-    expect(spanText(r, c.spans[0])).toBe('answer is B');
+    expect(spanText(r, c.spans[0])).toBe('So the answer is B.');
   });
   it('fails when the answer contradicts the reasoning (option letters, texts, numbers)', () => {
     const c = consistencyCheck(ctx(rollout(wrap('The object is a green cone, so the answer is C.', 'B'))));
