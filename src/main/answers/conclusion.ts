@@ -7,7 +7,7 @@
 // 3. with neither, the last sentence, when it names exactly one answer (the option's own
 //    words, "…: 3 chairs.").
 import { ANSWER_BEFORE_VERDICT, ANSWER_HEAD, CONCLUSION_MARKER, REFLECTION_MARKERS } from './markers';
-import { canonicalAnswer, valueNumbers } from './read';
+import { canonicalAnswer, readChoice, valueNumbers } from './read';
 import { isNumericType, type AnswerSpec } from './spec';
 import { boxedContents } from './tags';
 
@@ -55,7 +55,7 @@ export function hasReflection(text: string): boolean {
   return reflectionRe.test(text);
 }
 
-const RESULT_CUE = /(?:=|:|：|→|\btotal(?:\s+of)?|\bin\s+all|\baltogether|共|总共|一共)\s*(?:about|approximately|around|roughly|~|≈)?\s*$/i;
+const RESULT_CUE = /(?:=|:|：|→|\btotal(?:\s+of)?|\bin\s+all|\baltogether|\bgiv(?:es|ing)|\bmak(?:es|ing)|\bequals?|\bthat['’]s|共|总共|一共)\s*(?:about|approximately|around|roughly|~|≈)?\s*$/i;
 const STATE_CUE = /(?:\bis|\bare|\bbe|\bof|是|为|為|est|es|ist|[ée]|sont|son|sind|s[ãa]o)\s*(?:about|approximately|around|roughly|~|≈)?\s*$/i;
 
 /**
@@ -80,7 +80,31 @@ function readSentence(text: string, spec: AnswerSpec, paraphrase = false, marked
   if (isNumericType(spec.answerType)) return sentenceNumber(text, marked);
   if (spec.answerType === 'mc') return canonicalAnswer(text, spec, { paraphrase });
   const quoted = [...text.matchAll(QUOTED)];
-  return quoted.length ? quoted[quoted.length - 1][1].trim() : null;
+  if (quoted.length) return quoted[quoted.length - 1][1].trim();
+  if (!marked) return null;
+  // a marked sentence of a text answer concludes with what follows its marker
+  const m = CONCLUSION_MARKER.exec(text);
+  const rest = m ? text.slice(m.index + m[0].length) : '';
+  return canonicalAnswer(rest.replace(/^[\s,，:：]*(?:in\s+short|in\s+summary|overall)?[\s,，:：]*/i, ''), spec);
+}
+
+/**
+ * A sentence that only ends the chain, with no marker, concludes when it is plainly an
+ * answer: a single digit count or one after "=" / ":" / "in total"; an option named by
+ * letter, or by its own words making up at least half the sentence ("It is stopping at
+ * the light."), not an option's word dropped in a description ("The handle is pink").
+ */
+function readLastSentence(text: string, spec: AnswerSpec): string | null {
+  if (isNumericType(spec.answerType)) {
+    const nums = valueNumbers(text);
+    const digits = nums.filter((n) => /\d/.test(text.slice(n.start, n.end)));
+    if (!digits.length) return null;
+    return sentenceNumber(text, false);
+  }
+  if (spec.answerType !== 'mc') return readSentence(text, spec);
+  const r = readChoice(text, spec, { paraphrase: true });
+  if (r.letters.size !== 1) return null;
+  return r.by === 'letter' || r.coverage >= 0.5 ? [...r.letters][0] : null;
 }
 
 /** The value an answer phrase in this sentence states ("the answer is B"); the last such phrase counts. */
@@ -130,7 +154,7 @@ export function findConclusion(reasoning: string, spec: AnswerSpec): Conclusion 
       break;
     }
     if (CONCLUSION_MARKER.test(s)) {
-      const v = readSentence(s, spec, false, true);
+      const v = readSentence(s, spec, true, true);
       if (v !== null) {
         strong = { i, value: v, how: 'marker' };
         break;
@@ -140,17 +164,14 @@ export function findConclusion(reasoning: string, spec: AnswerSpec): Conclusion 
   // a reflection after the last stated conclusion: the last answer named since then replaces it
   if (lastReflection >= 0 && (!strong || lastReflection > strong.i || (lastReflection === strong.i && strong.how === 'marker'))) {
     for (let i = all.length - 1; i >= lastReflection && i > (strong?.i ?? -1); i--) {
-      const v = readSentence(all[i].text, spec, true);
+      const v = readSentence(all[i].text, spec, true, true);
       if (v !== null) return at(all[i], v, 'reflection');
     }
   }
   if (strong) return at(all[strong.i], strong.value, strong.how);
-  // the last sentence (skipping trailing fillers like "Yes." that name nothing)
-  for (let i = all.length - 1; i >= Math.max(0, all.length - 2); i--) {
-    const v = readSentence(all[i].text, spec, true);
-    if (v !== null) return at(all[i], v, 'last_sentence');
-  }
-  return null;
+  const last = all[all.length - 1];
+  const v = last ? readLastSentence(last.text, spec) : null;
+  return v !== null && last ? at(last, v, 'last_sentence') : null;
 }
 
 /** The answer the reasoning concludes (option letter, number as string, or text), or null. */

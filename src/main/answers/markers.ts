@@ -17,7 +17,7 @@ export const ANSWER_HEAD = new RegExp(
     String.raw`\b(?:a\s+)?resposta\s+(?:correta\s+|final\s+)?(?:[ée]|seria|ser[áa])\s*:?\s*|\b(?:escolho|escolheria)\s+`,
     String.raw`(?:答えは|正解は|정답은|답은)\s*`,
     // OCR: what the text in the video says
-    String.raw`\b(?:the\s+)?(?:text|sign|label|caption|word|words|title|number\s+plate|plate)\s+(?:reads|says|shows|is|spells)\s*:?\s*`,
+    String.raw`\b(?:the\s+)?(?:text|sign|label|caption|writing|inscription|plate)\s+(?:reads|says|spells)\s*:?\s*|\b(?:the\s+)?(?:text|writing|inscription)\s+(?:is|shows)\s*:?\s*|\b(?:reads|says)\s*:?\s*(?=["“'‘])`,
   ].join('|'),
   'giu',
 );

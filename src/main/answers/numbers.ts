@@ -17,7 +17,7 @@ const CJK: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, �
 // Digits: "1,200" groups, "2.8" decimals, "2,5" decimal comma (one or two digits, not a group).
 const DIGITS = String.raw`-?\d+(?:(?:,\d{3})+(?!\d)|,\d{1,2}(?![\d,])|)(?:\.\d+)?`;
 const NUMBER_RE = new RegExp(
-  String.raw`(?<![\p{L}\p{N}.,])${DIGITS}(?!\p{N})|(?<![\p{L}])(?:${Object.keys(WORDS).join('|')})(?![\p{L}])|[零〇一二两兩三四五六七八九十](?=\s*[个個只把辆輛人张張本次条條件位名台座棵头頭匹块塊杯米秒分])`,
+  String.raw`(?<![\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{N}.,])${DIGITS}(?!\p{N})|(?<![\p{L}])(?:${Object.keys(WORDS).join('|')})(?![\p{L}])|[零〇一二两兩三四五六七八九十](?=\s*[个個只把辆輛人张張本次条條件位名台座棵头頭匹块塊杯米秒分])`,
   'giu',
 );
 

@@ -6,7 +6,7 @@ import { numbersIn, sameNumber, type NumberHit } from './numbers';
 import { normaliseText, optionLetters, specOptions } from './options';
 import { isNumericType, type AnswerSpec } from './spec';
 import { boxedContents, findBlocks, stripLatex, type TagBlock } from './tags';
-import { rougeL, words } from './text-scores';
+import { ocrScore, rougeL, words } from './text-scores';
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -69,7 +69,8 @@ function lowerCaseIsChoice(text: string, at: number): boolean {
 function upperCaseIsChoice(text: string, at: number, letter: string): boolean {
   const rest = text.slice(at + 1, at + 16);
   if (/^['’]\p{L}/u.test(rest)) return false; // I'm, A's
-  if (/^\s+\p{Ll}/u.test(rest) && !LETTER_VERBS.test(rest)) {
+  // only "A" and "I" double as English words; "D because …" still names D
+  if ((letter === 'A' || letter === 'I') && /^\s+\p{Ll}/u.test(rest) && !LETTER_VERBS.test(rest)) {
     // "A carton", "I think": a word, unless something before marks it as an option
     const before = text.slice(Math.max(0, at - 12), at);
     return /(?:option|choice|answer|is|be|:|\()\s*$/i.test(before) && letter !== 'I';
@@ -83,20 +84,34 @@ export function isDenied(text: string, start: number, end: number): boolean {
   return DENIED_BEFORE.test(text.slice(Math.max(0, start - 24), start)) || DENIED_AFTER.test(text.slice(end, end + 48));
 }
 
+export interface ChoiceReading {
+  letters: Set<string>;
+  /** how the letters were named: by letter, by an option's own words, or by a paraphrase of them */
+  by: 'letter' | 'text' | 'paraphrase' | null;
+  /** share of the text's words the matched option words cover (1 for "It is stopping at the light.") */
+  coverage: number;
+}
+
+const countWords = (s: string) => (s.match(/[\p{L}\p{N}]+/gu) ?? []).length;
+
 /**
  * The option letters a text names (denied mentions left out). Option texts are blanked
  * first so words inside them ("a", "I") are not read as letters; if the text names no
- * letter but exactly one option's words, that option; with `paraphrase`, an option most of
- * whose content words the text uses, clearly more than any other's.
+ * letter, the options whose own words it uses; with `paraphrase`, an option most of whose
+ * content words the text uses, clearly more than any other's.
  */
-export function lettersNamed(text: string, spec: AnswerSpec, opts: { paraphrase?: boolean } = {}): Set<string> {
+export function readChoice(text: string, spec: AnswerSpec, opts: { paraphrase?: boolean } = {}): ChoiceReading {
   const { valid, texts, keywords } = optionMatcher(spec);
   let scrubbed = text;
   const textsNamed = new Set<string>();
+  let textWords = 0;
   for (const o of texts) {
     o.re.lastIndex = 0;
     scrubbed = scrubbed.replace(o.re, (m, at: number, whole: string) => {
-      if (!isDenied(whole, at, at + m.length)) textsNamed.add(o.letter);
+      if (!isDenied(whole, at, at + m.length)) {
+        textsNamed.add(o.letter);
+        textWords += countWords(m);
+      }
       return ' '.repeat(m.length);
     });
   }
@@ -110,15 +125,24 @@ export function lettersNamed(text: string, spec: AnswerSpec, opts: { paraphrase?
     if (isDenied(scrubbed, at, at + 1)) continue;
     found.add(l);
   }
-  if (found.size) return found;
-  if (textsNamed.size) return textsNamed;
+  if (found.size) return { letters: found, by: 'letter', coverage: 1 };
+  const total = Math.max(1, countWords(text));
+  if (textsNamed.size) return { letters: textsNamed, by: 'text', coverage: textWords / total };
   if (opts.paraphrase && keywords.length) {
-    const have = new Set((text.match(/[\p{L}\p{N}]+/gu) ?? []).map(stem));
-    const scored = keywords.filter((k) => k.words.length).map((k) => ({ letter: k.letter, share: k.words.filter((w) => have.has(w)).length / k.words.length }));
+    const tokens = text.match(/[\p{L}\p{N}]+/gu) ?? [];
+    const have = new Set(tokens.map(stem));
+    const scored = keywords.filter((k) => k.words.length).map((k) => ({ letter: k.letter, share: k.words.filter((w) => have.has(w)).length / k.words.length, n: k.words.length }));
     scored.sort((a, b) => b.share - a.share);
-    if (scored.length && scored[0].share >= 0.75 && (scored.length < 2 || scored[0].share - scored[1].share >= 0.25)) return new Set([scored[0].letter]);
+    if (scored.length && scored[0].share >= 0.75 && (scored.length < 2 || scored[0].share - scored[1].share >= 0.25)) {
+      return { letters: new Set([scored[0].letter]), by: 'paraphrase', coverage: (scored[0].share * scored[0].n) / total };
+    }
   }
-  return found;
+  return { letters: found, by: null, coverage: 0 };
+}
+
+/** The option letters a text names (see readChoice). */
+export function lettersNamed(text: string, spec: AnswerSpec, opts: { paraphrase?: boolean } = {}): Set<string> {
+  return readChoice(text, spec, opts).letters;
 }
 
 // Numbers that index the video, not answer the question: "frame 3", "option 2", "#4".
@@ -148,7 +172,7 @@ export function canonicalAnswer(text: string, spec: AnswerSpec, opts: { paraphra
     const letters = lettersNamed(body, spec, opts);
     return letters.size === 1 ? [...letters][0] : null;
   }
-  const t = body.trim().replace(/^["'“‘]|["'”’.。]$/g, '').trim();
+  const t = body.replace(/^[\s"'“‘「『:：,，-]+|[\s"'”’」』.。!！]+$/g, '');
   return t ? t : null;
 }
 
@@ -156,7 +180,9 @@ export function canonicalAnswer(text: string, spec: AnswerSpec, opts: { paraphra
 export function sameAnswer(a: string, b: string, spec: AnswerSpec): boolean {
   if (isNumericType(spec.answerType)) return sameNumber(Number(a), Number(b));
   if (spec.answerType === 'mc') return a === b;
-  if (normaliseText(a) === normaliseText(b) || rougeL(a, b) >= 0.5) return true;
+  if (normaliseText(a) === normaliseText(b)) return true;
+  // OCR text must read the same (a transposed digit is another text); free-form may paraphrase
+  if (spec.answerType === 'ocr' ? ocrScore(a, b) >= 0.8 && ocrScore(b, a) >= 0.8 : rougeL(a, b) >= 0.5) return true;
   const [short, long] = [words(a), words(b)].sort((x, y) => x.length - y.length);
   const have = new Set(long);
   return short.length > 0 && short.every((w) => have.has(w));

@@ -6,7 +6,8 @@
 //   group:        prompt_id | question_id | group_id | problem_id (Video-R1)  (else rollouts with the same prompt text form a group)
 //   optional:     reward, problem_type ("multiple choice" | "numerical" | "regression"), options,
 //                 video | path | video_path, truncated | finish_reason ("length" = truncated)
-import type { AnswerSpec } from '../answers/spec';
+import { optionsFromQuestion } from '../answers/options';
+import { answerTypeOf, type AnswerSpec } from '../answers/spec';
 import type { Rollout } from '../verifier/types';
 import { InputError, readJsonl, type LineProblem, type OnError } from './jsonl';
 
@@ -70,17 +71,17 @@ function completionText(v: unknown): string | null {
   return null;
 }
 
-function answerType(problemType: unknown, truth: string, options: string[] | null, fail: (msg: string) => never): AnswerSpec['answerType'] {
+function answerType(problemType: unknown, truth: string, options: string[] | null, question: string, fail: (msg: string) => never): AnswerSpec['answerType'] {
   if (typeof problemType === 'string') {
-    const t = problemType.toLowerCase().replace(/[_-]/g, ' ').trim();
-    if (t === 'multiple choice' || t === 'mc' || t === 'multi choice') return 'mc';
-    if (t === 'numerical' || t === 'numeric' || t === 'regression' || t === 'number') return 'numeric';
-    fail(`field "problem_type": "${problemType}" is not supported (multiple choice, numerical, regression)`);
+    const t = answerTypeOf(problemType);
+    if (t) return t;
+    fail(`field "problem_type": "${problemType}" is not supported (multiple choice, numerical, regression, OCR, free-form)`);
   }
   if (options && options.length) return 'mc';
   if (/^\(?[A-Za-z]\)?\.?$/.test(truth)) return 'mc';
   if (/^-?\d+(?:,\d{3})*(?:\.\d+)?$/.test(truth)) return 'numeric';
-  fail(`cannot tell the answer type of ground truth "${truth.slice(0, 40)}": add "problem_type" (multiple choice / numerical) or "options"`);
+  if (optionsFromQuestion(question).length) return 'mc';
+  return 'free';
 }
 
 /** Normalise one parsed JSONL value; throws InputError naming file, line and field. */
@@ -109,7 +110,7 @@ export function normaliseRollout(value: unknown, file: string, line: number, ind
     if (!Array.isArray(obj.options) || !obj.options.every((o) => typeof o === 'string')) fail('field "options": expected a list of strings');
     options = obj.options as string[];
   }
-  const spec: AnswerSpec = { answer: truth, answerType: answerType(obj.problem_type, truth, options, fail), options };
+  const spec: AnswerSpec = { answer: truth, answerType: answerType(obj.problem_type, truth, options, prompt, fail), options, question: prompt };
 
   const g = pick(obj, GROUP_KEYS);
   if (g && typeof g.value !== 'string' && typeof g.value !== 'number') fail(`field "${g.key}": expected a string or a number`);

@@ -30,10 +30,10 @@ const checks = z
           .number()
           .min(0)
           .max(1)
-          .default(0.75)
-          .describe('A numeric answer counts as correct when its mean relative accuracy (MRA) reaches this (0.75: relative error < 0.25); multiple choice is 0 or 1.'),
+          .default(1)
+          .describe('A numerical answer counts as correct when its mean relative accuracy (MRA) reaches this: 1 = within 5 % (a count must be exact, as in Video-R1); 0.75 = relative error < 0.25. Multiple choice is 0 or 1.'),
         regression_min_score: z.number().min(0).max(1).default(0.5).describe('Video-R1 "regression" answers: correct when their MRA reaches this.'),
-        ocr_min_score: z.number().min(0).max(1).default(0.5).describe('Video-R1 "OCR" answers: correct when 1 - word error rate reaches this.'),
+        ocr_min_score: z.number().min(0).max(1).default(0.8).describe('Video-R1 "OCR" answers: correct when 1 - word error rate reaches this.'),
         free_form_min_score: z.number().min(0).max(1).default(0.5).describe('Video-R1 "free-form" answers: correct when the ROUGE-L F-measure reaches this.'),
       })
       .prefault({})

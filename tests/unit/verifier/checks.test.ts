@@ -40,11 +40,14 @@ describe('accuracy check', () => {
     expect(none.reason).toMatch(/no <answer> block/);
     expect(accuracyCheck(ctx(rollout(wrap('x', 'C')))).reason).toBe('wrong answer C (gold B)');
   });
-  it('numeric: passes at MRA >= min_score', () => {
+  it('numeric: passes at MRA >= min_score (default 1: a count must be exact)', () => {
     expect(accuracyCheck(ctx(rollout(wrap('x', '10'), NUM('10')))).pass).toBe(true);
-    const near = accuracyCheck(ctx(rollout(wrap('x', '11'), NUM('10'))));
-    expect(near).toMatchObject({ pass: true, score: 0.8 });
-    const far = accuracyCheck(ctx(rollout(wrap('x', '3'), NUM('4'))));
+    expect(accuracyCheck(ctx(rollout(wrap('x', '2.8 m'), NUM('2.8')))).pass).toBe(true);
+    const offByOne = accuracyCheck(ctx(rollout(wrap('x', '11'), NUM('10'))));
+    expect(offByOne).toMatchObject({ pass: false, score: 0.8 });
+    const lenient = parseRubric('{"checks": {"accuracy": {"min_score": 0.75}}}');
+    expect(accuracyCheck({ ...ctx(rollout(wrap('x', '11'), NUM('10'))), rubric: lenient }).pass).toBe(true);
+    const far = accuracyCheck({ ...ctx(rollout(wrap('x', '3'), NUM('4'))), rubric: lenient });
     expect(far.pass).toBe(false);
     expect(far.reason).toMatch(/MRA 0\.50 < 0\.75/);
   });
