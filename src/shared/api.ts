@@ -202,6 +202,7 @@ export const apiSchema = {
         run_id: Id.optional(),
         status: PairStatus.optional(),
         kind: z.string().max(100).optional(),
+        search: z.string().max(500).optional(),
         offset: z.number().int().nonnegative().default(0),
         limit: z.number().int().positive().max(5000).default(500),
       })
@@ -222,17 +223,42 @@ export const apiSchema = {
     ]),
     result: PairSchema,
   },
+  bulkUpdatePairs: {
+    // One decision for every pair a filter lists; the previous statuses come back so it can be undone.
+    args: z
+      .object({
+        run_id: Id.optional(),
+        status: PairStatus.optional(),
+        kind: z.string().max(100).optional(),
+        search: z.string().max(500).optional(),
+        action: z.enum(['accept', 'reject', 'reset']),
+        preview: z.boolean().default(false),
+      })
+      .strict(),
+    result: z.object({ count: z.number().int(), previous: z.array(z.object({ pair_id: Id, status: PairStatus })) }),
+  },
+  restorePairStatuses: {
+    args: z.object({ changes: z.array(z.object({ pair_id: Id, status: PairStatus })).max(1_000_000) }).strict(),
+    result: z.object({ updated: z.number().int() }),
+  },
   createPair: {
-    args: z.object({ chosen_rollout_id: Id, rejected_rollout_id: Id }).strict(),
+    // A pair made by hand is a proposal like any other: pending until someone accepts it.
+    args: z.object({ chosen_rollout_id: Id, rejected_rollout_id: Id, accept: z.boolean().default(false) }).strict(),
     result: PairSchema,
   },
   exportPairs: {
     args: z
       .object({
         run_id: Id.optional(),
+        /** curated: accepted pairs plus edited ones not rejected; filter: exactly the listing that status/kind/search select. */
+        selection: z.enum(['curated', 'filter']).default('curated'),
         status: PairStatus.optional(),
+        kind: z.string().max(100).optional(),
+        search: z.string().max(500).optional(),
         format: z.enum(['trl', 'llamafactory']),
         conversational: z.boolean().default(false),
+        /** count only: the client confirms the number before anything is written */
+        preview: z.boolean().default(false),
       })
       .strict(),
     result: z.object({ filename: z.string(), content: z.string(), count: z.number().int() }),

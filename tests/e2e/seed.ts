@@ -202,6 +202,8 @@ export interface SeedSummary {
 export interface SeedOptions {
   /** rollouts in an extra run of imported external rollouts (no stage, no task video); 0 for none */
   imported?: number;
+  /** pending pairs over the imported run's rollouts */
+  importedPairs?: number;
 }
 
 export function seedDemoDb(dbPath: string, opts: SeedOptions = {}): SeedSummary {
@@ -330,7 +332,11 @@ export function seedDemoDb(dbPath: string, opts: SeedOptions = {}): SeedSummary 
       if (plan.status === 'interrupted') markRunFinished(db, runId, 'interrupted', 'the process running this run stopped before it finished');
       else markRunFinished(db, runId, plan.status);
     }
-    if ((opts.imported ?? 0) > 0) summary.runs.push(seedImported(db, opts.imported!, summary));
+    if ((opts.imported ?? 0) > 0) {
+      const imported = seedImported(db, opts.imported!, summary);
+      summary.runs.push(imported);
+      if (opts.importedPairs) summary.pairs += seedImportedPairs(db, imported, opts.importedPairs);
+    }
     const rubric = {
       name: 'default',
       version: 1,
@@ -446,11 +452,53 @@ function seedImported(db: ReturnType<typeof openDb>, n: number, summary: SeedSum
   return runId;
 }
 
-/** Add only the 10k-row imported run to an existing DB (e.g. one filled by a real smoke run). */
-export function addImportedRollouts(dbPath: string, n: number): number {
+/** A review queue at scale: `pairs` pending pairs between rollouts of the imported run. */
+function seedImportedPairs(db: ReturnType<typeof openDb>, runId: number, pairs: number): number {
+  const rows = db.prepare('SELECT id, prompt_id, prompt, text, group_index FROM rollouts WHERE run_id = ? ORDER BY prompt_id, group_index').all(runId) as {
+    id: number;
+    prompt_id: string;
+    prompt: string;
+    text: string;
+  }[];
+  const out: NewPair[] = [];
+  for (let i = 0; i + 1 < rows.length && out.length < pairs; i += 2) {
+    const [c, b] = [rows[i]!, rows[i + 1]!];
+    if (c.prompt_id !== b.prompt_id) continue;
+    out.push({ stage_id: null, prompt_id: c.prompt_id, prompt: c.prompt, chosen_rollout_id: c.id, rejected_rollout_id: b.id, chosen_text: c.text, rejected_text: b.text, kind: 'standard', source: 'auto', reasons: ['imported for review'] });
+  }
+  insertPairs(db, runId, out);
+  return out.length;
+}
+
+/** Add the 10k-row imported run (and optionally pending pairs over it) to an existing DB, e.g. one filled by a real smoke run. */
+export function addImportedRollouts(dbPath: string, n: number, opts: { pairs?: number } = {}): number {
   const db = openDb(dbPath);
   try {
-    return seedImported(db, n, { runs: [], rollouts: 0, pairs: 0 });
+    const runId = seedImported(db, n, { runs: [], rollouts: 0, pairs: 0 });
+    if (opts.pairs) seedImportedPairs(db, runId, opts.pairs);
+    return runId;
+  } finally {
+    db.close();
+  }
+}
+
+/** A small run whose `n` pairs are all pending: the export test curates it from scratch. */
+export function addCurationRun(dbPath: string, n = 10): number {
+  const db = openDb(dbPath);
+  try {
+    const runId = createRun(db, { experiment: 'imports', name: 'imported: curation queue', preset: null, seed: 0, config: { source: 'curation.jsonl' }, status: 'finished' });
+    const pairs: NewPair[] = Array.from({ length: n }, (_, i) => ({
+      stage_id: null,
+      prompt_id: `cur-${i}`,
+      prompt: `Question ${i}: which way does the red circle move? Options: (A) left (B) right`,
+      chosen_text: `<think>Frame 1 left, frame 4 right edge: it moves right.</think><answer>B</answer>`,
+      rejected_text: `<think>It moves.</think><answer>A</answer>`,
+      kind: 'standard',
+      source: 'auto',
+      reasons: ['chosen: correct, consistent'],
+    }));
+    insertPairs(db, runId, pairs);
+    return runId;
   } finally {
     db.close();
   }

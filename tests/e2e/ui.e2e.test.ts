@@ -3,12 +3,19 @@
 // demo seed (tests/e2e/seed.ts) stands in, for quick iteration on the UI alone.
 // Assertions are about structure (roles, counts > 0, state changes), not seeded values.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { serve, launch, screenshotPath, type Served } from './harness';
-import { seedDemoDb, addImportedRollouts } from './seed';
+import { serve, launch, ROOT, type Served } from './harness';
+import { seedDemoDb, addImportedRollouts, addCurationRun } from './seed';
+
+/** Screenshots of every page at 1440×900, the ones README shows. */
+function screenshotPath(name: string): string {
+  const dir = join(ROOT, 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${name}.png`);
+}
 
 let server: Served;
 let browser: Browser;
@@ -23,10 +30,11 @@ beforeAll(async () => {
   const given = process.env.VERIPO_E2E_DB;
   if (given && existsSync(given)) {
     copyFileSync(given, db);
-    addImportedRollouts(db, 10_000);
-  } else seedDemoDb(db, { imported: 10_000 });
+    addImportedRollouts(db, 10_000, { pairs: 5000 });
+  } else seedDemoDb(db, { imported: 10_000, importedPairs: 5000 });
+  addCurationRun(db, 10);
   [server, browser] = await Promise.all([serve(db), launch()]);
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   context.on('request', (r) => requests.push(r.url()));
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -188,7 +196,8 @@ describe('workbench pages', () => {
     await regions.nth(0).getByRole('button', { name: 'Chosen' }).click();
     await regions.nth(1).getByRole('button', { name: 'Rejected' }).click();
     await g.getByRole('button', { name: 'Create pair' }).click();
-    await g.getByRole('status').filter({ hasText: /Created pair #\d+/ }).waitFor();
+    // A pair made by hand is pending until someone accepts it: export does not take it yet.
+    await g.getByRole('status').filter({ hasText: /Created pair #\d+ \(manual, pending\)/ }).waitFor();
   });
 
   it('Pairs: counts, side-by-side diff, keyboard decisions that survive a reload', async () => {
@@ -207,8 +216,13 @@ describe('workbench pages', () => {
     const name = (await page.getByRole('article', { name: /^Pair \d+/ }).getAttribute('aria-label'))!;
     const id = Number(/\d+/.exec(name)![0]);
     await page.keyboard.press('a');
-    const statusOf = async (pairId: number) =>
-      (await api<{ pairs: { id: number; status: string }[] }>('listPairs', { limit: 5000 })).body.pairs.find((p) => p.id === pairId)?.status;
+    const statusOf = async (pairId: number) => {
+      for (const status of ['pending', 'accepted', 'rejected']) {
+        const { body } = await api<{ pairs: { id: number }[] }>('listPairs', { status, limit: 5000, offset: Math.max(0, pairId - 5000) });
+        if (body.pairs.some((p) => p.id === pairId)) return status;
+      }
+      return undefined;
+    };
     await expect.poll(() => statusOf(id), { timeout: 5000 }).toBe('accepted');
     await page.screenshot({ path: screenshotPath('pairs') });
     await page.reload();
@@ -225,6 +239,42 @@ describe('workbench pages', () => {
     // Reject it by keyboard and back: the server follows.
     await page.keyboard.press('r');
     await expect.poll(() => statusOf(id), { timeout: 5000 }).toBe('rejected');
+  });
+
+  it('Pairs export writes exactly what curation says: accept 3 of 10, export, 3 lines', async () => {
+    await open('Pairs');
+    const runSelect = page.getByLabel('Run', { exact: true });
+    const queue = runSelect.locator('option', { hasText: 'curation queue' });
+    await queue.waitFor({ state: 'attached' });
+    const runId = Number(await queue.getAttribute('value'));
+    await runSelect.selectOption(String(runId));
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    const list = page.getByRole('list', { name: 'Pairs' });
+    await expect.poll(() => list.getAttribute('aria-rowcount'), { timeout: 10_000 }).toBe('10');
+    await list.locator('button.rrow').first().click();
+    for (let i = 0; i < 3; i++) await page.keyboard.press('a');
+    const accepted = async () => (await api<{ total: number }>('listPairs', { run_id: runId, status: 'accepted', limit: 1 })).body.total;
+    await expect.poll(accepted, { timeout: 5000 }).toBe(3);
+    const exportFile = async (choice: RegExp, expected: number) => {
+      await page.getByRole('button', { name: 'Export…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Export pairs' });
+      await dialog.getByRole('radio', { name: choice }).check();
+      // The count is confirmed before anything is written.
+      await expect.poll(() => dialog.getByRole('status', { name: 'Pairs to export' }).textContent()).toBe(`${expected} pairs of run #${runId} will be written`);
+      const download = page.waitForEvent('download');
+      await dialog.getByRole('button', { name: `Write ${expected} pairs` }).click();
+      const lines = readFileSync((await (await download).path())!, 'utf8').split('\n').filter((l) => l.trim());
+      return lines.map((l) => JSON.parse(l) as { prompt: unknown; chosen: unknown; rejected: unknown });
+    };
+    const curated = await exportFile(/^Curated/, 3);
+    expect(curated).toHaveLength(3);
+    expect(curated.every((r) => r.prompt && r.chosen && r.rejected)).toBe(true);
+    // The on-screen filter, when chosen, is exported as listed: the 7 still pending.
+    await page.getByLabel('Status', { exact: true }).selectOption('pending');
+    await expect.poll(() => list.getAttribute('aria-rowcount'), { timeout: 10_000 }).toBe('7');
+    expect(await exportFile(/^The list on screen/, 7)).toHaveLength(7);
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await runSelect.selectOption('');
   });
 
   it('Rubrics: Monaco with the schema, an error marker blocks saving, a dry run reports counts', async () => {

@@ -18,6 +18,8 @@ import {
   updatePair,
   queryPairs,
   createManualPair,
+  setStatusWhere,
+  setStatuses,
   markRunStarted,
   reconcileInterruptedRuns,
   saveRubricVersion,
@@ -121,8 +123,23 @@ describe('store', () => {
     expect(() => createManualPair(db, ids[0]!, ids[2]!)).toThrow(/different prompts/);
     const manual = createManualPair(db, ids[0]!, ids[1]!);
     expect(manual.source).toBe('manual');
+    // A hand-made pair is a proposal: pending, and not trained on until someone accepts it.
+    expect(manual.status).toBe('pending');
+    expect(pairsForTraining(db, runId, stage)).toEqual([]);
+    updatePair(db, manual.id, { action: 'accept' });
     // Rejected pairs never reach DPO; accepted manual ones do.
     expect(pairsForTraining(db, runId, stage).map((p) => p.id)).toEqual([manual.id]);
+    // Export's default selection: accepted, or edited and not rejected.
+    expect(queryPairs(db, { curated: true, offset: 0, limit: 10 }).pairs.map((p) => p.id)).toEqual([manual.id]);
+    expect(queryPairs(db, { search: 'BETTER', offset: 0, limit: 10 }).total).toBe(1);
+    expect(queryPairs(db, { search: '100%', offset: 0, limit: 10 }).total).toBe(0);
+    // A bulk decision on a filter returns what it replaced, so it can be undone exactly.
+    const before = queryPairs(db, { offset: 0, limit: 10 }).pairs.map((p) => [p.id, p.status]);
+    const previous = setStatusWhere(db, { run_id: runId }, 'accepted');
+    expect(previous.map((p) => p.status).sort()).toEqual(['rejected']);
+    expect(queryPairs(db, { status: 'accepted', offset: 0, limit: 10 }).total).toBe(2);
+    setStatuses(db, previous);
+    expect(queryPairs(db, { offset: 0, limit: 10 }).pairs.map((p) => [p.id, p.status])).toEqual(before);
     db.close();
   });
 
