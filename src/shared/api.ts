@@ -6,7 +6,11 @@ import { RunEventSchema } from './events';
 
 const Id = z.number().int().positive();
 
-export const RunStatus = z.enum(['pending', 'running', 'finished', 'failed', 'interrupted', 'stopped']);
+// diverged: the training health guard stopped a stage (weights restored); failed: an error ended the run.
+export const RunStatus = z.enum(['pending', 'running', 'finished', 'failed', 'diverged', 'interrupted', 'stopped']);
+export type RunStatusValue = z.infer<typeof RunStatus>;
+/** How a training loop that returns (rather than throws) ends. */
+export type LoopStatus = Extract<RunStatusValue, 'finished' | 'stopped' | 'diverged'>;
 export const StageKind = z.enum(['sft', 'grpo', 'verify', 'dpo', 'eval']);
 export const PairStatus = z.enum(['pending', 'accepted', 'rejected']);
 export const PairSource = z.enum(['auto', 'manual']);

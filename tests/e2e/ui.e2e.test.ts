@@ -4,6 +4,8 @@
 // Assertions are about structure (roles, counts > 0, state changes), not seeded values.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -386,13 +388,33 @@ describe('workbench pages', () => {
     await open('Settings');
     const kv = page.getByRole('definition').filter({ hasText: '.db' });
     await kv.first().waitFor();
-    await page.getByLabel('Base URL').fill('http://127.0.0.1:9/v1');
-    await page.getByRole('button', { name: 'Test connection' }).click();
     const form = page.getByRole('form', { name: 'LLM judge' });
-    await Promise.race([
-      form.getByRole('status').waitFor({ timeout: 30_000 }),
-      form.getByRole('alert').waitFor({ timeout: 30_000 }),
-    ]);
+    // Waits for a result of the expected kind (a broken form times out here), then returns its text.
+    const testAt = async (baseUrl: string, kind: 'Connected' | 'Failed'): Promise<string> => {
+      await page.getByLabel('Base URL').fill(baseUrl);
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      const status = form.getByRole('status').filter({ hasText: new RegExp(`^${kind}`) });
+      await status.waitFor({ timeout: 30_000 });
+      return (await status.textContent()) ?? '';
+    };
+    // Nothing listens on the discard port: the form must say so.
+    expect(await testAt('http://127.0.0.1:9/v1', 'Failed')).toMatch(/^Failed: unreachable: judge unreachable at http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions/);
+    // An OpenAI-compatible judge that answers with a valid verdict: the form must say Connected.
+    const asked: string[] = [];
+    const judge = createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ choices: [{ message: { content: JSON.stringify({ score: 1, consistent: true, reason: 'the reasoning concludes the answer' }) } }] }));
+    });
+    await new Promise<void>((r) => judge.listen(0, '127.0.0.1', r));
+    try {
+      const port = (judge.address() as AddressInfo).port;
+      expect(await testAt(`http://127.0.0.1:${port}/v1`, 'Connected')).toMatch(/^Connected in \d+ ms: the judge answered with a valid verdict/);
+      expect(asked).toEqual(['POST /v1/chat/completions']);
+      expect(await form.getByRole('alert').count()).toBe(0);
+    } finally {
+      await new Promise((r) => judge.close(r));
+    }
     await page.screenshot({ path: screenshotPath('settings') });
   });
 

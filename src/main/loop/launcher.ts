@@ -9,6 +9,7 @@ import type { EventHub } from '../events';
 import type { RunLauncher } from '../api';
 import { ApiError } from '../api';
 import type { RunEvent } from '../../shared/events';
+import type { LoopStatus } from '../../shared/api';
 import { PRESETS, resolveRunConfig, flattenConfig, parseSetValue, ConfigError, type RunConfig } from './config';
 
 export interface RunWorkerData {
@@ -21,7 +22,7 @@ export interface RunWorkerData {
 
 export type WorkerMessage =
   | { type: 'event'; event: Record<string, unknown> & { run_id: number; t: number } }
-  | { type: 'done'; status: 'finished' | 'stopped' }
+  | { type: 'done'; status: LoopStatus; error?: string | null }
   | { type: 'error'; message: string; stack?: string };
 
 export function dataDirFor(dbPath: string): string {
@@ -34,7 +35,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export interface RunHandle {
   runId: number;
-  done: Promise<{ status: 'finished' | 'stopped' | 'failed'; error: string | null }>;
+  done: Promise<{ status: LoopStatus | 'failed'; error: string | null }>;
   stop(): void;
 }
 
@@ -44,16 +45,19 @@ export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: 
   const data: RunWorkerData = { runId: opts.runId, dbPath: opts.dbPath, dataDir: dataDirFor(opts.dbPath), cacheDir: cacheDir(), stop };
   const worker = spawnEntryWorker('worker', { workerData: data });
   let error: string | null = null;
-  let status: 'finished' | 'stopped' | 'failed' = 'failed';
+  let status: LoopStatus | 'failed' = 'failed';
   worker.on('message', (m: WorkerMessage) => {
     if (m.type === 'event') opts.onEvent?.(m.event as unknown as RunEvent);
-    else if (m.type === 'done') status = m.status;
+    else if (m.type === 'done') {
+      status = m.status;
+      error = m.error ?? null;
+    }
     else if (m.type === 'error') {
       status = 'failed';
       error = m.message;
     }
   });
-  const done = new Promise<{ status: 'finished' | 'stopped' | 'failed'; error: string | null }>((resolve) => {
+  const done = new Promise<{ status: LoopStatus | 'failed'; error: string | null }>((resolve) => {
     worker.on('error', (err) => {
       error = err.message;
       status = 'failed';

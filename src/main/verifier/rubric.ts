@@ -190,7 +190,6 @@ export const rubricSchema = z
   .describe('VerIPO Rollout-Aware Verifier rubric.');
 
 export type Rubric = z.output<typeof rubricSchema>;
-export type RubricInput = z.input<typeof rubricSchema>;
 
 export interface RubricError {
   path: string;

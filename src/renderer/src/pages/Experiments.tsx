@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { api } from '../client';
 import type { RunSummary } from '../../../shared/api';
+import { RunStatus } from '../../../shared/api';
 import { ErrorNote, Loading, fmtDuration, fmtPct, useApi, useInterval } from '../lib';
 import { Compare } from '../components/Compare';
 
@@ -77,7 +78,7 @@ export function ExperimentsPage() {
           Status{' '}
           <select value={status} onChange={(e) => setStatus(e.target.value)}>
             <option value="">any</option>
-            {['pending', 'running', 'finished', 'failed', 'interrupted', 'stopped'].map((s) => (
+            {RunStatus.options.map((s) => (
               <option key={s}>{s}</option>
             ))}
           </select>

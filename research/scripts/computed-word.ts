@@ -4,16 +4,16 @@
 // which depends on the cells read before it and appears in the prompt only as an option.
 // Chance is about ln 5 = 1.61. Isolates "does it learn this at all" from the mixed SFT, where
 // each family gets a seventh of the data.
-//   npx tsx bench/computed-word.ts [STEPS=125] [LR=2e-3] ['{"copy_head":false,"induction_keys":false,"prev_tokens":14}'] [POINTER_LOSS_WEIGHT=0.5] [VOCAB_LOSS_WEIGHT=0]
+//   npx tsx research/scripts/computed-word.ts [STEPS=125] [LR=2e-3] ['{"copy_head":false,"induction_keys":false,"prev_tokens":14}'] [POINTER_LOSS_WEIGHT=0.5] [VOCAB_LOSS_WEIGHT=0]
 // (the third is an override of the small policy's config)
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/main/model/backend';
-import { createPolicy, presetConfig } from '../src/main/model/policy';
-import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } from '../src/main/model/prompt';
-import { collate, sequenceLogprobs } from '../src/main/model/sample';
-import { AdamW, clippedStep, learningRateAt, policyGradients } from '../src/main/model/optim';
-import { DEFAULT_SFT_CONFIG, sftLoss } from '../src/main/train/sft';
-import { sampleTasks } from '../src/main/video/tasks';
+import { initBackend } from '../../src/main/model/backend';
+import { createPolicy, presetConfig } from '../../src/main/model/policy';
+import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } from '../../src/main/model/prompt';
+import { collate, sequenceLogprobs } from '../../src/main/model/sample';
+import { AdamW, clippedStep, learningRateAt, policyGradients } from '../../src/main/model/optim';
+import { DEFAULT_SFT_CONFIG, sftLoss } from '../../src/main/train/sft';
+import { sampleTasks } from '../../src/main/video/tasks';
 
 const [stepsArg, lrArg, model, pointerArg, vocabArg] = process.argv.slice(2);
 const steps = Number(stepsArg ?? 125);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baselineFingerprint, readBaseline, writeBaseline, type ValReport } from '../../../src/main/cli/grpo';
+import { baselineFingerprint, readBaseline, writeBaseline, type ValReport } from '../lib/stats';
 
 function checkpoint(weights: number[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'veripo-ckpt-'));
@@ -17,7 +17,7 @@ const report: ValReport = {
   per_task: [1, 0], by_family: { order: 0.5 }, sampled: null,
 };
 
-describe('veripo grpo --baseline (step-0 eval reused per checkpoint and val setting)', () => {
+describe('grpo-run.ts --baseline (step-0 eval reused per checkpoint and val setting)', () => {
   it('fingerprints the checkpoint bytes, the val tasks and the eval settings', () => {
     const a = checkpoint([1, 2, 3]);
     const base = baselineFingerprint(a, ['t1', 't2'], { max_completion_length: 128 });

@@ -2,9 +2,9 @@
 // from one checkpoint, each on its own prompts and seed, averaged weight by weight, then moved
 // a fraction alpha of the way from the start (WARP's interpolation towards the init; alpha > 1
 // extrapolates). Why it helps here: a run's update is mostly gradient noise (see
-// noise-scale.ts: one 64-completion batch is 90-99 % noise), which is independent between runs
+// research/grpo-noise-scale.md: one 64-completion batch is 90-99 % noise), which is independent between runs
 // and averages down as 1/sqrt(M), while the part every run's reward pushes towards stays.
-import type { Policy } from '../model/policy';
+import type { Policy } from '../../src/main/model/policy';
 
 /** theta = base + alpha * (mean(runs) - base), element by element. */
 export function mergeWeights(base: ArrayLike<number>, runs: readonly ArrayLike<number>[], alpha = 1): Float32Array {

@@ -1,9 +1,9 @@
-// Plot the val change against the step size a of one or more `bench/interpolate.ts` runs (the
+// Plot the val change against the step size a of one or more `research/scripts/interpolate.ts` runs (the
 // markdown tables they print): greedy solid, sampled dashed, one colour per run. Several logs
 // of one END may be given under one label; their rows are merged by a.
-//   npx tsx bench/interpolate-plot.ts OUT.svg 'TITLE' RUN.log[+RUN.log…]=label [RUN.log=label …]
+//   npx tsx research/scripts/interpolate-plot.ts OUT.svg 'TITLE' RUN.log[+RUN.log…]=label [RUN.log=label …]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PALETTE, lineChartSvg, type Series } from '../src/main/io/svg-chart';
+import { PALETTE, lineChartSvg, type Series } from '../lib/svg-chart';
 
 /** Rows `| a | greedy | change ± se | sampled | change ± se | grounding |` as [a, greedy Δ, sampled Δ]; a = 0 is (0, 0, 0). */
 export function interpolationRows(text: string): [number, number, number][] {
@@ -24,7 +24,7 @@ export function interpolationRows(text: string): [number, number, number][] {
 
 const [out, title, ...runs] = process.argv.slice(2);
 if (!out || !title || runs.length === 0) {
-  console.error("usage: npx tsx bench/interpolate-plot.ts OUT.svg 'TITLE' RUN.log[+RUN.log…]=label …");
+  console.error("usage: npx tsx research/scripts/interpolate-plot.ts OUT.svg 'TITLE' RUN.log[+RUN.log…]=label …");
   process.exit(2);
 }
 const series: Series[] = runs.flatMap((arg, i) => {
@@ -32,7 +32,7 @@ const series: Series[] = runs.flatMap((arg, i) => {
   const merged = new Map<number, [number, number, number]>();
   for (const f of files!.split('+')) for (const r of interpolationRows(readFileSync(f, 'utf8'))) merged.set(r[0], r);
   const rows = [...merged.values()].sort((x, y) => x[0] - y[0]);
-  if (rows.length < 2) throw new Error(`${files}: fewer than two rows of a bench/interpolate.ts table`);
+  if (rows.length < 2) throw new Error(`${files}: fewer than two rows of a research/scripts/interpolate.ts table`);
   const color = PALETTE[i % PALETTE.length]!;
   return [
     { name: `${label ?? files}: greedy`, color, points: rows.map(([a, g]): [number, number] => [a, g]) },

@@ -3,13 +3,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, presetConfig } from '../../../src/main/model/policy';
-import { loadCheckpoint, saveCheckpoint } from '../../../src/main/model/checkpoint';
-import { Tokenizer } from '../../../src/main/model/tokenizer';
-import { mergePolicies, mergeWeights } from '../../../src/main/train/merge';
-import { command } from '../../../src/main/cli/merge';
-import { CliError } from '../../../src/main/cli/command';
+import { initBackend } from '../../src/main/model/backend';
+import { createPolicy, presetConfig } from '../../src/main/model/policy';
+import { loadCheckpoint, saveCheckpoint } from '../../src/main/model/checkpoint';
+import { Tokenizer } from '../../src/main/model/tokenizer';
+import { mergePolicies, mergeWeights } from '../lib/merge';
+import { mergeCheckpoints } from '../scripts/merge';
 
 beforeAll(async () => {
   await initBackend();
@@ -33,7 +32,7 @@ describe('mergeWeights', () => {
   });
 });
 
-describe('mergePolicies and veripo merge', () => {
+describe('mergePolicies and merge.ts', () => {
   const tokenizer = Tokenizer.fromWords(['red', 'circle', 'at', '1', '2', '.']);
   const config = presetConfig('tiny', { vocab_size: tokenizer.size, frame_height: 8, frame_width: 8, max_frames: 4 });
   const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'veripo-merge-'));
@@ -51,19 +50,13 @@ describe('mergePolicies and veripo merge', () => {
     expect(() => mergePolicies({ source: 'base', policy: base }, [{ source: '/runs/other', policy: wider }])).toThrow(`/runs/other: config.vocab_size is ${tokenizer.size + 1} but base has ${tokenizer.size}`);
   });
 
-  it('veripo merge writes the mean checkpoint and records where it came from', async () => {
+  it('merge.ts writes the mean checkpoint and records where it came from', async () => {
     const dir = tmp();
     const [baseDir, aDir, bDir, out] = ['base', 'a', 'b', 'out'].map((d) => path.join(dir, d));
     saveCheckpoint(baseDir!, createPolicy(config, 1), tokenizer);
     saveCheckpoint(aDir!, createPolicy(config, 2), tokenizer);
     saveCheckpoint(bDir!, createPolicy(config, 3), tokenizer);
-    const log = console.log;
-    console.log = () => {};
-    try {
-      expect(await command.run(['--from', baseDir!, '--out', out!, '--alpha', '0.5', aDir!, bDir!])).toBe(0);
-    } finally {
-      console.log = log;
-    }
+    expect(await mergeCheckpoints(['--from', baseDir!, '--out', out!, '--alpha', '0.5', aDir!, bDir!])).toMatch(/mean of 2 runs/);
     const [base, a, b, m] = [baseDir, aDir, bDir, out].map((d) => loadCheckpoint(d!));
     for (const [name, v] of m!.policy.params) {
       const want = mergeWeights(base!.policy.params.get(name)!.dataSync(), [a!.policy.params.get(name)!.dataSync(), b!.policy.params.get(name)!.dataSync()], 0.5);
@@ -73,13 +66,11 @@ describe('mergePolicies and veripo merge', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
-  it('veripo merge names a run folder that holds no checkpoint and asks for runs', async () => {
+  it('merge.ts names a run folder that holds no checkpoint and asks for runs', async () => {
     const dir = tmp();
     saveCheckpoint(path.join(dir, 'base'), createPolicy(config, 1), tokenizer);
-    const run = command.run(['--from', path.join(dir, 'base'), '--out', path.join(dir, 'out'), path.join(dir, 'missing')]);
-    await expect(run).rejects.toThrow(CliError);
-    await expect(command.run(['--from', path.join(dir, 'base'), '--out', path.join(dir, 'out'), path.join(dir, 'missing')])).rejects.toThrow(/missing\/model.json: no checkpoint here/);
-    await expect(command.run(['--from', path.join(dir, 'base'), '--out', path.join(dir, 'out')])).rejects.toThrow(/at least one RUN_DIR/);
+    await expect(mergeCheckpoints(['--from', path.join(dir, 'base'), '--out', path.join(dir, 'out'), path.join(dir, 'missing')])).rejects.toThrow(/missing\/model.json: no checkpoint here/);
+    await expect(mergeCheckpoints(['--from', path.join(dir, 'base'), '--out', path.join(dir, 'out')])).rejects.toThrow(/at least one RUN_DIR/);
     expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
     fs.rmSync(dir, { recursive: true });
   });

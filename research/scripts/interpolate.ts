@@ -1,25 +1,25 @@
 // Weight interpolation between a checkpoint and one trained from it (WiSE-FT; WARP's
 // interpolation towards the init): theta = (1 - a) * BASE + a * END, evaluated for each a on
-// `veripo grpo`'s val tasks at its 128-token limit, greedy and sampled, with the paired change
+// grpo-run.ts's val tasks at its 128-token limit, greedy and sampled, with the paired change
 // from BASE. Why: if the update's gain on val is first order in a and what it breaks is
 // second order, a fraction of the update keeps more of the gain than it costs.
 // END_DIR may be several checkpoints trained from BASE joined by '+' (DIR1+DIR2+…): END is then
 // their mean (WARP's averaging of independently rewarded policies: the runs' noise is
 // independent and averages down by 1/sqrt(M), what they share stays).
-//   npx tsx bench/interpolate.ts BASE_DIR END_DIR[+END_DIR…] 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]
-// BASELINE_FILE is a `veripo grpo --baseline` file: BASE's eval is read from it when it matches.
+//   npx tsx research/scripts/interpolate.ts BASE_DIR END_DIR[+END_DIR…] 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]
+// BASELINE_FILE is a grpo-run.ts --baseline file: BASE's eval is read from it when it matches.
 import * as tf from '@tensorflow/tfjs-core';
-import { baselineReport, changeByFamily, formatByFamily, formatChange as fmt, pairedChange, valReport } from '../src/main/cli/grpo';
-import { initBackend } from '../src/main/model/backend';
-import { clonePolicy, loadCheckpoint } from '../src/main/model/checkpoint';
-import { mergePolicies } from '../src/main/train/merge';
-import { DEFAULT_EVAL_CONFIG, evalTasks } from '../src/main/train/eval';
-import { GrpoConfigSchema } from '../src/main/train/grpo';
+import { baselineReport, changeByFamily, formatByFamily, formatChange as fmt, pairedChange, valReport } from '../lib/stats';
+import { initBackend } from '../../src/main/model/backend';
+import { clonePolicy, loadCheckpoint } from '../../src/main/model/checkpoint';
+import { mergePolicies } from '../lib/merge';
+import { DEFAULT_EVAL_CONFIG, evalTasks } from '../../src/main/train/eval';
+import { GrpoConfigSchema } from '../../src/main/train/grpo';
 
 await initBackend();
 const [baseDir, endDir, alphasArg, kArg, tArg, nArg, baselineFile] = process.argv.slice(2);
 if (!baseDir || !endDir || !alphasArg) {
-  console.error('usage: npx tsx bench/interpolate.ts BASE_DIR END_DIR[+END_DIR…] 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]');
+  console.error('usage: npx tsx research/scripts/interpolate.ts BASE_DIR END_DIR[+END_DIR…] 0.25,0.5,1 [K=4] [T=0.6] [PER_MODALITY=140] [BASELINE_FILE]');
   process.exit(2);
 }
 const alphas = alphasArg.split(',').map(Number);

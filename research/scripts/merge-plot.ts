@@ -1,10 +1,10 @@
-// Val change against the number of GRPO runs averaged (`veripo merge`, bench/interpolate.ts
+// Val change against the number of GRPO runs averaged (merge.ts, research/scripts/interpolate.ts
 // with END1+END2+…): each run or mean of runs is a point with its paired standard error, and
 // a line joins the means over points with the same number of runs; greedy and sampled.
-//   npx tsx bench/merge-plot.ts OUT.svg 'TITLE' M:LOG [M:LOG …]
-// LOG is a `veripo grpo` log (a single run, M = 1) or a bench/interpolate.ts log (its a = 1 row).
+//   npx tsx research/scripts/merge-plot.ts OUT.svg 'TITLE' M:LOG [M:LOG …]
+// LOG is a grpo-run.ts log (a single run, M = 1) or a research/scripts/interpolate.ts log (its a = 1 row).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PALETTE, lineChartSvg, type Series } from '../src/main/io/svg-chart';
+import { PALETTE, lineChartSvg, type Series } from '../lib/svg-chart';
 
 interface Change {
   value: number;
@@ -23,14 +23,14 @@ export function changesOf(text: string, file = 'log'): { greedy: Change; sampled
   const sampledLine = /^sampled val accuracy change .*$/m.exec(text);
   if (greedyLine && sampledLine) return { greedy: parseChange(greedyLine[0].split(':')[1]!), sampled: parseChange(sampledLine[0].split('):')[1]!) };
   const row = text.split('\n').find((l) => /^\|\s*1\s*\|/.test(l));
-  if (!row) throw new Error(`${file}: neither a veripo grpo log with both change lines nor a bench/interpolate.ts table with an a = 1 row`);
+  if (!row) throw new Error(`${file}: neither a grpo-run.ts log with both change lines nor a research/scripts/interpolate.ts table with an a = 1 row`);
   const cells = row.split('|').map((c) => c.trim());
   return { greedy: parseChange(cells[3]!), sampled: parseChange(cells[5]!) };
 }
 
 const [out, title, ...args] = process.argv.slice(2);
 if (!out || !title || args.length === 0) {
-  console.error("usage: npx tsx bench/merge-plot.ts OUT.svg 'TITLE' M:LOG [M:LOG …]");
+  console.error("usage: npx tsx research/scripts/merge-plot.ts OUT.svg 'TITLE' M:LOG [M:LOG …]");
   process.exit(2);
 }
 const points = args.map((arg) => {

@@ -3,17 +3,17 @@
 // [less] than 7"), the direction verdict and word, the frame an object first shows in, the
 // edge it enters by, the option letter, … A chain passes 5-10 such words, so greedy accuracy
 // is near their product; this shows which one a recipe fails at long before accuracy does.
-//   npx tsx bench/decision-words.ts CHECKPOINT_DIR [--vocab]   (--vocab: the vocabulary head alone)
+//   npx tsx research/scripts/decision-words.ts CHECKPOINT_DIR [--vocab]   (--vocab: the vocabulary head alone)
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/main/model/backend';
-import { loadCheckpoint } from '../src/main/model/checkpoint';
-import { taskPrompt, responseTokens } from '../src/main/model/prompt';
-import { collate, sequenceLogprobs } from '../src/main/model/sample';
-import { DEFAULT_EVAL_CONFIG, evalTasks } from '../src/main/train/eval';
-import { DIRECTIONS, SHAPES } from '../src/main/video/scene';
+import { initBackend } from '../../src/main/model/backend';
+import { loadCheckpoint } from '../../src/main/model/checkpoint';
+import { taskPrompt, responseTokens } from '../../src/main/model/prompt';
+import { collate, sequenceLogprobs } from '../../src/main/model/sample';
+import { DEFAULT_EVAL_CONFIG, evalTasks } from '../../src/main/train/eval';
+import { DIRECTIONS, SHAPES } from '../../src/main/video/scene';
 
 const [dir, flag] = process.argv.slice(2);
-if (!dir) throw new Error('usage: npx tsx bench/decision-words.ts CHECKPOINT_DIR [--vocab]');
+if (!dir) throw new Error('usage: npx tsx research/scripts/decision-words.ts CHECKPOINT_DIR [--vocab]');
 const vocabOnly = flag === '--vocab';
 await initBackend();
 const { policy, tokenizer } = loadCheckpoint(dir);

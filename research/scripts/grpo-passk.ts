@@ -1,17 +1,17 @@
 // What GRPO has to work with, per family: greedy val accuracy next to the accuracy of k
 // samples at temperature T, pass@k, and the share of tasks greedy gets wrong but some sample
 // gets right (what sharpening the policy could win at most). Val tasks and the 128-token
-// limit are `veripo grpo`'s.
-//   npx tsx bench/grpo-passk.ts CHECKPOINT_DIR [K=8] [T=0.6] [PER_MODALITY=140]
-import { initBackend } from '../src/main/model/backend';
-import { loadCheckpoint } from '../src/main/model/checkpoint';
-import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../src/main/train/eval';
-import { GrpoConfigSchema } from '../src/main/train/grpo';
+// limit are grpo-run.ts's.
+//   npx tsx research/scripts/grpo-passk.ts CHECKPOINT_DIR [K=8] [T=0.6] [PER_MODALITY=140]
+import { initBackend } from '../../src/main/model/backend';
+import { loadCheckpoint } from '../../src/main/model/checkpoint';
+import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../../src/main/train/eval';
+import { GrpoConfigSchema } from '../../src/main/train/grpo';
 
 await initBackend();
 const [ckpt, kArg, tArg, nArg] = process.argv.slice(2);
 if (!ckpt) {
-  console.error('usage: npx tsx bench/grpo-passk.ts CHECKPOINT_DIR [K=8] [T=0.6] [PER_MODALITY=140]');
+  console.error('usage: npx tsx research/scripts/grpo-passk.ts CHECKPOINT_DIR [K=8] [T=0.6] [PER_MODALITY=140]');
   process.exit(2);
 }
 const k = Number(kArg ?? 8);
@@ -20,7 +20,7 @@ const { max_completion_length } = GrpoConfigSchema.parse({});
 const { policy, tokenizer } = loadCheckpoint(ckpt);
 const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: Number(nArg ?? 140) });
 const greedy = evaluatePolicy(policy, tokenizer, tasks, { max_completion_length }).samples.map((s) => s.accuracy);
-// The same samples `veripo grpo --val-samples` scores (sample s at seed 200 + s).
+// The same samples grpo-run.ts --val-samples scores (sample s at seed 200 + s).
 const onSample = (done: number) => process.stderr.write(`\rsample ${done}/${k}${done === k ? '\n' : ''}`);
 const sampled = sampledAccuracy(policy, tokenizer, tasks, { k, temperature, max_completion_length, onSample }).runs.map((r) => r.samples.map((x) => x.accuracy));
 const right = (x: number) => x >= 0.5;

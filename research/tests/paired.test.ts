@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { changeByFamily, mixedTasks, pairedChange } from '../../../src/main/cli/grpo';
-import type { Task } from '../../../src/main/video/tasks';
+import { changeByFamily, pairedChange } from '../lib/stats';
+import type { Task } from '../../src/main/video/tasks';
 
-describe('pairedChange (veripo grpo before/after)', () => {
+describe('pairedChange (a run\'s before/after on the same tasks)', () => {
   it('measures the mean per-task change and its paired standard error', () => {
     // 10 tasks: 3 flip wrong -> right, 1 flips right -> wrong, the rest stay.
     const before = [0, 0, 0, 1, 1, 1, 0, 0, 1, 0];
@@ -29,23 +29,5 @@ describe('changeByFamily', () => {
     expect(Object.keys(c)).toEqual(['a', 'b']);
     expect(c.a).toMatchObject({ delta: 2 / 3, improved: 2, worsened: 0 });
     expect(c.b).toMatchObject({ delta: -0.5, improved: 0, worsened: 1 });
-  });
-});
-
-describe('mixedTasks (veripo grpo --families)', () => {
-  it('draws only the listed families, each in every modality it is asked in', () => {
-    const tasks = mixedTasks(60, 3, 'train', ['rotation', 'count_visible']);
-    expect(tasks).toHaveLength(60);
-    expect(new Set(tasks.map((t) => t.family))).toEqual(new Set(['rotation', 'count_visible']));
-    // rotation is never asked of a single image; count_visible is asked in all three.
-    expect(tasks.some((t) => t.family === 'rotation' && t.modality === 'image')).toBe(false);
-    expect(new Set(tasks.filter((t) => t.family === 'count_visible').map((t) => t.modality))).toEqual(new Set(['video', 'image', 'text']));
-    expect(new Set(tasks.map((t) => t.id)).size).toBe(60);
-  });
-
-  it('leaves the unfiltered list as it was and names an unknown family', () => {
-    const all = mixedTasks(18, 3, 'train');
-    expect(new Set(all.map((t) => t.family)).size).toBeGreaterThan(3);
-    expect(() => mixedTasks(10, 3, 'train', ['count_visible', 'colour'])).toThrow(/--families: unknown family "colour"/);
   });
 });

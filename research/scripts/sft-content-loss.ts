@@ -3,16 +3,16 @@
 // ("below and left is [E]") of gold chains for 16 val tasks per modality. Accuracy
 // stays at chance until these fall below chance (ln 5 / ln 4 for names, ln 8 = 2.08 for x, y), so
 // they show when a recipe leaves the template plateau long before accuracy does.
-//   npx tsx bench/sft-content-loss.ts STEPS BATCH LR OUT_DIR ['{"workers":1}'] ['{"prev_tokens":0}']
+//   npx tsx research/scripts/sft-content-loss.ts STEPS BATCH LR OUT_DIR ['{"workers":1}'] ['{"prev_tokens":0}']
 // (the last two are overrides of the SFT config and of the small policy's config)
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/main/model/backend';
-import { createPolicy, presetConfig } from '../src/main/model/policy';
-import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } from '../src/main/model/prompt';
-import { collate, sequenceLogprobs } from '../src/main/model/sample';
-import { saveCheckpoint } from '../src/main/model/checkpoint';
-import { DEFAULT_SFT_CONFIG, runSft } from '../src/main/train/sft';
-import { sampleTasks, type Modality } from '../src/main/video/tasks';
+import { initBackend } from '../../src/main/model/backend';
+import { createPolicy, presetConfig } from '../../src/main/model/policy';
+import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } from '../../src/main/model/prompt';
+import { collate, sequenceLogprobs } from '../../src/main/model/sample';
+import { saveCheckpoint } from '../../src/main/model/checkpoint';
+import { DEFAULT_SFT_CONFIG, runSft } from '../../src/main/train/sft';
+import { sampleTasks, type Modality } from '../../src/main/video/tasks';
 const [steps, batch, lr, out, extra, model] = process.argv.slice(2);
 await initBackend();
 const tokenizer = benchmarkTokenizer();

@@ -1,28 +1,28 @@
 // The README experiment: VerIPO vs continual GRPO at equal wall-clock, several seeds, on the
 // embedded benchmark's test split. Both methods of a seed start from the same cold-start SFT
 // checkpoint (sft.cache) and get the same RL training budget (loop.max_seconds).
-//   npx tsx bench/experiment.ts [--db FILE] [--seeds 0,1,2] [--seconds 240] [--out docs] [--set k=v]…
+//   npx tsx research/scripts/veripo-vs-grpo.ts [--db FILE] [--seeds 0,1,2] [--seconds 240] [--out research/figures] [--set k=v]…
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDb, getMetrics } from '../src/main/store';
-import { compareRuns } from '../src/main/loop/compare';
-import { lineChartSvg } from '../src/main/io/svg-chart';
+import { openDb, getMetrics } from '../../src/main/store';
+import { compareRuns } from '../../src/main/loop/compare';
+import { lineChartSvg } from '../lib/svg-chart';
 
 const { values } = parseArgs({
   options: {
     db: { type: 'string', default: '/tmp/veripo-experiment.db' },
     seeds: { type: 'string', default: '0,1,2' },
     seconds: { type: 'string', default: '240' },
-    out: { type: 'string', default: 'docs' },
+    out: { type: 'string', default: 'research/figures' },
     methods: { type: 'string', default: 'veripo,grpo' },
     set: { type: 'string', multiple: true, default: [] },
   },
 });
 const seeds = values.seeds!.split(',').filter((x) => x.trim() !== '').map(Number); // --seeds '' only re-reports
 const methods = values.methods!.split(',');
-const bin = join(import.meta.dirname, '..', 'bin', 'veripo.js');
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'veripo.js');
 const runs: { method: string; seed: number; runId: number }[] = [];
 
 // The methods of one seed run side by side, so they share the machine's load as well as the
@@ -77,7 +77,7 @@ const lines = [
   ...rows.map((r) => `| ${r.runId} | ${r.method} | ${r.seed} | ${r.test['test/accuracy']!.toFixed(3)} | ${r.test['test/mean_length']!.toFixed(1)} | ${r.test['test/inconsistency_rate']!.toFixed(3)} |`),
 ];
 mkdirSync(values.out!, { recursive: true });
-writeFileSync(join(values.out!, 'experiment.md'), lines.join('\n') + '\n');
+writeFileSync(join(values.out!, 'veripo-vs-grpo-table.md'), lines.join('\n') + '\n');
 // Val accuracy against cumulative wall-clock (SFT included, shared by both methods of a seed).
 const svg = lineChartSvg({
   title: `VerIPO vs continual GRPO, val accuracy (${new Set(rows.map((r) => r.seed)).size} seeds, ${values.seconds} s RL budget)`,
@@ -85,5 +85,5 @@ const svg = lineChartSvg({
   yLabel: 'val accuracy',
   series: rows.map((r) => ({ name: `${r.method} s${r.seed}`, points: r.cmp.curve.map((p) => [p.wall_s, p.accuracy] as [number, number]), dashed: r.method !== 'veripo', color: r.method === 'veripo' ? '#d62728' : '#1f77b4' })),
 });
-writeFileSync(join(values.out!, 'experiment.svg'), svg);
+writeFileSync(join(values.out!, 'veripo-vs-grpo-val-accuracy.svg'), svg);
 process.stdout.write(lines.join('\n') + '\n');

@@ -3,19 +3,19 @@
 // counts, and per answer the mean number of objects the chain read as visible and the share
 // of those readings the fact log supports. Written to see where GRPO's loss on count_visible
 // comes from (the answers move toward the commonest one while the chains stay consistent).
-// Val tasks and the 128-token limit are `veripo grpo`'s.
-//   npx tsx bench/answer-shift.ts FAMILY CHECKPOINT_DIR [CHECKPOINT_DIR…]
-import { initBackend } from '../src/main/model/backend';
-import { loadCheckpoint } from '../src/main/model/checkpoint';
-import { answerSpec, DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../src/main/train/eval';
-import { GrpoConfigSchema } from '../src/main/train/grpo';
-import { completionAnswer, extractThink } from '../src/main/train/rewards';
-import { parseClaims, scoreGrounding } from '../src/main/video/claims';
-import { FAMILIES } from '../src/main/video/tasks';
+// Val tasks and the 128-token limit are grpo-run.ts's.
+//   npx tsx research/scripts/answer-shift.ts FAMILY CHECKPOINT_DIR [CHECKPOINT_DIR…]
+import { initBackend } from '../../src/main/model/backend';
+import { loadCheckpoint } from '../../src/main/model/checkpoint';
+import { answerSpec, DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../../src/main/train/eval';
+import { GrpoConfigSchema } from '../../src/main/train/grpo';
+import { completionAnswer, extractThink } from '../../src/main/train/rewards';
+import { parseClaims, scoreGrounding } from '../../src/main/video/claims';
+import { FAMILIES } from '../../src/main/video/tasks';
 
 const [family, ...checkpoints] = process.argv.slice(2);
 if (!family || !checkpoints.length) {
-  console.error('usage: npx tsx bench/answer-shift.ts FAMILY CHECKPOINT_DIR [CHECKPOINT_DIR…]');
+  console.error('usage: npx tsx research/scripts/answer-shift.ts FAMILY CHECKPOINT_DIR [CHECKPOINT_DIR…]');
   process.exit(2);
 }
 if (!FAMILIES.includes(family)) {

@@ -1,17 +1,17 @@
 // Plot greedy val-accuracy (or val-grounding, or sampled val-accuracy) curves of several
-// `veripo grpo` runs on one chart: the JSON of `--json`, or the text it prints otherwise (one
+// grpo-run.ts runs on one chart: the JSON of `--json`, or the text it prints otherwise (one
 // "step N ... val acc X [sampled Y] ... grounding Z" row per eval).
-// Run: npx tsx bench/stages-grpo-curve.ts [--grounding | --sampled] [--y LO:HI] OUT.svg RUN.json=label [RUN.log=label ...]
+// Run: npx tsx research/scripts/stages-grpo-curve.ts [--grounding | --sampled] [--y LO:HI] OUT.svg RUN.json=label [RUN.log=label ...]
 // --y zooms the y axis (changes of a few points are flat lines on the default range).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { lineChartSvg, type Series } from '../src/main/io/svg-chart';
+import { lineChartSvg, type Series } from '../lib/svg-chart';
 
 interface GrpoRunJson {
   config: { loss_type: string; learning_rate: number };
   curve: { step: number; val: { accuracy: number; grounding_rate: number; mean_length: number; sampled?: { accuracy: number } | null } }[];
 }
 
-const USAGE = 'usage: npx tsx bench/stages-grpo-curve.ts [--grounding | --sampled] [--y LO:HI] OUT.svg RUN.json=label [RUN.json=label ...]';
+const USAGE = 'usage: npx tsx research/scripts/stages-grpo-curve.ts [--grounding | --sampled] [--y LO:HI] OUT.svg RUN.json=label [RUN.json=label ...]';
 const args = process.argv.slice(2);
 const metric = args[0] === '--grounding' ? 'grounding' : args[0] === '--sampled' ? 'sampled' : 'val acc';
 if (metric !== 'val acc') args.shift();

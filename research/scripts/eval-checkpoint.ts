@@ -1,8 +1,8 @@
 // Greedy eval of a checkpoint on the default val split (the 210 tasks `veripo sft` reports).
-//   npx tsx bench/eval-checkpoint.ts CHECKPOINT_DIR
-import { initBackend } from '../src/main/model/backend';
-import { loadCheckpoint } from '../src/main/model/checkpoint';
-import { DEFAULT_EVAL_CONFIG, evaluate } from '../src/main/train/eval';
+//   npx tsx research/scripts/eval-checkpoint.ts CHECKPOINT_DIR
+import { initBackend } from '../../src/main/model/backend';
+import { loadCheckpoint } from '../../src/main/model/checkpoint';
+import { DEFAULT_EVAL_CONFIG, evaluate } from '../../src/main/train/eval';
 await initBackend();
 const { policy, tokenizer } = loadCheckpoint(process.argv[2]!);
 const r = await evaluate(policy, tokenizer, DEFAULT_EVAL_CONFIG);

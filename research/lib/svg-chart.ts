@@ -1,5 +1,5 @@
-// Hand-written SVG line charts for benchmark and experiment write-ups (README, docs/*.svg):
-// no plotting dependency, deterministic output, readable in any browser or on GitHub.
+// Hand-written SVG line charts for the research figures (research/figures/*.svg): no plotting
+// dependency, deterministic output, readable in any browser or on GitHub.
 
 export interface Series {
   name: string;
