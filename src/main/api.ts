@@ -97,6 +97,9 @@ export function createWorkbench(opts: WorkbenchOptions): WorkbenchApi {
     async getMetrics({ run_ids, names }) {
       return store.getMetrics(db, run_ids, names);
     },
+    async getAxes({ run_ids }) {
+      return run_ids.map((id) => (mustRun(id), store.runAxes(db, id)));
+    },
     async listPresets() {
       return opts.launcher ? opts.launcher.presets() : [];
     },
@@ -125,15 +128,25 @@ export function createWorkbench(opts: WorkbenchOptions): WorkbenchApi {
       const { pair_id, ...change } = args;
       return wrapNotFound(() => store.updatePair(db, pair_id, change));
     },
-    async createPair({ chosen_rollout_id, rejected_rollout_id }) {
-      return wrapNotFound(() => store.createManualPair(db, chosen_rollout_id, rejected_rollout_id));
+    async bulkUpdatePairs({ action, preview, ...scope }) {
+      if (preview) return { count: store.queryPairs(db, { ...scope, offset: 0, limit: 0 }).total, previous: [] };
+      const previous = store.setStatusWhere(db, scope, action === 'accept' ? 'accepted' : action === 'reject' ? 'rejected' : 'pending');
+      return { count: previous.length, previous };
     },
-    async exportPairs({ run_id, status, format, conversational }) {
-      const { pairs } = store.queryPairs(db, { run_id, status, offset: 0, limit: 1_000_000 });
-      const usable = status ? pairs : pairs.filter((p) => p.status !== 'rejected');
-      const content = service('exportPairs')(usable, format, conversational);
-      const scope = run_id != null ? `run${run_id}` : 'all';
-      return { filename: `veripo-pairs-${scope}-${format}.jsonl`, content, count: usable.length };
+    async restorePairStatuses({ changes }) {
+      return { updated: store.setStatuses(db, changes) };
+    },
+    async createPair({ chosen_rollout_id, rejected_rollout_id, accept }) {
+      return wrapNotFound(() => store.createManualPair(db, chosen_rollout_id, rejected_rollout_id, accept ? 'accepted' : 'pending'));
+    },
+    async exportPairs({ run_id, selection, status, kind, search, format, conversational, preview }) {
+      const q = selection === 'curated' ? { run_id, curated: true } : { run_id, status, kind, search };
+      const scope = `${run_id != null ? `run${run_id}` : 'all'}-${selection === 'curated' ? 'curated' : 'filtered'}`;
+      const filename = `veripo-pairs-${scope}-${format}.jsonl`;
+      if (preview) return { filename, content: '', count: store.queryPairs(db, { ...q, offset: 0, limit: 0 }).total };
+      const { pairs } = store.queryPairs(db, { ...q, offset: 0, limit: 1_000_000 });
+      const content = service('exportPairs')(pairs, format, conversational);
+      return { filename, content, count: pairs.length };
     },
     async listRubrics() {
       return store.listRubrics(db);

@@ -6,7 +6,11 @@ import { RunEventSchema } from './events';
 
 const Id = z.number().int().positive();
 
-export const RunStatus = z.enum(['pending', 'running', 'finished', 'failed', 'interrupted', 'stopped']);
+// diverged: the training health guard stopped a stage (weights restored); failed: an error ended the run.
+export const RunStatus = z.enum(['pending', 'running', 'finished', 'failed', 'diverged', 'interrupted', 'stopped']);
+export type RunStatusValue = z.infer<typeof RunStatus>;
+/** How a training loop that returns (rather than throws) ends. */
+export type LoopStatus = Extract<RunStatusValue, 'finished' | 'stopped' | 'diverged'>;
 export const StageKind = z.enum(['sft', 'grpo', 'verify', 'dpo', 'eval']);
 export const PairStatus = z.enum(['pending', 'accepted', 'rejected']);
 export const PairSource = z.enum(['auto', 'manual']);
@@ -44,6 +48,8 @@ export const RunSummarySchema = z.object({
   wall_s: z.number().nullable(),
   final_val: ValMetricsSchema.nullable(),
   error: z.string().nullable(),
+  /** whether any metric is stored: imported rollout files have none to plot */
+  has_curves: z.boolean().optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
@@ -171,6 +177,18 @@ export const apiSchema = {
     args: z.object({ run_ids: z.array(Id).min(1).max(32), names: z.array(z.string().max(200)).max(64).optional() }).strict(),
     result: z.array(MetricSeriesSchema),
   },
+  getAxes: {
+    args: z.object({ run_ids: z.array(Id).min(1).max(32) }).strict(),
+    result: z.array(
+      z.object({
+        run_id: Id,
+        stages: z.array(
+          z.object({ id: Id, kind: StageKind, ordinal: z.number().int(), first_step: z.number().nullable(), last_step: z.number().nullable(), train_s: z.number().nullable() }),
+        ),
+        prompts: z.array(z.object({ step: z.number(), n: z.number().int() })),
+      }),
+    ),
+  },
   listPresets: { args: z.object({}).strict(), result: z.array(PresetSchema) },
   startRun: {
     args: z
@@ -202,6 +220,7 @@ export const apiSchema = {
         run_id: Id.optional(),
         status: PairStatus.optional(),
         kind: z.string().max(100).optional(),
+        search: z.string().max(500).optional(),
         offset: z.number().int().nonnegative().default(0),
         limit: z.number().int().positive().max(5000).default(500),
       })
@@ -222,17 +241,42 @@ export const apiSchema = {
     ]),
     result: PairSchema,
   },
+  bulkUpdatePairs: {
+    // One decision for every pair a filter lists; the previous statuses come back so it can be undone.
+    args: z
+      .object({
+        run_id: Id.optional(),
+        status: PairStatus.optional(),
+        kind: z.string().max(100).optional(),
+        search: z.string().max(500).optional(),
+        action: z.enum(['accept', 'reject', 'reset']),
+        preview: z.boolean().default(false),
+      })
+      .strict(),
+    result: z.object({ count: z.number().int(), previous: z.array(z.object({ pair_id: Id, status: PairStatus })) }),
+  },
+  restorePairStatuses: {
+    args: z.object({ changes: z.array(z.object({ pair_id: Id, status: PairStatus })).max(1_000_000) }).strict(),
+    result: z.object({ updated: z.number().int() }),
+  },
   createPair: {
-    args: z.object({ chosen_rollout_id: Id, rejected_rollout_id: Id }).strict(),
+    // A pair made by hand is a proposal like any other: pending until someone accepts it.
+    args: z.object({ chosen_rollout_id: Id, rejected_rollout_id: Id, accept: z.boolean().default(false) }).strict(),
     result: PairSchema,
   },
   exportPairs: {
     args: z
       .object({
         run_id: Id.optional(),
+        /** curated: accepted pairs plus edited ones not rejected; filter: exactly the listing that status/kind/search select. */
+        selection: z.enum(['curated', 'filter']).default('curated'),
         status: PairStatus.optional(),
+        kind: z.string().max(100).optional(),
+        search: z.string().max(500).optional(),
         format: z.enum(['trl', 'llamafactory']),
         conversational: z.boolean().default(false),
+        /** count only: the client confirms the number before anything is written */
+        preview: z.boolean().default(false),
       })
       .strict(),
     result: z.object({ filename: z.string(), content: z.string(), count: z.number().int() }),

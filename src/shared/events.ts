@@ -13,4 +13,3 @@ export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('run_finished'), status: z.string(), error: z.string().nullable() }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
-export type RunEventType = RunEvent['type'];

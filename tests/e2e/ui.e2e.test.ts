@@ -3,12 +3,21 @@
 // demo seed (tests/e2e/seed.ts) stands in, for quick iteration on the UI alone.
 // Assertions are about structure (roles, counts > 0, state changes), not seeded values.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { serve, launch, screenshotPath, type Served } from './harness';
-import { seedDemoDb, addImportedRollouts } from './seed';
+import { serve, launch, ROOT, type Served } from './harness';
+import { seedDemoDb, addImportedRollouts, addCurationRun, addSftLengthRuns } from './seed';
+
+/** Screenshots of every page at 1440×900, the ones README shows. */
+function screenshotPath(name: string): string {
+  const dir = join(ROOT, 'docs', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${name}.png`);
+}
 
 let server: Served;
 let browser: Browser;
@@ -16,6 +25,7 @@ let context: BrowserContext;
 let page: Page;
 const requests: string[] = [];
 const pageErrors: string[] = [];
+let sftLengthRuns: number[] = [];
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'veripo-ui-'));
@@ -23,10 +33,12 @@ beforeAll(async () => {
   const given = process.env.VERIPO_E2E_DB;
   if (given && existsSync(given)) {
     copyFileSync(given, db);
-    addImportedRollouts(db, 10_000);
-  } else seedDemoDb(db, { imported: 10_000 });
+    addImportedRollouts(db, 10_000, { pairs: 5000 });
+  } else seedDemoDb(db, { imported: 10_000, importedPairs: 5000 });
+  addCurationRun(db, 10);
+  sftLengthRuns = addSftLengthRuns(db);
   [server, browser] = await Promise.all([serve(db), launch()]);
-  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   context.on('request', (r) => requests.push(r.url()));
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -67,17 +79,54 @@ describe('workbench pages', () => {
     // Select every run for comparison (the first finished ones may already be selected).
     // Compare every trained run (imported rollout files have no curves).
     const trainedRows = table.locator('tbody tr').filter({ hasNotText: 'imported' });
-    const trained = await trainedRows.count();
-    for (let i = 0; i < trained; i++) await trainedRows.nth(i).getByRole('checkbox').check();
+    const names = await trainedRows.getByRole('checkbox').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')!));
+    for (const name of names) await table.getByRole('checkbox', { name, exact: true }).check();
     const charts = page.getByRole('figure');
     await charts.first().locator('canvas').waitFor();
     expect(await page.locator('figure canvas').count()).toBeGreaterThan(0);
     const timelines = page.getByRole('list', { name: /^Stage timeline of run/ });
     expect(await timelines.count()).toBe(await table.getByRole('checkbox', { checked: true }).count());
     expect(await timelines.first().getByRole('listitem').count()).toBeGreaterThan(0);
-    await page.getByLabel('Wall-clock').check();
-    await page.locator('figure[data-x="wall-clock (s)"] canvas').first().waitFor();
-    await page.getByRole('heading', { level: 1 }).scrollIntoViewIfNeeded();
+    // Runs that differ only in SFT length (150 vs 400 steps) overlap on the RL step axis.
+    const checked = table.getByRole('checkbox', { checked: true });
+    while ((await checked.count()) > 0) await checked.first().uncheck();
+    for (const id of sftLengthRuns) await table.getByRole('checkbox', { name: `Compare run ${id}` }).check();
+    const accuracy = page.getByRole('table', { name: 'Accuracy series' });
+    const range = async (id: number, axisLabel: string) => {
+      const row = accuracy.locator(`tr[data-series="#${id} grpo/accuracy"]`);
+      await page.locator(`figure[data-x="${axisLabel}"]`).first().waitFor();
+      return JSON.parse((await row.getAttribute('data-xs'))!) as number[];
+    };
+    const [a, b] = sftLengthRuns as [number, number];
+    expect(await range(a, 'RL step')).toEqual(await range(b, 'RL step'));
+    expect((await range(a, 'RL step'))[0]).toBe(1);
+    await page.getByRole('radio', { name: 'global step (SFT included)' }).check();
+    expect((await range(a, 'global step (SFT included)'))[0]).toBe(150);
+    expect((await range(b, 'global step (SFT included)'))[0]).toBe(400);
+    // RL wall-clock: cumulative across stages (no zig-zag), so monotonic within each run.
+    await page.getByRole('radio', { name: 'RL wall-clock (s)' }).check();
+    for (const id of sftLengthRuns) {
+      const xs = await range(id, 'RL wall-clock (s)');
+      expect(xs.length).toBe(32);
+      for (let i = 1; i < xs.length; i++) expect(xs[i]!).toBeGreaterThanOrEqual(xs[i - 1]!);
+      // The second GRPO stage starts after the first GRPO, verify and DPO stages' training seconds.
+      expect(xs[16]).toBeCloseTo(8 + 0 + 4 + 0.5, 6);
+    }
+    // Hover shows every series' value; the runs get distinct colours; only differing config keys are listed.
+    const canvas = page.locator('figure[data-x="RL wall-clock (s)"] canvas').first();
+    const boxOf = (await canvas.boundingBox())!;
+    await page.mouse.move(boxOf.x + boxOf.width * 0.5, boxOf.y + boxOf.height * 0.5);
+    const values = await page.locator('figure[data-x="RL wall-clock (s)"]').first().locator('.u-legend .u-value').allTextContents();
+    expect(values.filter((v) => v && v !== '—').length).toBeGreaterThan(1);
+    const swatches = await page.getByRole('list', { name: 'Run colours' }).locator('.swatch').evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    expect(new Set(swatches).size).toBe(swatches.length);
+    const selected = page.getByRole('table', { name: 'Selected runs' });
+    expect(await selected.locator('thead th').allTextContents()).toContain('sft.steps');
+    expect(await selected.locator('thead th').allTextContents()).not.toContain('grpo.beta');
+    // Timelines share one time scale: the shorter run's bar is narrower.
+    const widths = await Promise.all(sftLengthRuns.map((id) => page.getByRole('list', { name: `Stage timeline of run ${id}` }).evaluate((el) => [...el.children].reduce((w, c) => w + c.getBoundingClientRect().width, 0))));
+    expect(widths[0]!).toBeLessThan(widths[1]!);
+    await page.getByRole('radio', { name: 'RL step' }).check();
     await page.screenshot({ path: screenshotPath('experiments'), fullPage: false });
   });
 
@@ -188,7 +237,8 @@ describe('workbench pages', () => {
     await regions.nth(0).getByRole('button', { name: 'Chosen' }).click();
     await regions.nth(1).getByRole('button', { name: 'Rejected' }).click();
     await g.getByRole('button', { name: 'Create pair' }).click();
-    await g.getByRole('status').filter({ hasText: /Created pair #\d+/ }).waitFor();
+    // A pair made by hand is pending until someone accepts it: export does not take it yet.
+    await g.getByRole('status').filter({ hasText: /Created pair #\d+ \(manual, pending\)/ }).waitFor();
   });
 
   it('Pairs: counts, side-by-side diff, keyboard decisions that survive a reload', async () => {
@@ -207,8 +257,13 @@ describe('workbench pages', () => {
     const name = (await page.getByRole('article', { name: /^Pair \d+/ }).getAttribute('aria-label'))!;
     const id = Number(/\d+/.exec(name)![0]);
     await page.keyboard.press('a');
-    const statusOf = async (pairId: number) =>
-      (await api<{ pairs: { id: number; status: string }[] }>('listPairs', { limit: 5000 })).body.pairs.find((p) => p.id === pairId)?.status;
+    const statusOf = async (pairId: number) => {
+      for (const status of ['pending', 'accepted', 'rejected']) {
+        const { body } = await api<{ pairs: { id: number }[] }>('listPairs', { status, limit: 5000, offset: Math.max(0, pairId - 5000) });
+        if (body.pairs.some((p) => p.id === pairId)) return status;
+      }
+      return undefined;
+    };
     await expect.poll(() => statusOf(id), { timeout: 5000 }).toBe('accepted');
     await page.screenshot({ path: screenshotPath('pairs') });
     await page.reload();
@@ -225,6 +280,42 @@ describe('workbench pages', () => {
     // Reject it by keyboard and back: the server follows.
     await page.keyboard.press('r');
     await expect.poll(() => statusOf(id), { timeout: 5000 }).toBe('rejected');
+  });
+
+  it('Pairs export writes exactly what curation says: accept 3 of 10, export, 3 lines', async () => {
+    await open('Pairs');
+    const runSelect = page.getByLabel('Run', { exact: true });
+    const queue = runSelect.locator('option', { hasText: 'curation queue' });
+    await queue.waitFor({ state: 'attached' });
+    const runId = Number(await queue.getAttribute('value'));
+    await runSelect.selectOption(String(runId));
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    const list = page.getByRole('list', { name: 'Pairs' });
+    await expect.poll(() => list.getAttribute('aria-rowcount'), { timeout: 10_000 }).toBe('10');
+    await list.locator('button.rrow').first().click();
+    for (let i = 0; i < 3; i++) await page.keyboard.press('a');
+    const accepted = async () => (await api<{ total: number }>('listPairs', { run_id: runId, status: 'accepted', limit: 1 })).body.total;
+    await expect.poll(accepted, { timeout: 5000 }).toBe(3);
+    const exportFile = async (choice: RegExp, expected: number) => {
+      await page.getByRole('button', { name: 'Export…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Export pairs' });
+      await dialog.getByRole('radio', { name: choice }).check();
+      // The count is confirmed before anything is written.
+      await expect.poll(() => dialog.getByRole('status', { name: 'Pairs to export' }).textContent()).toBe(`${expected} pairs of run #${runId} will be written`);
+      const download = page.waitForEvent('download');
+      await dialog.getByRole('button', { name: `Write ${expected} pairs` }).click();
+      const lines = readFileSync((await (await download).path())!, 'utf8').split('\n').filter((l) => l.trim());
+      return lines.map((l) => JSON.parse(l) as { prompt: unknown; chosen: unknown; rejected: unknown });
+    };
+    const curated = await exportFile(/^Curated/, 3);
+    expect(curated).toHaveLength(3);
+    expect(curated.every((r) => r.prompt && r.chosen && r.rejected)).toBe(true);
+    // The on-screen filter, when chosen, is exported as listed: the 7 still pending.
+    await page.getByLabel('Status', { exact: true }).selectOption('pending');
+    await expect.poll(() => list.getAttribute('aria-rowcount'), { timeout: 10_000 }).toBe('7');
+    expect(await exportFile(/^The list on screen/, 7)).toHaveLength(7);
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await runSelect.selectOption('');
   });
 
   it('Rubrics: Monaco with the schema, an error marker blocks saving, a dry run reports counts', async () => {
@@ -297,13 +388,33 @@ describe('workbench pages', () => {
     await open('Settings');
     const kv = page.getByRole('definition').filter({ hasText: '.db' });
     await kv.first().waitFor();
-    await page.getByLabel('Base URL').fill('http://127.0.0.1:9/v1');
-    await page.getByRole('button', { name: 'Test connection' }).click();
     const form = page.getByRole('form', { name: 'LLM judge' });
-    await Promise.race([
-      form.getByRole('status').waitFor({ timeout: 30_000 }),
-      form.getByRole('alert').waitFor({ timeout: 30_000 }),
-    ]);
+    // Waits for a result of the expected kind (a broken form times out here), then returns its text.
+    const testAt = async (baseUrl: string, kind: 'Connected' | 'Failed'): Promise<string> => {
+      await page.getByLabel('Base URL').fill(baseUrl);
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      const status = form.getByRole('status').filter({ hasText: new RegExp(`^${kind}`) });
+      await status.waitFor({ timeout: 30_000 });
+      return (await status.textContent()) ?? '';
+    };
+    // Nothing listens on the discard port: the form must say so.
+    expect(await testAt('http://127.0.0.1:9/v1', 'Failed')).toMatch(/^Failed: unreachable: judge unreachable at http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions/);
+    // An OpenAI-compatible judge that answers with a valid verdict: the form must say Connected.
+    const asked: string[] = [];
+    const judge = createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ choices: [{ message: { content: JSON.stringify({ score: 1, consistent: true, reason: 'the reasoning concludes the answer' }) } }] }));
+    });
+    await new Promise<void>((r) => judge.listen(0, '127.0.0.1', r));
+    try {
+      const port = (judge.address() as AddressInfo).port;
+      expect(await testAt(`http://127.0.0.1:${port}/v1`, 'Connected')).toMatch(/^Connected in \d+ ms: the judge answered with a valid verdict/);
+      expect(asked).toEqual(['POST /v1/chat/completions']);
+      expect(await form.getByRole('alert').count()).toBe(0);
+    } finally {
+      await new Promise((r) => judge.close(r));
+    }
     await page.screenshot({ path: screenshotPath('settings') });
   });
 

@@ -11,9 +11,8 @@ import { command as exportCmd } from './export';
 import { command as bench } from './bench';
 import { command as sft } from './sft';
 import { command as grpo } from './grpo';
-import { command as merge } from './merge';
 
-const COMMANDS: CliCommand[] = [run, runs, verify, importCmd, exportCmd, tasks, sft, grpo, merge, bench, serve];
+const COMMANDS: CliCommand[] = [run, runs, verify, importCmd, exportCmd, tasks, sft, grpo, bench, serve];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -5,7 +5,7 @@ import type { CliCommand } from './command';
 import { CliError } from './command';
 import { resolveDbPath, printJson, formatTable } from './common';
 import { progressBar, formatSeconds, type ProgressBar } from './progress';
-import { openDb, getRun, reconcileInterruptedRuns } from '../store';
+import { openDb, getRun, reconcileInterruptedRuns, databaseError } from '../store';
 import { createRunFromPreset, startRunWorker } from '../loop/launcher';
 import { ConfigError, DEFAULT_PRESET, PRESETS } from '../loop/config';
 import type { RunEvent } from '../../shared/events';
@@ -36,10 +36,11 @@ export const command: CliCommand = {
     const db = openDb(dbPath);
     let runId: number;
     try {
+      // Runs whose process died (even during start-up) show as interrupted from here on.
+      reconcileInterruptedRuns(db);
       if (values.resume) {
         runId = Number(values.resume);
         if (!Number.isInteger(runId)) throw new CliError(`--resume takes a run id, got "${values.resume}"`, 2);
-        reconcileInterruptedRuns(db);
         const run = getRun(db, runId);
         if (!run) throw new CliError(`run ${runId} does not exist in ${dbPath}`);
         if (run.status === 'finished') throw new CliError(`run ${runId} already finished`);
@@ -51,14 +52,7 @@ export const command: CliCommand = {
           if (eq <= 0) throw new CliError(`--set takes key=value, got "${s}"`, 2);
           overrides[s.slice(0, eq).trim()] = s.slice(eq + 1);
         }
-        let file: Record<string, unknown> | undefined;
-        if (values.config) {
-          try {
-            file = JSON.parse(readFileSync(values.config, 'utf8'));
-          } catch (err) {
-            throw new CliError(`${values.config}: ${(err as Error).message}`);
-          }
-        }
+        const file = values.config ? readConfigFile(values.config) : undefined;
         try {
           runId = createRunFromPreset(db, { preset: values.preset ?? DEFAULT_PRESET, overrides, file, experiment: values.experiment, name: values.name }).runId;
         } catch (err) {
@@ -66,6 +60,8 @@ export const command: CliCommand = {
           throw err;
         }
       }
+    } catch (err) {
+      throw databaseError(err, dbPath);
     } finally {
       db.close();
     }
@@ -98,14 +94,18 @@ export const command: CliCommand = {
       }
     };
     const handle = startRunWorker({ runId, dbPath, onEvent });
-    const onSignal = () => {
-      process.stderr.write('\nstopping after the current step (Ctrl-C again to kill)…\n');
+    // SIGTERM (a scheduler, `kill`, a container stopping) stops as Ctrl-C does: after the
+    // current step, the run recorded as stopped and resumable. A second signal kills.
+    let stoppedBy: NodeJS.Signals | null = null;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stoppedBy) process.exit(SIGNAL_EXIT[signal] ?? 1);
+      stoppedBy = signal;
+      process.stderr.write(`\n${signal}: stopping after the current step (a second Ctrl-C or SIGTERM kills)…\n`);
       handle.stop();
-      process.once('SIGINT', () => process.exit(130));
     };
-    process.once('SIGINT', onSignal);
+    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
     const outcome = await handle.done;
-    process.off('SIGINT', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
 
     const db2 = openDb(dbPath);
     try {
@@ -127,9 +127,32 @@ export const command: CliCommand = {
         );
         process.stdout.write(`run ${runId}: ${run.status}${run.error ? ` (${run.error})` : ''}\n`);
       }
-      return outcome.status === 'failed' ? 1 : 0;
+      if (run.status === 'diverged') return EXIT_DIVERGED;
+      if (outcome.status === 'failed' || run.status === 'failed') return 1;
+      return stoppedBy ? (SIGNAL_EXIT[stoppedBy] ?? 1) : 0;
     } finally {
       db2.close();
     }
   },
 };
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** 128 + the signal's number, as a shell reports a command a signal ended. */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+/** The health guard stopped training (see docs/reliability.md); distinct from 1, a failure. */
+export const EXIT_DIVERGED = 3;
+
+/** A `--config` file: a JSON object of run settings, or an error naming the file. */
+export function readConfigFile(file: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`${file}: ${(err as Error).message}`, 2);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    const got = doc === null ? 'null' : Array.isArray(doc) ? 'an array' : `a ${typeof doc}`;
+    throw new CliError(`${file}: a run config must be a JSON object such as {"grpo": {"beta": 0.02}}, got ${got}`, 2);
+  }
+  return doc as Record<string, unknown>;
+}

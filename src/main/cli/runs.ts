@@ -4,7 +4,7 @@ import type { CliCommand } from './command';
 import { CliError } from './command';
 import { resolveDbPath, printJson, formatTable } from './common';
 import { formatSeconds } from './progress';
-import { openDb, listRuns, getRun, reconcileInterruptedRuns } from '../store';
+import { openDbForReading, databaseError, listRuns, getRun, reconcileInterruptedRuns } from '../store';
 import { compareRuns } from '../loop/compare';
 
 export const command: CliCommand = {
@@ -19,9 +19,11 @@ export const command: CliCommand = {
       allowPositionals: true,
       strict: true,
     });
-    const db = openDb(resolveDbPath(values.db));
+    const dbPath = resolveDbPath(values.db);
+    const { db, readonly } = openDbForReading(dbPath);
     try {
-      reconcileInterruptedRuns(db);
+      // Read-only: listing must still work on a database someone else owns; its dead runs stay as they are.
+      if (!readonly) reconcileInterruptedRuns(db);
       switch (sub) {
         case 'list': {
           const runs = listRuns(db);
@@ -40,7 +42,7 @@ export const command: CliCommand = {
           const id = Number(positionals[0]);
           if (!Number.isInteger(id)) throw new CliError('usage: veripo runs show ID', 2);
           const run = getRun(db, id);
-          if (!run) throw new CliError(`run ${id} does not exist in ${db.name}`);
+          if (!run) throw new CliError(`run ${id} does not exist in ${dbPath}`);
           if (values.json) printJson(run);
           else {
             process.stdout.write(`run ${run.id} (${run.experiment}, preset ${run.preset ?? '-'}, seed ${run.seed}) ${run.status}\n`);
@@ -72,6 +74,8 @@ export const command: CliCommand = {
         default:
           throw new CliError(`unknown subcommand "runs ${sub ?? ''}"\n${command.usage}`, 2);
       }
+    } catch (err) {
+      throw databaseError(err, dbPath);
     } finally {
       db.close();
     }

@@ -1,15 +1,13 @@
 // Starts runs in worker threads and relays their events: used by `veripo run` and by the
-// API (the app's Runs page). ../worker-entry finds the worker file in every build.
+// API's launcher (app/run-launcher.ts). ../worker-entry finds the worker file in every build.
 import { dirname, join, basename } from 'node:path';
 import { homedir } from 'node:os';
 import { spawnEntryWorker } from '../worker-entry';
 import type { Db } from '../store';
 import * as store from '../store';
-import type { EventHub } from '../events';
-import type { RunLauncher } from '../api';
-import { ApiError } from '../api';
 import type { RunEvent } from '../../shared/events';
-import { PRESETS, resolveRunConfig, flattenConfig, parseSetValue, ConfigError, type RunConfig } from './config';
+import type { LoopStatus } from '../../shared/api';
+import { resolveRunConfig, parseSetValue, type RunConfig } from './config';
 
 export interface RunWorkerData {
   runId: number;
@@ -21,7 +19,7 @@ export interface RunWorkerData {
 
 export type WorkerMessage =
   | { type: 'event'; event: Record<string, unknown> & { run_id: number; t: number } }
-  | { type: 'done'; status: 'finished' | 'stopped' }
+  | { type: 'done'; status: LoopStatus; error?: string | null }
   | { type: 'error'; message: string; stack?: string };
 
 export function dataDirFor(dbPath: string): string {
@@ -34,7 +32,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export interface RunHandle {
   runId: number;
-  done: Promise<{ status: 'finished' | 'stopped' | 'failed'; error: string | null }>;
+  done: Promise<{ status: LoopStatus | 'failed'; error: string | null }>;
   stop(): void;
 }
 
@@ -44,16 +42,19 @@ export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: 
   const data: RunWorkerData = { runId: opts.runId, dbPath: opts.dbPath, dataDir: dataDirFor(opts.dbPath), cacheDir: cacheDir(), stop };
   const worker = spawnEntryWorker('worker', { workerData: data });
   let error: string | null = null;
-  let status: 'finished' | 'stopped' | 'failed' = 'failed';
+  let status: LoopStatus | 'failed' = 'failed';
   worker.on('message', (m: WorkerMessage) => {
     if (m.type === 'event') opts.onEvent?.(m.event as unknown as RunEvent);
-    else if (m.type === 'done') status = m.status;
+    else if (m.type === 'done') {
+      status = m.status;
+      error = m.error ?? null;
+    }
     else if (m.type === 'error') {
       status = 'failed';
       error = m.message;
     }
   });
-  const done = new Promise<{ status: 'finished' | 'stopped' | 'failed'; error: string | null }>((resolve) => {
+  const done = new Promise<{ status: LoopStatus | 'failed'; error: string | null }>((resolve) => {
     worker.on('error', (err) => {
       error = err.message;
       status = 'failed';
@@ -92,7 +93,7 @@ export function runConfigFromPreset(args: RunRequest): RunConfig {
   return resolveRunConfig({ preset: args.preset, file: args.file, sets });
 }
 
-function storeRun(db: Db, args: RunRequest, config: RunConfig): number {
+export function storeRun(db: Db, args: RunRequest, config: RunConfig): number {
   return store.createRun(db, {
     experiment: args.experiment ?? config.experiment,
     name: args.name ?? null,
@@ -106,49 +107,4 @@ function storeRun(db: Db, args: RunRequest, config: RunConfig): number {
 export function createRunFromPreset(db: Db, args: RunRequest): { runId: number; config: RunConfig } {
   const config = runConfigFromPreset(args);
   return { runId: storeRun(db, args, config), config };
-}
-
-/** The API's launcher: runs in worker threads of this process, events into the hub. */
-export function createRunLauncher(
-  db: Db,
-  dbPath: string,
-  events: EventHub,
-  /** Refuses (throws) or normalises a config before it is stored, e.g. the API's path policy. */
-  checkConfig?: (config: RunConfig) => Promise<void>,
-): RunLauncher & { shutdown(): Promise<void> } {
-  const running = new Map<number, RunHandle>();
-  return {
-    presets() {
-      return Object.entries(PRESETS).map(([name, p]) => ({
-        name,
-        description: p.description,
-        config: flattenConfig(resolveRunConfig({ preset: name }) as unknown as Record<string, unknown>),
-      }));
-    },
-    async start(args) {
-      let config;
-      try {
-        config = runConfigFromPreset(args);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new ApiError(err.message, 422);
-        throw err;
-      }
-      await checkConfig?.(config);
-      const runId = storeRun(db, args, config);
-      const handle = startRunWorker({ runId, dbPath, onEvent: (e) => events.emit(e) });
-      running.set(runId, handle);
-      void handle.done.then(() => running.delete(runId));
-      return runId;
-    },
-    async stop(runId) {
-      const h = running.get(runId);
-      if (!h) return false;
-      h.stop();
-      return true;
-    },
-    async shutdown() {
-      for (const h of running.values()) h.stop();
-      await Promise.all([...running.values()].map((h) => h.done));
-    },
-  };
 }

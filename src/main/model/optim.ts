@@ -22,14 +22,15 @@ export function adamWFromConfig(
   return new AdamW(policy, { beta1: c.adam_beta1, beta2: c.adam_beta2, eps: c.adam_epsilon, weight_decay: c.weight_decay });
 }
 
-/** The loop restores the last good checkpoint when it sees this. */
+/** A NaN or infinite loss or gradient norm; the loop restores the last good weights when it sees this. */
 export class NonFiniteLossError extends Error {
   constructor(
     readonly stage: string,
     readonly step: number,
     readonly value: number,
+    readonly metric: 'loss' | 'grad_norm' = 'loss',
   ) {
-    super(`${stage}: loss is ${value} at step ${step}; stopping the stage (the last good checkpoint should be restored)`);
+    super(`${stage}: ${metric} is ${value} at step ${step}; stopping the stage`);
     this.name = 'NonFiniteLossError';
   }
 }
@@ -48,10 +49,16 @@ export function clippedStep(
   const gradNorm = Number.isFinite(loss) ? clipByGlobalNorm(grads, o.maxGradNorm) : NaN;
   if (!Number.isFinite(gradNorm)) {
     tf.dispose([...grads.values()]);
-    throw new NonFiniteLossError(o.stage, o.step, Number.isFinite(loss) ? gradNorm : loss);
+    throw Number.isFinite(loss) ? new NonFiniteLossError(o.stage, o.step, gradNorm, 'grad_norm') : new NonFiniteLossError(o.stage, o.step, loss, 'loss');
   }
   optimizer.step(grads, o.lr);
   return gradNorm;
+}
+
+/** Global L2 norm of every parameter: what the health guard watches for weight explosion. */
+export function weightNorm(policy: Policy): number {
+  // Summed in float32: past ~1e19 the squares overflow to Infinity, which the guard reads as diverged.
+  return tf.tidy(() => Math.sqrt(tf.addN([...policy.params.values()].map((p) => tf.sum(tf.square(p)))).dataSync()[0]!));
 }
 
 export interface AdamWOptions {
@@ -82,6 +89,11 @@ export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number)
     }
   }
   return norm;
+}
+
+export interface AdamWState {
+  t: number;
+  moments: Record<string, { m: Float32Array; v: Float32Array }>;
 }
 
 export class AdamW {
@@ -129,6 +141,27 @@ export class AdamW {
       }
     });
     tf.dispose([...grads.values()]);
+  }
+
+  /** Moments and step count as plain arrays: saved next to an in-stage checkpoint so a resumed stage steps on exactly. */
+  exportState(): AdamWState {
+    const moments: AdamWState['moments'] = {};
+    for (const name of this.m.keys()) {
+      moments[name] = { m: this.m.get(name)!.dataSync() as Float32Array, v: this.v.get(name)!.dataSync() as Float32Array };
+    }
+    return { t: this.t, moments };
+  }
+
+  importState(state: AdamWState): void {
+    for (const [name, m] of this.m) {
+      const saved = state.moments[name];
+      if (!saved || saved.m.length !== m.size || saved.v.length !== m.size) {
+        throw new Error(`optimizer state: parameter ${name} is missing or has the wrong size (expected ${m.size} values)`);
+      }
+      m.assign(tf.tensor(saved.m, m.shape, 'float32'));
+      this.v.get(name)!.assign(tf.tensor(saved.v, m.shape, 'float32'));
+    }
+    this.t = state.t;
   }
 
   dispose(): void {

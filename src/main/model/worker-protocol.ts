@@ -1,7 +1,6 @@
-// What long-running model work (SFT, eval, GRPO, DPO) reports while it runs, and the
-// messages a training worker thread exchanges with the process that answers the UI.
-// Training functions take TrainHooks; the worker entry (owned by the loop) forwards
-// their events over postMessage and answers `stop` by flipping shouldStop().
+// What long-running model work (SFT, eval, GRPO, DPO) reports while it runs. Training
+// functions take TrainHooks; the loop's worker thread forwards their events over postMessage
+// and answers `stop` by flipping shouldStop().
 
 export type TrainEvent =
   | { type: 'progress'; stage: string; step: number; total: number }
@@ -13,15 +12,6 @@ export interface TrainHooks {
   /** Polled between steps; true ends the work early (the result says how far it got). */
   shouldStop?: () => boolean;
 }
-
-/** Parent -> worker. `job` is whatever the worker entry understands (plain JSON). */
-export type WorkerRequest = { type: 'start'; job: unknown } | { type: 'stop' };
-
-/** Worker -> parent. */
-export type WorkerResponse =
-  | { type: 'event'; event: TrainEvent }
-  | { type: 'done'; result: unknown }
-  | { type: 'error'; message: string; stack?: string };
 
 export function emit(hooks: TrainHooks | undefined, ev: TrainEvent): void {
   hooks?.onEvent?.(ev);

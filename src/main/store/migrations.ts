@@ -108,4 +108,28 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 2: the rollout inspector pages through a run ordered by step, prompt and group index.
   `CREATE INDEX rollouts_page ON rollouts(run_id, step, prompt_id, group_index, id);`,
+  // 3: runs the health guard stopped end 'diverged', apart from runs that crashed ('failed').
+  // A CHECK constraint changes only by rebuilding the table (migrate() turns foreign keys off).
+  `
+  CREATE TABLE runs_new (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    name TEXT,
+    preset TEXT,
+    config TEXT NOT NULL,
+    backend TEXT,
+    backend_reason TEXT,
+    seed INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('pending','running','finished','failed','diverged','interrupted','stopped')),
+    pid INTEGER,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+  );
+  INSERT INTO runs_new SELECT id, experiment_id, name, preset, config, backend, backend_reason, seed, status, pid, error, created_at, started_at, finished_at FROM runs;
+  DROP TABLE runs;
+  ALTER TABLE runs_new RENAME TO runs;
+  CREATE INDEX runs_experiment ON runs(experiment_id);
+  `,
 ];

@@ -73,39 +73,62 @@ export interface PairQuery {
   stage_id?: number;
   status?: Pair['status'];
   kind?: string;
+  /** case-insensitive substring of the prompt, chosen or rejected text */
+  search?: string;
+  /** what a person has signed off: accepted, or edited and not rejected */
+  curated?: boolean;
   offset: number;
   limit: number;
 }
 
-export function queryPairs(db: Db, q: PairQuery) {
+type PairScope = Omit<PairQuery, 'offset' | 'limit'>;
+
+/** Set one status on every pair the query selects; returns the statuses it replaced. */
+export function setStatusWhere(db: Db, q: PairScope, status: Pair['status']): { pair_id: number; status: Pair['status'] }[] {
+  return db.transaction(() => {
+    const { clause, params } = pairWhere(q);
+    const previous = (db.prepare(`SELECT id AS pair_id, status FROM pairs ${clause} ORDER BY id`).all(...params) as { pair_id: number; status: Pair['status'] }[]).filter(
+      (p) => p.status !== status,
+    );
+    setStatuses(db, previous.map((p) => ({ pair_id: p.pair_id, status })));
+    return previous;
+  })();
+}
+
+export function setStatuses(db: Db, changes: { pair_id: number; status: Pair['status'] }[]): number {
+  const stmt = db.prepare('UPDATE pairs SET status = ?, updated_at = ? WHERE id = ?');
+  const now = nowIso();
+  return db.transaction(() => changes.reduce((n, c) => n + stmt.run(c.status, now, c.pair_id).changes, 0))();
+}
+
+function pairWhere(q: PairScope): { clause: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (q.run_id != null) {
-    where.push('run_id = ?');
-    params.push(q.run_id);
+  const add = (sql: string, ...values: unknown[]) => (where.push(sql), params.push(...values));
+  if (q.run_id != null) add('run_id = ?', q.run_id);
+  if (q.stage_id != null) add('stage_id = ?', q.stage_id);
+  if (q.status) add('status = ?', q.status);
+  if (q.kind) add('kind = ?', q.kind);
+  if (q.search?.trim()) {
+    const like = `%${q.search.trim().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    add("(prompt LIKE ? ESCAPE '\\' OR chosen_text LIKE ? ESCAPE '\\' OR rejected_text LIKE ? ESCAPE '\\')", like, like, like);
   }
-  if (q.stage_id != null) {
-    where.push('stage_id = ?');
-    params.push(q.stage_id);
-  }
-  const scope = where.length ? 'WHERE ' + where.join(' AND ') : '';
+  if (q.curated) where.push("(status = 'accepted' OR (edits IS NOT NULL AND status != 'rejected'))");
+  return { clause: where.length ? 'WHERE ' + where.join(' AND ') : '', params };
+}
+
+export function queryPairs(db: Db, q: PairQuery) {
+  // Counts describe the run, whatever the status/kind/search filter shows.
+  const scope = pairWhere({ run_id: q.run_id, stage_id: q.stage_id });
   const byStatus = Object.fromEntries(
-    (db.prepare(`SELECT status, COUNT(*) AS n FROM pairs ${scope} GROUP BY status`).all(...params) as { status: string; n: number }[]).map((r) => [r.status, r.n]),
+    (db.prepare(`SELECT status, COUNT(*) AS n FROM pairs ${scope.clause} GROUP BY status`).all(...scope.params) as { status: string; n: number }[]).map((r) => [r.status, r.n]),
   );
   const byKind = Object.fromEntries(
-    (db.prepare(`SELECT kind, COUNT(*) AS n FROM pairs ${scope} GROUP BY kind`).all(...params) as { kind: string; n: number }[]).map((r) => [r.kind, r.n]),
+    (db.prepare(`SELECT kind, COUNT(*) AS n FROM pairs ${scope.clause} GROUP BY kind`).all(...scope.params) as { kind: string; n: number }[]).map((r) => [r.kind, r.n]),
   );
-  if (q.status) {
-    where.push('status = ?');
-    params.push(q.status);
-  }
-  if (q.kind) {
-    where.push('kind = ?');
-    params.push(q.kind);
-  }
-  const clause = where.length ? 'WHERE ' + where.join(' AND ') : '';
+  const { clause, params } = pairWhere(q);
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM pairs ${clause}`).get(...params) as { n: number }).n;
-  const rows = db.prepare(`SELECT * FROM pairs ${clause} ORDER BY id LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset) as PairRow[];
+  const rows = q.limit > 0 ? (db.prepare(`SELECT * FROM pairs ${clause} ORDER BY id LIMIT ? OFFSET ?`).all(...params, q.limit, q.offset) as PairRow[]) : [];
   return { total, counts: { by_status: byStatus, by_kind: byKind }, pairs: rows.map(toPair) };
 }
 
@@ -148,7 +171,7 @@ export function updatePair(db: Db, id: number, change: PairAction): Pair {
   })();
 }
 
-export function createManualPair(db: Db, chosenId: number, rejectedId: number): Pair {
+export function createManualPair(db: Db, chosenId: number, rejectedId: number, status: 'pending' | 'accepted' = 'pending'): Pair {
   if (chosenId === rejectedId) throw new Error('a pair needs two different rollouts');
   const rows = getRollouts(db, [chosenId, rejectedId]);
   const chosen = rows.find((r) => r.id === chosenId);
@@ -169,7 +192,7 @@ export function createManualPair(db: Db, chosenId: number, rejectedId: number): 
       rejected_text: rejected.text,
       kind: 'manual',
       source: 'manual',
-      status: 'accepted',
+      status,
       reasons: ['picked by hand in the rollout inspector'],
       meta: { task_id: chosen.task_id, ...(chosen.meta ?? {}) },
     },

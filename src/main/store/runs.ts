@@ -37,10 +37,11 @@ export function createRun(db: Db, run: NewRun): number {
     return Number(
       db
         .prepare(
-          `INSERT INTO runs (experiment_id, name, preset, config, seed, status, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO runs (experiment_id, name, preset, config, seed, status, pid, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(experimentId, run.name ?? null, run.preset ?? null, JSON.stringify(run.config), run.seed, run.status ?? 'pending', nowIso()).lastInsertRowid,
+        // The creating process starts the run: while it lives a pending run is on its way.
+        .run(experimentId, run.name ?? null, run.preset ?? null, JSON.stringify(run.config), run.seed, run.status ?? 'pending', process.pid, nowIso()).lastInsertRowid,
     );
   })();
 }
@@ -62,15 +63,17 @@ export function markRunFinished(db: Db, runId: number, status: Exclude<RunStatus
 }
 
 /**
- * A run whose process died (SIGKILL, crash) still says 'running'. Anything marked running
- * whose pid is not alive is shown as interrupted; its half-done stage too.
+ * A run whose process died (SIGKILL, crash) still says 'running', or 'pending' when it died
+ * during start-up. Any such run whose pid is not alive (or that has none) is marked
+ * interrupted, its half-done stage too, so it can be resumed.
  */
 export function reconcileInterruptedRuns(db: Db, isAlive: (pid: number) => boolean = pidAlive): number {
-  const rows = db.prepare(`SELECT id, pid FROM runs WHERE status = 'running'`).all() as { id: number; pid: number | null }[];
+  const rows = db.prepare(`SELECT id, pid, status FROM runs WHERE status IN ('pending', 'running')`).all() as { id: number; pid: number | null; status: RunStatusValue }[];
   let n = 0;
   for (const row of rows) {
     if (row.pid != null && isAlive(row.pid)) continue;
-    markRunFinished(db, row.id, 'interrupted', 'the process running this run stopped before it finished');
+    const why = row.status === 'pending' ? 'the process that created this run stopped before the run started' : 'the process running this run stopped before it finished';
+    markRunFinished(db, row.id, 'interrupted', why);
     n++;
   }
   return n;
@@ -103,12 +106,14 @@ interface RunRow {
   error: string | null;
   wall_s: number | null;
   final_val: string | null;
+  has_curves: number;
 }
 
 const RUN_SELECT = `
   SELECT r.*, e.name AS experiment,
     (SELECT SUM(s.wall_s) FROM stages s WHERE s.run_id = r.id) AS wall_s,
-    (SELECT s.val FROM stages s WHERE s.run_id = r.id AND s.val IS NOT NULL ORDER BY s.ordinal DESC LIMIT 1) AS final_val
+    (SELECT s.val FROM stages s WHERE s.run_id = r.id AND s.val IS NOT NULL ORDER BY s.ordinal DESC LIMIT 1) AS final_val,
+    EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.id) AS has_curves
   FROM runs r JOIN experiments e ON e.id = r.experiment_id`;
 
 function toSummary(row: RunRow): RunSummary {
@@ -127,6 +132,7 @@ function toSummary(row: RunRow): RunSummary {
     wall_s: row.wall_s,
     final_val: parseJsonColumn<ValMetrics>(row.final_val),
     error: row.error,
+    has_curves: row.has_curves === 1,
   };
 }
 
@@ -197,10 +203,26 @@ export function startStage(db: Db, runId: number, ordinal: number, iteration: nu
   })();
 }
 
+/**
+ * Continue an unfinished stage from an in-stage checkpoint taken at metric step
+ * `keepBelowStep`: its row and what it logged before that step stay, what came after (work
+ * the checkpoint does not hold) goes. Null when there is no unfinished stage to continue.
+ */
+export function reopenStage(db: Db, runId: number, ordinal: number, keepBelowStep: number): number | null {
+  return db.transaction(() => {
+    const row = db.prepare(`SELECT id FROM stages WHERE run_id = ? AND ordinal = ? AND status != 'finished'`).get(runId, ordinal) as { id: number } | undefined;
+    if (!row) return null;
+    db.prepare(`UPDATE stages SET status = 'running', finished_at = NULL WHERE id = ?`).run(row.id);
+    db.prepare('DELETE FROM metrics WHERE stage_id = ? AND step >= ?').run(row.id, keepBelowStep);
+    db.prepare('DELETE FROM rollouts WHERE stage_id = ? AND step >= ?').run(row.id, keepBelowStep);
+    return row.id;
+  })();
+}
+
 export function finishStage(
   db: Db,
   stageId: number,
-  result: { status: 'finished' | 'failed'; wall_s: number; val?: ValMetrics | null; summary?: Record<string, unknown> | null },
+  result: { status: 'finished' | 'failed' | 'interrupted'; wall_s: number; val?: ValMetrics | null; summary?: Record<string, unknown> | null },
 ): void {
   db.prepare('UPDATE stages SET status = ?, finished_at = ?, wall_s = ?, val = ?, summary = ? WHERE id = ?').run(
     result.status,
@@ -228,6 +250,16 @@ export function insertMetrics(db: Db, runId: number, points: MetricPoint[]): voi
       stmt.run(runId, p.stage_id, p.step, p.name, p.value, p.wall_s);
     }
   })();
+}
+
+/** The last metric step a run has logged (0 before any). */
+export function lastMetricStep(db: Db, runId: number): number {
+  return (db.prepare('SELECT COALESCE(MAX(step), 0) AS s FROM metrics WHERE run_id = ?').get(runId) as { s: number }).s;
+}
+
+/** The step a new stage's metrics start at: steps are global per run, so successive stages' curves line up. */
+export function nextMetricStep(db: Db, runId: number): number {
+  return (db.prepare('SELECT COALESCE(MAX(step) + 1, 0) AS s FROM metrics WHERE run_id = ?').get(runId) as { s: number }).s;
 }
 
 export function getMetrics(db: Db, runIds: number[], names?: string[]): MetricSeries[] {

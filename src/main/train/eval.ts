@@ -12,7 +12,11 @@ import type { Tokenizer } from '../model/tokenizer';
 import { taskPrompt } from '../model/prompt';
 import { generate } from '../model/sample';
 import { emit, type TrainHooks } from '../model/worker-protocol';
-import { accuracyReward, completionAnswer, extractThink, formatReward, thinkConclusion, type AnswerSpec } from './rewards';
+import { thinkConclusion } from '../answers/conclusion';
+import { completionAnswer } from '../answers/read';
+import type { AnswerSpec } from '../answers/spec';
+import { extractThink } from '../answers/tags';
+import { accuracyReward, formatReward } from './rewards';
 
 export interface EvalConfig {
   split: 'train' | 'val' | 'test';

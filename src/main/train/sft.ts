@@ -13,10 +13,12 @@ import { hashInts, mulberry32 } from '../video/prng';
 import type { Policy } from '../model/policy';
 import type { Tokenizer } from '../model/tokenizer';
 import { responseTokens, taskPrompt } from '../model/prompt';
-import { collate, sequenceLogprobs, type ResponseBatch } from '../model/sample';
-import { AdamW, clippedStep, learningRateAt, policyGradients } from '../model/optim';
+import { collate, type ResponseBatch } from '../model/inputs';
+import { sequenceLogprobs } from '../model/forward';
+import { AdamW, clippedStep, learningRateAt, policyGradients, type AdamWState } from '../model/optim';
 import { emit, type TrainHooks } from '../model/worker-protocol';
 import { GradientPeer, combineShardGrads, shardRows, type RowRange, type ShardGradients } from './data-parallel';
+import type { HealthGuard } from './health';
 
 export interface SftConfig {
   learning_rate: number;
@@ -62,13 +64,12 @@ export function defaultSftWorkers(): number {
   return availableParallelism() >= 2 ? 2 : 1;
 }
 
-// The recipe measured for the small preset: 700 steps of batch 6 at 2e-3 with workers 2
-// (see `veripo sft` in README for the time on 2 cores; attention's matmuls on XNNPACK made a
-// step ~1.5x cheaper, which bought the 200 steps over the earlier 500: a warm restart from a
-// 500-step checkpoint to 1000 steps took val from 34 % to 49 %). The learning rate matters most:
+// The small preset's recipe: 700 steps of batch 6 at 2e-3 on two threads, about ten minutes
+// on two cores (research/sft-cold-start.md has the accuracy and the alternatives). More
+// steps keep paying (1 000 steps reach higher val than 500); the learning rate matters most:
 // the policy first learns the chain templates and only later to copy names from the
-// question and read cells from the frames, and at 6e-3 it never left that plateau (names
-// stayed at chance after 600 steps) while at 1e-3-2e-3 names were learned by step ~300.
+// question and read cells from the frames, and at 6e-3 it does not leave that plateau within
+// 600 steps while at 1e-3-2e-3 it copies names by step ~300.
 export const DEFAULT_SFT_CONFIG: SftConfig = {
   learning_rate: 2e-3,
   steps: 700,
@@ -213,16 +214,38 @@ export async function sftDataParallelGradients(
 }
 
 export interface SftResult {
+  /** Steps of the stage done, counting those before a resume. */
   steps: number;
+  /** The step this call started at (0, or where an in-stage checkpoint left off). */
+  resumed_from: number;
+  /** Losses of the steps this call ran. */
   losses: number[];
   response_tokens: number;
   wall_s: number;
   stopped: boolean;
 }
 
-export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftConfig, hooks: TrainHooks = {}): Promise<SftResult> {
+/** Where SFT is inside its stage: enough to continue it exactly (batches are a function of the step). */
+export interface SftProgress {
+  step: number;
+  optimizer: AdamWState;
+}
+
+export interface SftHooks extends TrainHooks {
+  /** Checked after every optimizer step; throws to stop a diverged stage. */
+  health?: HealthGuard;
+  /** Every `every` steps, `save` persists the progress (weights are the policy's own). */
+  checkpoints?: { every: number; save: (progress: SftProgress) => void };
+  /** Continue from saved progress; the policy already holds that checkpoint's weights. */
+  resume?: SftProgress;
+}
+
+export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftConfig, hooks: SftHooks = {}): Promise<SftResult> {
   validateSftConfig(config);
+  const firstStep = hooks.resume?.step ?? 0;
+  if (!Number.isInteger(firstStep) || firstStep < 0 || firstStep > config.steps) throw new Error(`sft: cannot resume at step ${firstStep} of ${config.steps}`);
   const optimizer = new AdamW(policy, { weight_decay: config.weight_decay });
+  if (hooks.resume) optimizer.importState(hooks.resume.optimizer);
   const losses: number[] = [];
   let tokens = 0;
   let stopped = false;
@@ -231,7 +254,7 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
   try {
     // No more threads than rows: a peer with no rows would only copy weights.
     const threads = Math.min(config.workers, config.batch_size);
-    if (threads > 1 && config.steps > 0) {
+    if (threads > 1 && config.steps > firstStep) {
       const starting = await Promise.allSettled(
         Array.from({ length: threads - 1 }, (_, i) => GradientPeer.start(policy, tokenizer, { kind: 'sft', sft: config }, `gradient peer ${i + 1}`)),
       );
@@ -240,7 +263,7 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
       if (failed) throw (failed as PromiseRejectedResult).reason;
       emit(hooks, { type: 'log', level: 'info', message: `sft: each batch split across ${threads} threads (peers: ${peers[0]!.backend})` });
     }
-    for (let step = 0; step < config.steps; step++) {
+    for (let step = firstStep; step < config.steps; step++) {
       // Yield to the event loop so a worker can receive `stop` between steps.
       await new Promise((resolve) => setImmediate(resolve));
       if (hooks.shouldStop?.()) {
@@ -264,11 +287,14 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
       emit(hooks, { type: 'metric', stage: 'sft', step, name: 'loss', value: loss });
       emit(hooks, { type: 'metric', stage: 'sft', step, name: 'grad_norm', value: gradNorm });
       emit(hooks, { type: 'metric', stage: 'sft', step, name: 'learning_rate', value: lr });
+      hooks.health?.check({ step, loss, gradNorm });
       emit(hooks, { type: 'progress', stage: 'sft', step: step + 1, total: config.steps });
+      const every = hooks.checkpoints?.every ?? 0;
+      if (every > 0 && (step + 1) % every === 0 && step + 1 < config.steps) hooks.checkpoints!.save({ step: step + 1, optimizer: optimizer.exportState() });
     }
   } finally {
     optimizer.dispose();
     await Promise.all(peers.map((p) => p.close()));
   }
-  return { steps: losses.length, losses, response_tokens: tokens, wall_s: (performance.now() - started) / 1000, stopped };
+  return { steps: firstStep + losses.length, resumed_from: firstStep, losses, response_tokens: tokens, wall_s: (performance.now() - started) / 1000, stopped };
 }

@@ -69,8 +69,8 @@ const say = (text: string): Sentence => ({ text });
 /**
  * "u is less than v" (or more, or equal to). Callers write both numbers just before it
  * ("u and v :", "from u to v :") so the word that decides is predicted with both operands
- * among the last few tokens; with v only after the decision, the policy had to fetch it
- * from an earlier sentence and compared at chance.
+ * among the last few tokens: a small policy does not learn to fetch an operand from an
+ * earlier sentence and compare it (research/sft-cold-start.md).
  */
 const compared = (u: number, v: number): string => `${u} is ${u < v ? 'less than' : u > v ? 'more than' : 'equal to'} ${v}`;
 

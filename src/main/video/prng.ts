@@ -32,12 +32,6 @@ export function hashInts(...values: number[]): number {
   return h >>> 0;
 }
 
-export function hashString(s: string): number {
-  const codes: number[] = [];
-  for (let i = 0; i < s.length; i++) codes.push(s.charCodeAt(i));
-  return hashInts(...codes);
-}
-
 /** Integer in [lo, hi] inclusive. */
 export function randInt(rng: Rng, lo: number, hi: number): number {
   return lo + Math.floor(rng() * (hi - lo + 1));

@@ -191,3 +191,23 @@ export function sampleTasks(opts: SampleOptions): Task[] {
   }
   return tasks;
 }
+
+/**
+ * n tasks taking every (modality, difficulty) in turn, so a mixed list is balanced. With
+ * `families`, every (family, modality, difficulty) those families are asked in, in turn.
+ */
+export function mixedTasks(n: number, seed: number, split: Split, families?: readonly string[]): Task[] {
+  const cells = families
+    ? families.flatMap((family) => {
+        const def = FAMILY_DEFS.find((f) => f.name === family);
+        if (!def) throw new Error(`unknown task family "${family}" (expected some of ${FAMILIES.join(', ')})`);
+        return def.modalities.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty, family })));
+      })
+    : MODALITIES.flatMap((modality) => DIFFICULTIES.map((difficulty) => ({ modality, difficulty })));
+  const per = Math.ceil(n / cells.length);
+  // Family cells draw with a salt of their own so a family list never replays the mixed list's tasks.
+  const lists = cells.map((c, i) => sampleTasks({ n: per, seed: hashInts(seed, i, families ? 0x9a1 : 0x9a0), split, ...c }));
+  const out: Task[] = [];
+  for (let j = 0; j < per; j++) for (const list of lists) if (out.length < n) out.push(list[j]!);
+  return out;
+}

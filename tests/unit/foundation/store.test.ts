@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, chmodSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -18,6 +19,8 @@ import {
   updatePair,
   queryPairs,
   createManualPair,
+  setStatusWhere,
+  setStatuses,
   markRunStarted,
   reconcileInterruptedRuns,
   saveRubricVersion,
@@ -25,6 +28,8 @@ import {
   insertMetrics,
   getMetrics,
   pairsForTraining,
+  markRunFinished,
+  openDbForReading,
 } from '../../../src/main/store';
 
 const tmpDb = () => join(mkdtempSync(join(tmpdir(), 'veripo-store-')), 'test.db');
@@ -98,6 +103,26 @@ describe('store', () => {
     db.close();
   });
 
+  it('marks a pending run whose creating process is gone as interrupted, and leaves a live one alone', () => {
+    const db = openDb(':memory:');
+    const dead = createRun(db, { experiment: 'e', config: {}, seed: 1 });
+    const live = createRun(db, { experiment: 'e', config: {}, seed: 2 });
+    db.prepare('UPDATE runs SET pid = ? WHERE id = ?').run(2 ** 22 + 777, dead);
+    expect(reconcileInterruptedRuns(db, (pid) => pid === process.pid)).toBe(1);
+    expect(getRun(db, dead)!.status).toBe('interrupted');
+    expect(getRun(db, dead)!.error).toMatch(/before the run started/);
+    expect(getRun(db, live)!.status).toBe('pending');
+    db.close();
+  });
+
+  it('stores the diverged status', () => {
+    const db = openDb(':memory:');
+    const runId = createRun(db, { experiment: 'e', config: {}, seed: 1 });
+    markRunFinished(db, runId, 'diverged', 'grpo: weight_norm is 2e6 at step 0');
+    expect(listRuns(db, { status: 'diverged' }).map((r) => r.id)).toEqual([runId]);
+    db.close();
+  });
+
   it('filters rollouts by verdict and curates pairs', () => {
     const db = openDb(':memory:');
     const runId = createRun(db, { experiment: 'e', config: {}, seed: 1 });
@@ -121,8 +146,23 @@ describe('store', () => {
     expect(() => createManualPair(db, ids[0]!, ids[2]!)).toThrow(/different prompts/);
     const manual = createManualPair(db, ids[0]!, ids[1]!);
     expect(manual.source).toBe('manual');
+    // A hand-made pair is a proposal: pending, and not trained on until someone accepts it.
+    expect(manual.status).toBe('pending');
+    expect(pairsForTraining(db, runId, stage)).toEqual([]);
+    updatePair(db, manual.id, { action: 'accept' });
     // Rejected pairs never reach DPO; accepted manual ones do.
     expect(pairsForTraining(db, runId, stage).map((p) => p.id)).toEqual([manual.id]);
+    // Export's default selection: accepted, or edited and not rejected.
+    expect(queryPairs(db, { curated: true, offset: 0, limit: 10 }).pairs.map((p) => p.id)).toEqual([manual.id]);
+    expect(queryPairs(db, { search: 'BETTER', offset: 0, limit: 10 }).total).toBe(1);
+    expect(queryPairs(db, { search: '100%', offset: 0, limit: 10 }).total).toBe(0);
+    // A bulk decision on a filter returns what it replaced, so it can be undone exactly.
+    const before = queryPairs(db, { offset: 0, limit: 10 }).pairs.map((p) => [p.id, p.status]);
+    const previous = setStatusWhere(db, { run_id: runId }, 'accepted');
+    expect(previous.map((p) => p.status).sort()).toEqual(['rejected']);
+    expect(queryPairs(db, { status: 'accepted', offset: 0, limit: 10 }).total).toBe(2);
+    setStatuses(db, previous);
+    expect(queryPairs(db, { offset: 0, limit: 10 }).pairs.map((p) => [p.id, p.status])).toEqual(before);
     db.close();
   });
 
@@ -151,5 +191,80 @@ describe('migrations', () => {
     expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'rollouts_page'`).get()).toBeTruthy();
     expect(db.prepare('SELECT name FROM experiments').all()).toEqual([{ name: 'old' }]);
     db.close();
+  });
+});
+
+describe('database files', () => {
+  it('names the file when it is not a database', () => {
+    const file = tmpDb();
+    writeFileSync(file, 'these are notes, not a database\n'.repeat(200));
+    expect(() => openDb(file)).toThrow(`${file}: file is not a database`);
+    // and leaves it as it was
+    expect(readFileSync(file, 'utf8')).toMatch(/^these are notes/);
+  });
+
+  it('names the file when it is malformed', () => {
+    const file = tmpDb();
+    const db = openDb(file);
+    db.pragma('journal_mode = DELETE');
+    db.close();
+    // Overwrite the schema page's cell content: the header stays valid, the schema does not.
+    const bytes = readFileSync(file);
+    bytes.fill(0x41, 200, bytes.length > 4096 ? 4096 : bytes.length);
+    writeFileSync(file, bytes);
+    expect(() => {
+      const d = openDb(file);
+      d.close();
+    }).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*malformed`));
+  });
+
+  it('upgrades a version-2 database to the diverged status without losing runs or their stages', async () => {
+    const { MIGRATIONS } = await import('../../../src/main/store/migrations');
+    const file = tmpDb();
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS[0]!);
+    raw.exec(MIGRATIONS[1]!);
+    raw.pragma('user_version = 2');
+    raw.prepare(`INSERT INTO experiments (id, name, created_at) VALUES (1, 'old', 'then')`).run();
+    raw.prepare(`INSERT INTO runs (id, experiment_id, config, status, created_at) VALUES (1, 1, '{}', 'finished', 'then')`).run();
+    raw.prepare(`INSERT INTO stages (run_id, ordinal, iteration, kind, status, started_at) VALUES (1, 0, 0, 'sft', 'finished', 'then')`).run();
+    raw.close();
+    const db = openDb(file);
+    expect(getRun(db, 1)!.stages).toHaveLength(1);
+    markRunFinished(db, 1, 'diverged', 'test');
+    expect(getRun(db, 1)!.status).toBe('diverged');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    // The rebuilt table still cascades.
+    db.prepare('DELETE FROM runs WHERE id = 1').run();
+    expect(db.prepare('SELECT COUNT(*) AS n FROM stages').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('opens a database this user cannot write read-only for listing (`veripo runs list`)', () => {
+    const home = mkdtempSync(join(tmpdir(), 'veripo-ro-'));
+    const file = join(home, 'ro.db');
+    const db = openDb(file);
+    const runId = createRun(db, { experiment: 'shared', config: {}, seed: 3 });
+    markRunFinished(db, runId, 'finished');
+    db.close();
+    chmodSync(file, 0o444);
+    chmodSync(home, 0o555);
+    try {
+      // Root writes anything: drop to nobody to be a user who may only read.
+      const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+      const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'veripo.js');
+      const argv = [...asUser, process.execPath, bin, 'runs', 'list', '--json', '--db', file];
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, HOME: home, VERIPO_HOME: home }, timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).map((x: { experiment: string; status: string }) => [x.experiment, x.status])).toEqual([['shared', 'finished']]);
+      expect(statSync(file).mode & 0o777).toBe(0o444);
+    } finally {
+      chmodSync(home, 0o755);
+    }
+    // In-process, the same file opens read-only when SQLite says it cannot write it.
+    const { db: again, readonly } = openDbForReading(file);
+    expect(listRuns(again)).toHaveLength(1);
+    if (process.getuid?.() !== 0) expect(readonly).toBe(true);
+    again.close();
   });
 });

@@ -174,7 +174,12 @@ describe('splits', () => {
     expect(() => generateTask(-1)).toThrow(/outside every split/);
   });
 
-  it('exports every family name', () => {
-    expect(FAMILIES.length).toBeGreaterThanOrEqual(6);
+  it('names the seven question families, and each one generates its own questions', () => {
+    expect([...FAMILIES].sort()).toEqual(['count_turns', 'count_visible', 'direction', 'entry_side', 'final_position', 'order', 'rotation']);
+    for (const family of FAMILIES) {
+      const tasks = sampleTasks({ n: 3, seed: 4, split: 'val', family, modality: 'video' });
+      expect(tasks.map((t) => t.family)).toEqual([family, family, family]);
+      expect(tasks.every((t) => t.question.length > 0 && t.answer.length > 0)).toBe(true);
+    }
   });
 });

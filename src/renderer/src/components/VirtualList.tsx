@@ -12,9 +12,11 @@ export interface VirtualListProps {
   onRange?: (start: number, end: number) => void;
   overscan?: number;
   label: string;
+  /** keep this row in view (keyboard navigation moves it) */
+  focusIndex?: number | null;
 }
 
-export function VirtualList({ count, rowHeight, height, renderRow, onRange, overscan = 4, label }: VirtualListProps) {
+export function VirtualList({ count, rowHeight, height, renderRow, onRange, overscan = 4, label, focusIndex }: VirtualListProps) {
   const ref = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [viewport, setViewport] = useState(600);
@@ -26,6 +28,13 @@ export function VirtualList({ count, rowHeight, height, renderRow, onRange, over
     setViewport(el.clientHeight);
     return () => ro.disconnect();
   }, []);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || focusIndex == null || focusIndex < 0) return;
+    const top = focusIndex * rowHeight;
+    if (top < el.scrollTop) el.scrollTop = top;
+    else if (top + rowHeight > el.scrollTop + el.clientHeight) el.scrollTop = top + rowHeight - el.clientHeight;
+  }, [focusIndex, rowHeight]);
   const start = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const end = Math.min(count, Math.ceil((scrollTop + viewport) / rowHeight) + overscan);
   useEffect(() => {

@@ -1,86 +1,178 @@
-// Pairs: curate the verifier's preference pairs and manual ones. Chosen and rejected side by
-// side with a word diff; accept / reject / swap / edit, all persisted through updatePair.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+// Pairs: curate the verifier's preference pairs and manual ones at any scale. The list is paged
+// from the server and windowed; decisions are keyboard-first, undoable, and go to the server at
+// once. Filter, search and position survive a reload. Export takes what the curation says.
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../client';
 import type { Pair } from '../../../shared/api';
-import { ErrorNote, Loading, RunOptions, downloadText, useApi } from '../lib';
+import { ErrorNote, Loading, RunOptions, useApi } from '../lib';
 import { VirtualList } from '../components/VirtualList';
-import { wordDiff } from '../components/diff';
+import { ExportPairs } from '../components/ExportPairs';
+import { EditChosen, Guidelines, PairHeader, SideBySide } from '../components/PairDetail';
+import { usePagedList } from '../pagedList';
 
-const LIMIT = 5000;
+const PAGE = 200;
+const VIEW_KEY = 'veripo.pairs.view';
+
+interface View {
+  runId: number | '';
+  status: '' | Pair['status'];
+  kind: string;
+  search: string;
+  index: number;
+}
+
+function savedView(): View {
+  const fallback: View = { runId: '', status: '', kind: '', search: '', index: 0 };
+  try {
+    return { ...fallback, ...(JSON.parse(localStorage.getItem(VIEW_KEY) ?? '{}') as Partial<View>) };
+  } catch {
+    return fallback;
+  }
+}
+
+type Action = 'accept' | 'reject' | 'swap' | 'reset';
+const STATUS_OF: Record<'accept' | 'reject' | 'reset', Pair['status']> = { accept: 'accepted', reject: 'rejected', reset: 'pending' };
+const ACTION_TO: Record<Pair['status'], 'accept' | 'reject' | 'reset'> = { accepted: 'accept', rejected: 'reject', pending: 'reset' };
+
+interface UndoEntry {
+  label: string;
+  index: number | null;
+  revert: () => Promise<unknown>;
+}
 
 export function PairsPage() {
   const runs = useApi(() => api.listRuns({}), []);
-  const [runId, setRunId] = useState<number | ''>('');
-  const [status, setStatus] = useState<'' | Pair['status']>('');
-  const [kind, setKind] = useState('');
-  const list = useApi(
-    () => api.listPairs({ ...(runId ? { run_id: runId } : {}), ...(status ? { status } : {}), ...(kind ? { kind } : {}), limit: LIMIT }),
-    [runId, status, kind],
-  );
-  const [pairs, setPairs] = useState<Pair[]>([]);
-  const [index, setIndex] = useState(0);
-  const [error, setError] = useState<Error | null>(null);
-  const [editing, setEditing] = useState<string | null>(null);
-  const current = pairs[index] ?? null;
-  // When the list reloads (filter change), stay on the pair the person was looking at if it is
-  // still listed: a keystroke must never land on a different pair than the one on screen.
-  const currentId = useRef<number | null>(null);
-  currentId.current = current?.id ?? null;
+  const [view, setView] = useState<View>(savedView);
+  const { runId, status, kind, index } = view;
+  const [searchInput, setSearchInput] = useState(view.search);
+  useEffect(() => localStorage.setItem(VIEW_KEY, JSON.stringify(view)), [view]);
   useEffect(() => {
-    const next = list.data?.pairs ?? [];
-    setPairs(next);
-    const keep = currentId.current == null ? -1 : next.findIndex((p) => p.id === currentId.current);
-    setIndex((i) => (keep >= 0 ? keep : Math.min(i, Math.max(0, next.length - 1))));
-  }, [list.data]);
-  useEffect(() => setEditing(null), [current?.id]);
+    const t = setTimeout(() => setView((v) => (v.search === searchInput ? v : { ...v, search: searchInput, index: 0 })), 250);
+    return () => clearTimeout(t);
+  }, [searchInput]);
+  const setFilter = (patch: Partial<View>) => setView((v) => ({ ...v, ...patch, index: 0 }));
+  const setIndex = useCallback((f: (i: number) => number) => setView((v) => ({ ...v, index: f(v.index) })), []);
+
+  const query = { ...(runId ? { run_id: runId } : {}), ...(status ? { status } : {}), ...(kind ? { kind } : {}), ...(view.search ? { search: view.search } : {}) };
+  const queryKey = JSON.stringify(query);
+  const list = usePagedList<Pair>(queryKey, (offset, limit) => api.listPairs({ ...query, offset, limit }).then((r) => ({ total: r.total, rows: r.pairs })), PAGE);
+  const [countsTick, setCountsTick] = useState(0);
+  const counts = useApi(() => api.listPairs({ ...(runId ? { run_id: runId } : {}), limit: 1 }), [runId, countsTick]);
+  const refreshCounts = () => setCountsTick((t) => t + 1);
+
+  const total = list.total ?? 0;
+  const current = list.at(index);
+  const [error, setError] = useState<Error | null>(null);
+  const [editing, setEditing] = useState(false);
+  useEffect(() => setEditing(false), [current?.id]);
+  useEffect(() => {
+    if (list.total != null && index >= list.total) setIndex(() => Math.max(0, list.total! - 1));
+  }, [list.total, index, setIndex]);
+  const { onRange } = list;
+  useEffect(() => onRange(Math.max(0, index - 8), index + 8), [index, onRange]);
+
+  const undo = useRef<UndoEntry[]>([]);
+  const [undoLabel, setUndoLabel] = useState<string | null>(null);
+  const pushUndo = (e: UndoEntry) => {
+    undo.current.push(e);
+    if (undo.current.length > 100) undo.current.shift();
+    setUndoLabel(e.label);
+  };
+  const replace = (updated: Pair) => list.patch((p) => (p.id === updated.id ? updated : p));
 
   const act = useCallback(
-    async (action: 'accept' | 'reject' | 'swap' | 'reset' | 'edit', text?: string) => {
-      if (!current) return;
+    (action: Action | 'edit', text?: string) => {
+      const pair = current;
+      if (!pair) return;
       setError(null);
-      try {
-        const updated = await api.updatePair(action === 'edit' ? { pair_id: current.id, action, chosen_text: text! } : { pair_id: current.id, action });
-        setPairs((ps) => ps.map((p) => (p.id === updated.id ? updated : p)));
-        if (action === 'accept' || action === 'reject') setIndex((i) => Math.min(i + 1, pairs.length - 1));
-        if (action === 'edit') setEditing(null);
-      } catch (err) {
-        setError(err as Error);
+      const at = index;
+      if (action === 'accept' || action === 'reject' || action === 'reset') {
+        // Optimistic: the next keystroke already lands on the next pair.
+        replace({ ...pair, status: STATUS_OF[action] });
+        if (action !== 'reset') setIndex((i) => Math.min(i + 1, Math.max(0, total - 1)));
       }
+      if (action === 'edit') setEditing(false);
+      const call = action === 'edit' ? api.updatePair({ pair_id: pair.id, action, chosen_text: text! }) : api.updatePair({ pair_id: pair.id, action });
+      call.then(
+        (updated) => {
+          replace(updated);
+          refreshCounts();
+        },
+        (err: Error) => {
+          replace(pair);
+          setError(err);
+        },
+      );
+      const revert =
+        action === 'swap'
+          ? () => api.updatePair({ pair_id: pair.id, action: 'swap' })
+          : action === 'edit'
+            ? () => api.updatePair({ pair_id: pair.id, action: 'edit', chosen_text: pair.chosen_text })
+            : () => api.updatePair({ pair_id: pair.id, action: ACTION_TO[pair.status] });
+      pushUndo({ label: `${action} pair #${pair.id}`, index: at, revert });
     },
-    [current, pairs.length],
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [current, index, total],
   );
 
+  const undoLast = useCallback(async () => {
+    const e = undo.current.pop();
+    setUndoLabel(undo.current.at(-1)?.label ?? null);
+    if (!e) return;
+    try {
+      const out = await e.revert();
+      if (out && typeof out === 'object' && 'id' in out) replace(out as Pair);
+      else list.reload();
+      if (e.index != null) setIndex(() => e.index!);
+      refreshCounts();
+    } catch (err) {
+      setError(err as Error);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [list, setIndex]);
+
+  const bulk = async (action: 'accept' | 'reject') => {
+    setError(null);
+    try {
+      const { count } = await api.bulkUpdatePairs({ ...query, action, preview: true });
+      if (!window.confirm(`${action === 'accept' ? 'Accept' : 'Reject'} all ${count} pairs the filter lists?`)) return;
+      const { previous } = await api.bulkUpdatePairs({ ...query, action });
+      pushUndo({ label: `${action} ${previous.length} pairs`, index: null, revert: () => api.restorePairStatuses({ changes: previous }) });
+      list.reload();
+      refreshCounts();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+
+  const search = useRef<HTMLInputElement>(null);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'z' && !(e.target as HTMLElement).closest('input, textarea, [contenteditable="true"]')) {
+        e.preventDefault();
+        void undoLast();
+        return;
+      }
       const t = e.target as HTMLElement;
-      if (t.closest('input, textarea, select, [contenteditable="true"]') || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (t.closest('input, textarea, select, [contenteditable="true"], [role="dialog"]') || e.ctrlKey || e.metaKey || e.altKey) return;
       const k = e.key.toLowerCase();
-      if (k === 'j') setIndex((i) => Math.min(i + 1, pairs.length - 1));
-      else if (k === 'k') setIndex((i) => Math.max(i - 1, 0));
-      else if (k === 'a') void act('accept');
-      else if (k === 'r') void act('reject');
-      else if (k === 's') void act('swap');
-      else if (k === 'e' && current) setEditing(current.chosen_text);
+      if (k === 'j' || e.key === 'ArrowDown') setIndex((i) => Math.min(i + 1, Math.max(0, total - 1)));
+      else if (k === 'k' || e.key === 'ArrowUp') setIndex((i) => Math.max(i - 1, 0));
+      else if (k === 'a') act('accept');
+      else if (k === 'r') act('reject');
+      else if (k === 's') act('swap');
+      else if (k === 'u') act('reset');
+      else if (k === 'e' && current) setEditing(true);
+      else if (k === '/') search.current?.focus();
       else return;
       e.preventDefault();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [act, pairs.length, current]);
+  }, [act, undoLast, total, current, setIndex]);
 
-  // Counts come from the server at load time; decisions made since then adjust them locally.
-  const counts = useMemo(() => {
-    const byStatus = { ...(list.data?.counts.by_status ?? {}) };
-    for (const p of pairs) {
-      const before = list.data?.pairs.find((q) => q.id === p.id);
-      if (before && before.status !== p.status) {
-        byStatus[before.status] = (byStatus[before.status] ?? 1) - 1;
-        byStatus[p.status] = (byStatus[p.status] ?? 0) + 1;
-      }
-    }
-    return { byStatus, byKind: list.data?.counts.by_kind ?? {} };
-  }, [list.data, pairs]);
+  const byStatus = counts.data?.counts.by_status ?? {};
+  const byKind = counts.data?.counts.by_kind ?? {};
 
   return (
     <section aria-labelledby="page-title" className="pairs-page">
@@ -88,13 +180,13 @@ export function PairsPage() {
       <div className="toolbar">
         <label>
           Run{' '}
-          <select aria-label="Run" value={runId} onChange={(e) => setRunId(e.target.value ? Number(e.target.value) : '')}>
+          <select aria-label="Run" value={runId} onChange={(e) => setFilter({ runId: e.target.value ? Number(e.target.value) : '' })}>
             <RunOptions runs={runs.data ?? []} all />
           </select>
         </label>
         <label>
           Status{' '}
-          <select aria-label="Status" value={status} onChange={(e) => setStatus(e.target.value as typeof status)}>
+          <select aria-label="Status" value={status} onChange={(e) => setFilter({ status: e.target.value as View['status'] })}>
             <option value="">any</option>
             <option value="pending">pending</option>
             <option value="accepted">accepted</option>
@@ -103,49 +195,65 @@ export function PairsPage() {
         </label>
         <label>
           Kind{' '}
-          <select value={kind} onChange={(e) => setKind(e.target.value)}>
+          <select value={kind} onChange={(e) => setFilter({ kind: e.target.value })}>
             <option value="">any</option>
-            {Object.keys(counts.byKind).map((k) => (
+            {Object.keys(byKind).map((k) => (
               <option key={k}>{k}</option>
             ))}
           </select>
         </label>
-        <Export runId={runId || undefined} />
+        <label>
+          Search <input ref={search} type="search" aria-label="Search pairs" placeholder="prompt or text…  ( / )" value={searchInput} onChange={(e) => setSearchInput(e.target.value)} />
+        </label>
+        <ExportPairs filter={{ run_id: runId || undefined, status: status || undefined, kind: kind || undefined, search: view.search || undefined }} />
       </div>
-      <div className="counts" aria-label="Pair counts">
+      <div className="counts toolbar" aria-label="Pair counts">
         <span className="muted">status:</span>
         {['pending', 'accepted', 'rejected'].map((s) => (
           <span key={s} className={`badge status-${s}`} data-count-status={s}>
-            {s} {counts.byStatus[s] ?? 0}
+            {s} {byStatus[s] ?? 0}
           </span>
         ))}
         <span className="muted">kind:</span>
-        {Object.entries(counts.byKind).map(([k, n]) => (
+        {Object.entries(byKind).map(([k, n]) => (
           <span key={k} className="badge">
             {k} {n}
           </span>
         ))}
+        <button onClick={() => void bulk('accept')} disabled={!total}>
+          Accept all listed
+        </button>
+        <button onClick={() => void bulk('reject')} disabled={!total}>
+          Reject all listed
+        </button>
+        <button onClick={() => void undoLast()} disabled={!undoLabel} title="Ctrl+Z">
+          Undo{undoLabel ? `: ${undoLabel}` : ''}
+        </button>
       </div>
       <p className="shortcuts small muted" aria-label="Keyboard shortcuts">
-        Keys: <kbd>a</kbd> accept · <kbd>r</kbd> reject · <kbd>s</kbd> swap · <kbd>e</kbd> edit chosen · <kbd>j</kbd> next · <kbd>k</kbd> previous
+        Keys: <kbd>a</kbd> accept · <kbd>r</kbd> reject · <kbd>s</kbd> swap · <kbd>u</kbd> back to pending · <kbd>e</kbd> edit chosen · <kbd>j</kbd> next · <kbd>k</kbd> previous · <kbd>Ctrl+Z</kbd> undo · <kbd>/</kbd> search
       </p>
       <ErrorNote error={list.error} what="pairs" />
-      <Loading when={list.loading && !list.data} />
-      {list.data && pairs.length === 0 && <p className="muted">No pairs{status || kind ? ' match the filter' : ' yet: a verify stage builds them, or create one on the Rollouts page'}.</p>}
-      <div className="split">
+      <ErrorNote error={error} />
+      <Loading when={list.total == null && !list.error} />
+      {list.total === 0 && <p className="muted">No pairs{status || kind || view.search ? ' match the filter' : ' yet: a verify stage builds them, or create one on the Rollouts page'}.</p>}
+      <div className="split pairs-split">
         <div className="list-pane">
-          <div className="muted small">
-            {list.data ? `${list.data.total} pairs${list.data.total > LIMIT ? ` (first ${LIMIT})` : ''}` : ''}
+          <div className="muted small" role="status" aria-label="Pair list count">
+            {list.total != null ? `${list.total} pairs` : ''}
           </div>
           <VirtualList
             label="Pairs"
-            count={pairs.length}
+            count={total}
             rowHeight={34}
-            height="calc(100vh - 260px)"
+            height="calc(100vh - 280px)"
+            onRange={list.onRange}
+            focusIndex={index}
             renderRow={(i) => {
-              const p = pairs[i]!;
+              const p = list.at(i);
+              if (!p) return null;
               return (
-                <button className={`rrow${i === index ? ' active' : ''}`} aria-pressed={i === index} aria-label={`Pair ${p.id}`} onClick={() => setIndex(i)}>
+                <button className={`rrow${i === index ? ' active' : ''}`} aria-pressed={i === index} aria-label={`Pair ${p.id}`} onClick={() => setIndex(() => i)}>
                   <span className="mono small">#{p.id}</span>
                   <span className="small">{p.kind}</span>
                   <span className={`badge status-${p.status}`}>{p.status}</span>
@@ -159,34 +267,29 @@ export function PairsPage() {
         <div className="detail-pane">
           {current && (
             <article aria-label={`Pair ${current.id}`}>
-              <header className="toolbar">
-                <h2>
-                  Pair #{current.id} <span className="muted small">{current.kind} · {current.source}</span>
-                </h2>
-                <span className={`badge status-${current.status}`} aria-label="Pair status">
-                  {current.status}
-                </span>
-                {current.edited && <span className="badge">edited</span>}
-              </header>
+              <PairHeader pair={current} />
               <div className="toolbar">
-                <button onClick={() => void act('accept')} aria-keyshortcuts="a">
+                <button onClick={() => act('accept')} aria-keyshortcuts="a">
                   Accept <kbd>a</kbd>
                 </button>
-                <button onClick={() => void act('reject')} aria-keyshortcuts="r">
+                <button onClick={() => act('reject')} aria-keyshortcuts="r">
                   Reject <kbd>r</kbd>
                 </button>
-                <button onClick={() => void act('swap')} aria-keyshortcuts="s">
+                <button onClick={() => act('swap')} aria-keyshortcuts="s">
                   Swap <kbd>s</kbd>
                 </button>
-                <button onClick={() => setEditing(current.chosen_text)} aria-keyshortcuts="e">
+                <button onClick={() => setEditing(true)} aria-keyshortcuts="e">
                   Edit chosen <kbd>e</kbd>
                 </button>
-                {current.status !== 'pending' && <button onClick={() => void act('reset')}>Reset to pending</button>}
-                <span className="muted small">
-                  {index + 1} / {pairs.length}
+                {current.status !== 'pending' && (
+                  <button onClick={() => act('reset')} aria-keyshortcuts="u">
+                    Reset to pending <kbd>u</kbd>
+                  </button>
+                )}
+                <span className="muted small" aria-label="Position">
+                  {index + 1} / {total}
                 </span>
               </div>
-              <ErrorNote error={error} />
               <p className="question">{current.prompt}</p>
               {current.reasons.length > 0 && (
                 <ul className="reasons small">
@@ -195,80 +298,16 @@ export function PairsPage() {
                   ))}
                 </ul>
               )}
-              {editing != null ? (
-                <div className="panel">
-                  <label className="field">
-                    <span>Chosen text</span>
-                    <textarea rows={10} value={editing} onChange={(e) => setEditing(e.target.value)} />
-                  </label>
-                  <div className="toolbar">
-                    <button className="primary" disabled={!editing.trim()} onClick={() => void act('edit', editing)}>
-                      Save chosen
-                    </button>
-                    <button onClick={() => setEditing(null)}>Cancel</button>
-                  </div>
-                </div>
+              {editing ? (
+                <EditChosen initial={current.chosen_text} onSave={(text) => act('edit', text)} onCancel={() => setEditing(false)} />
               ) : (
                 <SideBySide chosen={current.chosen_text} rejected={current.rejected_text} />
               )}
             </article>
           )}
         </div>
+        <Guidelines />
       </div>
     </section>
-  );
-}
-
-function SideBySide({ chosen, rejected }: { chosen: string; rejected: string }) {
-  const diff = useMemo(() => wordDiff(rejected, chosen), [chosen, rejected]);
-  return (
-    <div className="side-by-side">
-      <section aria-label="Chosen">
-        <h3 className="ok">Chosen</h3>
-        <div className="cot mono">{diff.filter((d) => d.op !== 'del').map((d, i) => (d.op === 'add' ? <ins key={i}>{d.text}</ins> : <span key={i}>{d.text}</span>))}</div>
-      </section>
-      <section aria-label="Rejected">
-        <h3 className="bad">Rejected</h3>
-        <div className="cot mono">{diff.filter((d) => d.op !== 'add').map((d, i) => (d.op === 'del' ? <del key={i}>{d.text}</del> : <span key={i}>{d.text}</span>))}</div>
-      </section>
-    </div>
-  );
-}
-
-function Export({ runId }: { runId?: number }) {
-  const [format, setFormat] = useState<'trl' | 'llamafactory'>('trl');
-  const [error, setError] = useState<Error | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  return (
-    <span className="export">
-      <label>
-        Export format{' '}
-        <select value={format} onChange={(e) => setFormat(e.target.value as typeof format)}>
-          <option value="trl">TRL (prompt/chosen/rejected)</option>
-          <option value="llamafactory">LLaMA-Factory</option>
-        </select>
-      </label>
-      <button
-        onClick={async () => {
-          setError(null);
-          setDone(null);
-          try {
-            const out = await api.exportPairs({ format, ...(runId ? { run_id: runId } : {}) });
-            downloadText(out.filename, out.content);
-            setDone(`${out.count} pairs → ${out.filename}`);
-          } catch (err) {
-            setError(err as Error);
-          }
-        }}
-      >
-        Export
-      </button>
-      {done && (
-        <span role="status" className="small">
-          {done}
-        </span>
-      )}
-      <ErrorNote error={error} what="export" />
-    </span>
   );
 }

@@ -271,21 +271,25 @@ function GroupView({ group, focus }: { group: Rollout[]; focus: number | null })
         <span>
           chosen: <strong>{chosen ?? '—'}</strong> · rejected: <strong>{rejected ?? '—'}</strong>
         </span>
-        <button
-          className="primary"
-          disabled={chosen == null || rejected == null}
-          onClick={async () => {
-            setError(null);
-            try {
-              const p = await api.createPair({ chosen_rollout_id: chosen!, rejected_rollout_id: rejected! });
-              setResult({ ok: true, text: `Created pair #${p.id} (${p.kind}, ${p.status})` });
-            } catch (err) {
-              setError(err as Error);
-            }
-          }}
-        >
-          Create pair
-        </button>
+        {([false, true] as const).map((accept) => (
+          <button
+            key={String(accept)}
+            className={accept ? undefined : 'primary'}
+            disabled={chosen == null || rejected == null}
+            title={accept ? 'Create the pair already accepted for export and DPO' : 'Create the pair as pending: it is exported and trained on once accepted'}
+            onClick={async () => {
+              setError(null);
+              try {
+                const p = await api.createPair({ chosen_rollout_id: chosen!, rejected_rollout_id: rejected!, accept });
+                setResult({ ok: true, text: `Created pair #${p.id} (${p.kind}, ${p.status})` });
+              } catch (err) {
+                setError(err as Error);
+              }
+            }}
+          >
+            {accept ? 'Create and accept' : 'Create pair'}
+          </button>
+        ))}
         {anyLogprobs && (
           <label>
             <input type="checkbox" checked={shade} onChange={(e) => setShade(e.target.checked)} /> Log-prob shading

@@ -336,7 +336,7 @@ function LiveRun({ live, summary }: { live: Live; summary?: RunSummary }) {
         <strong>
           Run #{live.run_id} {summary?.name ?? summary?.preset ?? ''}
         </strong>
-        <span className={`badge status-${status}`} aria-label="Run status">
+        <span className={`badge status-${status}`} aria-label="Run status" title={live.error ?? summary?.error ?? undefined}>
           {status}
         </span>
         <span aria-label="Current stage">
@@ -366,6 +366,11 @@ function LiveRun({ live, summary }: { live: Live; summary?: RunSummary }) {
           {done ? `${status}${summary?.wall_s != null ? ` in ${fmtDuration(summary.wall_s)}` : ''}` : `step ${live.step}/${live.total || '?'} · ${pct.toFixed(0)} %${live.eta_s != null ? ` · ETA ${fmtDuration(live.eta_s)}` : ''}`}
         </span>
       </div>
+      {status === 'diverged' && (
+        <p className="small" role="note" aria-label="Why the run diverged">
+          The health guard stopped training and restored the stage&apos;s starting weights: {live.error ?? summary?.error}
+        </p>
+      )}
       {live.stages.length > 0 && (
         <ol className="timeline" aria-label={`Stages of run ${live.run_id}`}>
           {live.stages.map((s, i) => (
