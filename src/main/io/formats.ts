@@ -46,7 +46,7 @@ export interface ChatText {
   system?: string;
 }
 
-const VISION_TOKENS = /<\|vision_start\|>|<\|vision_end\|>|<\|video_pad\|>|<\|image_pad\|>|<video>|<image>/g;
+export const VISION_TOKENS = /<\|vision_start\|>|<\|vision_end\|>|<\|video_pad\|>|<\|image_pad\|>|<video>|<image>/g;
 
 /**
  * The system and (last) user turn of a prompt the trainer logged after applying the chat

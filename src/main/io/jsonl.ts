@@ -2,7 +2,7 @@
 // reports every malformed line (not UTF-8, not JSON) with file:line — skipped or fatal, as
 // the caller chooses, never silent. Writing goes to a temporary file renamed into place
 // on commit, so a failed import or export never leaves a half-written file behind.
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -109,6 +109,25 @@ export function firstInvalidUtf8(bytes: Buffer): number {
   return lo + 1;
 }
 
+// Temp files of writers not yet committed or aborted: removed if the process exits or is
+// interrupted first, so no failure leaves one behind.
+const pending = new Set<string>();
+let cleanupInstalled = false;
+function trackTemp(tmp: string) {
+  pending.add(tmp);
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.once('exit', () => {
+    for (const t of pending) rmSync(t, { force: true });
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const t of pending) rmSync(t, { force: true });
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
 /** Writes lines to `<file>.tmp-…` and renames onto `file` on commit(); abort() removes the temp file. */
 export class AtomicWriter {
   private readonly tmp: string;
@@ -119,6 +138,7 @@ export class AtomicWriter {
   constructor(readonly file: string) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
     this.stream = createWriteStream(this.tmp, { encoding: 'utf8' });
+    trackTemp(this.tmp);
     this.stream.on('error', (e) => (this.failed = e));
   }
 
@@ -135,11 +155,15 @@ export class AtomicWriter {
     if (this.done) return;
     this.done = true;
     await new Promise<void>((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    if (this.failed) {
+    try {
+      if (this.failed) throw this.failed;
+      await rename(this.tmp, this.file);
+    } catch (e) {
       await rm(this.tmp, { force: true });
-      throw this.failed;
+      throw e;
+    } finally {
+      pending.delete(this.tmp);
     }
-    await rename(this.tmp, this.file);
   }
 
   async abort(): Promise<void> {
@@ -147,6 +171,7 @@ export class AtomicWriter {
     this.done = true;
     await new Promise<void>((resolve) => this.stream.end(() => resolve()));
     await rm(this.tmp, { force: true });
+    pending.delete(this.tmp);
   }
 }
 

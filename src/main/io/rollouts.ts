@@ -13,7 +13,7 @@ import { answerRegion, statedNumber } from '../answers/read';
 import { answerTypeOf, type AnswerSpec } from '../answers/spec';
 import type { Rollout } from '../verifier/types';
 import { joinTruth, type TruthIndex } from './dataset-join';
-import { contentText, detectFormat, isMessages, toFlat, TRUTH_OPTIONAL, type FormatName } from './formats';
+import { contentText, detectFormat, isMessages, toFlat, TRUTH_OPTIONAL, VISION_TOKENS, type FormatName } from './formats';
 import { InputError, type LineProblem, type OnError } from './jsonl';
 import { detectContainer, readSource, type Container } from './source';
 
@@ -127,8 +127,10 @@ export function normaliseRollout(value: unknown, file: string, line: number, ind
   if (obj.system !== undefined && typeof obj.system !== 'string') fail('field "system": expected a string');
   const truncated = typeof obj.truncated === 'boolean' ? obj.truncated : obj.finish_reason !== undefined ? obj.finish_reason === 'length' : undefined;
 
+  // the video travels as a path; exports put back the placeholder each trainer wants
+  const question = video ? prompt.replace(VISION_TOKENS, '').trim() : prompt;
   // Video-R1 keeps options apart from the question; a preference pair needs them in the prompt
-  const fullPrompt = options && options.length && !options.every((o) => prompt.includes(o)) ? `${prompt}\nOptions:\n${options.join('\n')}` : prompt;
+  const fullPrompt = options && options.length && !options.every((o) => question.includes(o)) ? `${question}\nOptions:\n${options.join('\n')}` : question;
   return {
     index,
     line,

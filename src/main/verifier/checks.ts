@@ -105,7 +105,7 @@ const METRIC = { mc: 'match', numeric: 'MRA', regression: 'MRA', ocr: '1 - WER',
 
 export const accuracyCheck: Check = ({ rollout, rubric, parsed }) => {
   const { spec } = rollout;
-  if (rollout.hasTruth === false) return skipped('accuracy', 'no ground truth in the input (join one with --dataset FILE --id-field NAME)');
+  if (rollout.hasTruth === false) return { ...skipped('accuracy', 'no ground truth in the input (join one with --dataset FILE --id-field NAME)'), details: { no_ground_truth: true } };
   const gold = goldAnswer(spec);
   if (!parsed.answer) return result('accuracy', false, 0, 'no answer (no <answer> block, no final \\boxed{})', [], { gold });
   const score = answerScore(parsed.answer.text, spec);

@@ -27,6 +27,8 @@ export interface PairRecord {
   rejected_index: number | null;
   ground_truth?: string;
   video?: string;
+  /** the system prompt the rollouts were generated with */
+  system?: string;
 }
 
 type RejectReason = Rubric['pairs']['reject_when'][number];
@@ -103,7 +105,7 @@ export function buildPreferencePairs(group: Rollout[], verdicts: Verdict[], rubr
   const head = group[0];
   const pairs: PairRecord[] = [];
   const seen = new Set<string>();
-  const add = (p: Omit<PairRecord, 'prompt_id' | 'prompt' | 'ground_truth' | 'video'>) => {
+  const add = (p: Omit<PairRecord, 'prompt_id' | 'prompt' | 'ground_truth' | 'video' | 'system'>) => {
     if (pairs.length >= cap || p.chosen === p.rejected) return false;
     const key = `${p.chosen}\u0000${p.rejected}`;
     if (seen.has(key)) return false;
@@ -114,6 +116,7 @@ export function buildPreferencePairs(group: Rollout[], verdicts: Verdict[], rubr
       ...p,
       ground_truth: head.spec.answer,
       ...(head.video ? { video: head.video } : {}),
+      ...(head.system ? { system: head.system } : {}),
     });
     return true;
   };
