@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { benchGen, benchTrain } from '../src/main/cli/bench';
 import type { BackendName } from '../src/main/model/backend';
-import type { PresetName } from '../src/main/model/policy';
+import type { PresetName } from '../src/main/model/config';
 
 const { values } = parseArgs({ options: { preset: { type: 'string', default: 'small' }, backends: { type: 'string', default: 'wasm,cpu' } } });
 const preset = values.preset as PresetName;

@@ -8,9 +8,11 @@
 // (the third is an override of the small policy's config)
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/main/model/backend';
-import { createPolicy, presetConfig } from '../../src/main/model/policy';
+import { createPolicy } from '../../src/main/model/policy';
+import { presetConfig } from '../../src/main/model/config';
 import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } from '../../src/main/model/prompt';
-import { collate, sequenceLogprobs } from '../../src/main/model/sample';
+import { collate } from '../../src/main/model/inputs';
+import { sequenceLogprobs } from '../../src/main/model/forward';
 import { AdamW, clippedStep, learningRateAt, policyGradients } from '../../src/main/model/optim';
 import { DEFAULT_SFT_CONFIG, sftLoss } from '../../src/main/train/sft';
 import { sampleTasks } from '../../src/main/video/tasks';

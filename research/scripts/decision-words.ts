@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/main/model/backend';
 import { loadCheckpoint } from '../../src/main/model/checkpoint';
 import { taskPrompt, responseTokens } from '../../src/main/model/prompt';
-import { collate, sequenceLogprobs } from '../../src/main/model/sample';
+import { collate } from '../../src/main/model/inputs';
+import { sequenceLogprobs } from '../../src/main/model/forward';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../../src/main/train/eval';
 import { DIRECTIONS, SHAPES } from '../../src/main/video/scene';
 

@@ -7,9 +7,11 @@
 // (the last two are overrides of the SFT config and of the small policy's config)
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/main/model/backend';
-import { createPolicy, presetConfig } from '../../src/main/model/policy';
+import { createPolicy } from '../../src/main/model/policy';
+import { presetConfig } from '../../src/main/model/config';
 import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } from '../../src/main/model/prompt';
-import { collate, sequenceLogprobs } from '../../src/main/model/sample';
+import { collate } from '../../src/main/model/inputs';
+import { sequenceLogprobs } from '../../src/main/model/forward';
 import { saveCheckpoint } from '../../src/main/model/checkpoint';
 import { DEFAULT_SFT_CONFIG, runSft } from '../../src/main/train/sft';
 import { sampleTasks, type Modality } from '../../src/main/video/tasks';

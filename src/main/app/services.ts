@@ -11,7 +11,7 @@ import type { Verdict } from '../verifier/types';
 import { exportPairs, pairRecordFromStored } from '../io/export';
 import { encodePng } from '../video';
 import { taskFromId, isBenchmarkTaskId, toVerifierRollout } from '../loop/tasks';
-import { createRunLauncher } from '../loop/launcher';
+import { createRunLauncher } from './run-launcher';
 import { initBackend } from '../model/backend';
 
 /** The label a dry run counts and compares: the verdict fields a person filters by. */

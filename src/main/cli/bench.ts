@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import { CliError, type CliCommand } from './command';
 import { initBackend, describeBackend, BACKEND_NAMES, type BackendName } from '../model/backend';
-import { countParameters, createPolicy, disposePolicy, presetConfig, PRESETS, type Policy, type PolicyConfig, type PresetName } from '../model/policy';
+import { countParameters, createPolicy, disposePolicy, type Policy } from '../model/policy';
+import { presetConfig, POLICY_PRESETS, type PolicyConfig, type PresetName } from '../model/config';
 import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt } from '../model/prompt';
 import { generate } from '../model/sample';
 import { AdamW, clipByGlobalNorm, policyGradients } from '../model/optim';
@@ -219,7 +220,7 @@ function intOption(name: string, v: string | undefined, fallback: number): numbe
 
 function commonOptions(values: Record<string, unknown>): { preset: PresetName; backend?: BackendName; modality: Modality } {
   const preset = values.preset as PresetName;
-  if (!(preset in PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${preset}"`, 2);
+  if (!(preset in POLICY_PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(POLICY_PRESETS).join(', ')}, got "${preset}"`, 2);
   const backend = values.backend as BackendName | undefined;
   if (backend && !BACKEND_NAMES.includes(backend)) throw new CliError(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got "${backend}"`, 2);
   const modality = values.modality as Modality;

@@ -7,7 +7,8 @@ import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint
 import { NonFiniteLossError } from '../model/optim';
 import { disposePolicy } from '../model/policy';
 import { applySet, parseSetValue } from '../loop/config';
-import { GrpoConfigSchema, runGrpo, trainTaskOf, type GrpoConfig } from '../train/grpo';
+import { GrpoConfigSchema, runGrpo, type GrpoConfig } from '../train/grpo';
+import { trainTaskOf } from '../train/grpo-rollouts';
 import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, type EvalResult } from '../train/eval';
 import { mixedTasks } from '../video/tasks';
 import { CliError, type CliCommand } from './command';

@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { CliError, type CliCommand } from './command';
 import { progressBar } from './progress';
 import { initBackend, BACKEND_NAMES, type BackendName } from '../model/backend';
-import { countParameters, createPolicy, presetConfig, PRESETS, type PresetName } from '../model/policy';
+import { countParameters, createPolicy } from '../model/policy';
+import { presetConfig, POLICY_PRESETS, type PresetName } from '../model/config';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { DEFAULT_SFT_CONFIG, runSft, type SftConfig } from '../train/sft';
@@ -46,7 +47,7 @@ export const command: CliCommand = {
       strict: true,
     });
     const preset = values.preset as PresetName;
-    if (!(preset in PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got "${values.preset}"`, 2);
+    if (!(preset in POLICY_PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(POLICY_PRESETS).join(', ')}, got "${values.preset}"`, 2);
     if (values.backend && !BACKEND_NAMES.includes(values.backend as BackendName)) throw new CliError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`, 2);
     const modalities = (values.modalities?.split(',') ?? DEFAULT_SFT_CONFIG.modalities) as Modality[];
     for (const m of modalities) if (!['text', 'image', 'video'].includes(m)) throw new CliError(`--modalities: unknown modality "${m}"`, 2);

@@ -6,12 +6,14 @@
 // Run: veripo bench stages [--json] [--checkpoint DIR] [--prompts N] [--steps N]
 import { initBackend, describeBackend } from '../model/backend';
 import { clonePolicy, loadCheckpoint } from '../model/checkpoint';
-import { createPolicy, disposePolicy, presetConfig, type Policy, type PresetName } from '../model/policy';
+import { createPolicy, disposePolicy, type Policy } from '../model/policy';
+import { presetConfig, type PresetName } from '../model/config';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
 import type { Tokenizer } from '../model/tokenizer';
 import { runSft, DEFAULT_SFT_CONFIG } from '../train/sft';
 import { runDpo, type DpoConfigInput, type DpoPair } from '../train/dpo';
-import { runGrpo, trainTaskOf, type GrpoConfigInput } from '../train/grpo';
+import { runGrpo, type GrpoConfigInput } from '../train/grpo';
+import { trainTaskOf } from '../train/grpo-rollouts';
 import { sampleTasks, type Modality } from '../video/tasks';
 
 export interface BenchStagesOptions {

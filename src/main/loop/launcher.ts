@@ -1,16 +1,13 @@
 // Starts runs in worker threads and relays their events: used by `veripo run` and by the
-// API (the app's Runs page). ../worker-entry finds the worker file in every build.
+// API's launcher (app/run-launcher.ts). ../worker-entry finds the worker file in every build.
 import { dirname, join, basename } from 'node:path';
 import { homedir } from 'node:os';
 import { spawnEntryWorker } from '../worker-entry';
 import type { Db } from '../store';
 import * as store from '../store';
-import type { EventHub } from '../events';
-import type { RunLauncher } from '../api';
-import { ApiError } from '../api';
 import type { RunEvent } from '../../shared/events';
 import type { LoopStatus } from '../../shared/api';
-import { PRESETS, resolveRunConfig, flattenConfig, parseSetValue, ConfigError, type RunConfig } from './config';
+import { resolveRunConfig, parseSetValue, type RunConfig } from './config';
 
 export interface RunWorkerData {
   runId: number;
@@ -100,41 +97,4 @@ export function createRunFromPreset(db: Db, args: { preset: string; overrides?: 
     seed: config.seed,
   });
   return { runId, config };
-}
-
-/** The API's launcher: runs in worker threads of this process, events into the hub. */
-export function createRunLauncher(db: Db, dbPath: string, events: EventHub): RunLauncher & { shutdown(): Promise<void> } {
-  const running = new Map<number, RunHandle>();
-  return {
-    presets() {
-      return Object.entries(PRESETS).map(([name, p]) => ({
-        name,
-        description: p.description,
-        config: flattenConfig(resolveRunConfig({ preset: name }) as unknown as Record<string, unknown>),
-      }));
-    },
-    async start(args) {
-      let created;
-      try {
-        created = createRunFromPreset(db, args);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new ApiError(err.message, 422);
-        throw err;
-      }
-      const handle = startRunWorker({ runId: created.runId, dbPath, onEvent: (e) => events.emit(e) });
-      running.set(created.runId, handle);
-      void handle.done.then(() => running.delete(created.runId));
-      return created.runId;
-    },
-    async stop(runId) {
-      const h = running.get(runId);
-      if (!h) return false;
-      h.stop();
-      return true;
-    },
-    async shutdown() {
-      for (const h of running.values()) h.stop();
-      await Promise.all([...running.values()].map((h) => h.done));
-    },
-  };
 }

@@ -4,7 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDb, markRunFinished, runConfig } from '../store';
 import { parseRunConfig } from './config';
-import { runLoop, type LoopEvent } from './veripo';
+import { runLoop } from './veripo';
+import type { LoopEvent } from './stages/context';
 import type { RunWorkerData, WorkerMessage } from './launcher';
 
 async function main(): Promise<void> {

@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parameterShapes, policyFromTensors, type Policy, type PolicyConfig } from './policy';
+import type { PolicyConfig } from './config';
+import { parameterShapes, policyFromTensors, type Policy } from './policy';
 import { Tokenizer, type TokenizerJSON } from './tokenizer';
 
 export interface WeightEntry {

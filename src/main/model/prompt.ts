@@ -4,7 +4,8 @@
 import { BENCHMARK_WORDS, NUMBER_WORDS } from '../video/words';
 import { LETTERS } from '../video/families';
 import { DEFAULT_FRAMES, sceneOptions, type Task } from '../video/tasks';
-import type { PolicyPrompt, TextFrames } from './policy';
+import type { TextFrames } from './config';
+import type { PolicyPrompt } from './inputs';
 import { Tokenizer } from './tokenizer';
 
 /** Frame geometry of the embedded benchmark (32x32 RGB) and the longest video a policy takes. */

@@ -249,6 +249,16 @@ export function insertMetrics(db: Db, runId: number, points: MetricPoint[]): voi
   })();
 }
 
+/** The last metric step a run has logged (0 before any). */
+export function lastMetricStep(db: Db, runId: number): number {
+  return (db.prepare('SELECT COALESCE(MAX(step), 0) AS s FROM metrics WHERE run_id = ?').get(runId) as { s: number }).s;
+}
+
+/** The step a new stage's metrics start at: steps are global per run, so successive stages' curves line up. */
+export function nextMetricStep(db: Db, runId: number): number {
+  return (db.prepare('SELECT COALESCE(MAX(step) + 1, 0) AS s FROM metrics WHERE run_id = ?').get(runId) as { s: number }).s;
+}
+
 export function getMetrics(db: Db, runIds: number[], names?: string[]): MetricSeries[] {
   const out: MetricSeries[] = [];
   const stmt = db.prepare('SELECT step, value, wall_s, stage_id FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, id');

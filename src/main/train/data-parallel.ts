@@ -8,7 +8,8 @@
 // gradient up to float rounding; the optimizer step stays on this thread.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Worker } from 'node:worker_threads';
-import type { Policy, PolicyConfig } from '../model/policy';
+import type { Policy } from '../model/policy';
+import type { PolicyConfig } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
 import { spawnEntryWorker } from '../worker-entry';
 import type { SftConfig } from './sft';

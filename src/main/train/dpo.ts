@@ -6,8 +6,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
-import type { Policy, PolicyPrompt } from '../model/policy';
-import { collate, mulberry32, sequenceLogprobs } from '../model/sample';
+import type { Policy } from '../model/policy';
+import type { PolicyPrompt } from '../model/inputs';
+import { collate } from '../model/inputs';
+import { mulberry32 } from '../model/sample';
+import { sequenceLogprobs } from '../model/forward';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
 

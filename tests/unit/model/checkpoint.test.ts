@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, presetConfig } from '../../../src/main/model/policy';
+import { createPolicy } from '../../../src/main/model/policy';
+import { presetConfig } from '../../../src/main/model/config';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../../../src/main/model/checkpoint';
 import { Tokenizer } from '../../../src/main/model/tokenizer';
 

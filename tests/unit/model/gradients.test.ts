@@ -68,7 +68,7 @@ describe('batchMatMul (slice by slice through XNNPACK on wasm)', () => {
 
   for (const transposeB of [false, true]) {
     it(`values and gradients equal the batched kernel's${transposeB ? ' (b transposed)' : ''}`, async () => {
-      const { batchMatMul } = await import('../../../src/main/model/policy');
+      const { batchMatMul } = await import('../../../src/main/model/matmul');
       expect(tf.getBackend()).toBe('wasm');
       const A = a();
       const B = transposeB ? bT() : b();

@@ -1,8 +1,13 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, disposePolicy, presetConfig, countParameters, embedTokens, packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type Policy, type PolicyConfig, type PolicyPrompt } from '../../../src/main/model/policy';
-import { collate, generate, sampleToken, sequenceLogprobs } from '../../../src/main/model/sample';
+import { createPolicy, disposePolicy, countParameters, type Policy } from '../../../src/main/model/policy';
+import { presetConfig, type PolicyConfig } from '../../../src/main/model/config';
+import { embedTokens } from '../../../src/main/model/embed';
+import { packPrompts, newTextFeatures, newTextWalk, stepTextWalk, type PolicyPrompt } from '../../../src/main/model/inputs';
+import { collate } from '../../../src/main/model/inputs';
+import { generate, sampleToken } from '../../../src/main/model/sample';
+import { sequenceLogprobs } from '../../../src/main/model/forward';
 
 const H = 8;
 const W = 8;

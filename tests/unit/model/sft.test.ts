@@ -1,12 +1,13 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, presetConfig } from '../../../src/main/model/policy';
+import { createPolicy } from '../../../src/main/model/policy';
+import { presetConfig } from '../../../src/main/model/config';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
 import { learningRateAt, NonFiniteLossError } from '../../../src/main/model/optim';
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_SFT_CONFIG, pickVariant, runSft, sftBatch, sftLossSum, validateSftConfig } from '../../../src/main/train/sft';
 import { policyGradients } from '../../../src/main/model/optim';
-import { sequenceLogprobs } from '../../../src/main/model/sample';
+import { sequenceLogprobs } from '../../../src/main/model/forward';
 import { scoreCompletions } from '../../../src/main/train/eval';
 import { sampleTasks } from '../../../src/main/video/tasks';
 

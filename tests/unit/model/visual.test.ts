@@ -1,9 +1,12 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, presetConfig, visualTokens, packPrompts, type Policy } from '../../../src/main/model/policy';
+import { createPolicy, type Policy } from '../../../src/main/model/policy';
+import { presetConfig } from '../../../src/main/model/config';
+import { visualTokens, packPrompts } from '../../../src/main/model/inputs';
 import { BENCHMARK_FRAME, benchmarkTokenizer, taskPrompt } from '../../../src/main/model/prompt';
-import { collate, sequenceLogprobs } from '../../../src/main/model/sample';
+import { collate } from '../../../src/main/model/inputs';
+import { sequenceLogprobs } from '../../../src/main/model/forward';
 import { generateTask } from '../../../src/main/video/tasks';
 
 const tokenizer = benchmarkTokenizer();
@@ -73,7 +76,7 @@ describe('visual tokens with patch pruning', () => {
 
 describe('rotary positions', () => {
   it('make a query-key score depend only on the offset between their positions', async () => {
-    const { rotaryTables, rotate } = await import('../../../src/main/model/policy');
+    const { rotaryTables, rotate } = await import('../../../src/main/model/transformer');
     const dh = 8;
     const q = tf.randomNormal([1, 1, 1, dh], 0, 1, 'float32', 1) as tf.Tensor4D;
     const k = tf.randomNormal([1, 1, 1, dh], 0, 1, 'float32', 2) as tf.Tensor4D;

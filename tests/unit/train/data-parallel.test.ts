@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, disposePolicy, presetConfig, type Policy } from '../../../src/main/model/policy';
+import { createPolicy, disposePolicy, type Policy } from '../../../src/main/model/policy';
+import { presetConfig } from '../../../src/main/model/config';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
 import { policyGradients } from '../../../src/main/model/optim';
 import type { Tokenizer } from '../../../src/main/model/tokenizer';

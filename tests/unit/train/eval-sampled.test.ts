@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, disposePolicy, presetConfig, type Policy } from '../../../src/main/model/policy';
+import { createPolicy, disposePolicy, type Policy } from '../../../src/main/model/policy';
+import { presetConfig } from '../../../src/main/model/config';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
 import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../../../src/main/train/eval';
 

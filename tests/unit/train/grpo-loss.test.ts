@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GrpoConfigSchema, gradedReadings, grpoLoss, maskTruncated, readingCredit, stopGradient, warmedUpRate, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo';
+import { GrpoConfigSchema, warmedUpRate } from '../../../src/main/train/grpo';
+import { stopGradient } from '../../../src/main/model/layers';
+import { gradedReadings, readingCredit } from '../../../src/main/train/grpo-rollouts';
+import { grpoLoss, maskTruncated, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo-loss';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import type { FactLog } from '../../../src/main/video/scene';
 

@@ -1,0 +1,48 @@
+// DPO "fast align" on the pairs the verify stage stored, against a frozen copy of the policy.
+import { clonePolicy } from '../../model/checkpoint';
+import { disposePolicy, type Policy } from '../../model/policy';
+import { taskPrompt } from '../../model/prompt';
+import type { Tokenizer } from '../../model/tokenizer';
+import type { TrainEvent } from '../../model/worker-protocol';
+import * as store from '../../store';
+import { runDpo, type DpoPair } from '../../train/dpo';
+import { taskFromId } from '../tasks';
+import type { LoopContext } from './context';
+
+export async function dpoStage(
+  ctx: LoopContext,
+  policy: Policy,
+  tokenizer: Tokenizer,
+  verifyStageId: number | null,
+  ordinal: number,
+  onEvent: (ev: TrainEvent) => void,
+): Promise<Record<string, unknown>> {
+  const { db, runId, config } = ctx;
+  const stored = store.pairsForTraining(db, runId, verifyStageId);
+  const pairs: DpoPair[] = [];
+  for (const p of stored) {
+    const taskId = (p.meta as { task_id?: string } | null)?.task_id;
+    if (!taskId) continue;
+    pairs.push({ prompt: taskPrompt(taskFromId(taskId), tokenizer), chosen: p.chosen_text, rejected: p.rejected_text });
+  }
+  if (pairs.length === 0) {
+    ctx.emit({ type: 'log', level: 'warn', message: 'dpo: the verifier found no preference pairs; skipping the update' });
+    return { pairs: 0, steps: 0 };
+  }
+  const reference = clonePolicy(policy, { trainable: false });
+  try {
+    const r = await runDpo({
+      policy,
+      reference,
+      tokenizer,
+      pairs,
+      config: { ...config.dpo, max_completion_length: config.dpo.max_completion_length ?? config.grpo.max_completion_length + 1 },
+      seed: config.seed * 1000 + ordinal,
+      onEvent,
+      shouldStop: ctx.shouldStop,
+    });
+    return { pairs: pairs.length, steps: r.steps, stopped_by: r.stoppedBy, last: r.last };
+  } finally {
+    disposePolicy(reference);
+  }
+}

@@ -1,0 +1,68 @@
+// GRPO "slow search" over the run's prompt pool, its rollouts stored for the verifier.
+import { clonePolicy } from '../../model/checkpoint';
+import { disposePolicy, type Policy } from '../../model/policy';
+import type { Tokenizer } from '../../model/tokenizer';
+import type { TrainEvent } from '../../model/worker-protocol';
+import * as store from '../../store';
+import type { Db } from '../../store';
+import { runGrpo, type RolloutRow } from '../../train/grpo';
+import { trainTaskOf } from '../../train/grpo-rollouts';
+import type { Task } from '../../video';
+import type { LoopContext } from './context';
+
+export interface GrpoStageInput {
+  stageId: number;
+  ordinal: number;
+  /** The prompts left after discard_solved. */
+  pool: Task[];
+  /** This stage's share of loop.max_seconds (or grpo.max_seconds). */
+  maxSeconds: number | null;
+  /** Metric step the stage's step 1 is stored after. */
+  stepBase: number;
+  onEvent: (ev: TrainEvent) => void;
+}
+
+export async function grpoStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, input: GrpoStageInput): Promise<Record<string, unknown>> {
+  const { db, runId, config } = ctx;
+  const { pool, stageId, stepBase } = input;
+  const reference = config.grpo.beta > 0 ? clonePolicy(policy, { trainable: false }) : null;
+  try {
+    const r = await runGrpo({
+      policy,
+      reference,
+      tokenizer,
+      tasks: pool.map((t) => trainTaskOf(t, tokenizer)),
+      config: { ...config.grpo, max_seconds: input.maxSeconds },
+      seed: config.seed * 1000 + input.ordinal,
+      onEvent: input.onEvent,
+      shouldStop: ctx.shouldStop,
+      onRollouts: (rows) => storeRollouts(db, runId, stageId, stepBase, rows),
+    });
+    return { steps: r.steps, stopped_by: r.stoppedBy, prompts: pool.length, last: r.last };
+  } finally {
+    if (reference) disposePolicy(reference);
+  }
+}
+
+export function storeRollouts(db: Db, runId: number, stageId: number, stepBase: number, rows: RolloutRow[]): void {
+  store.insertRollouts(
+    db,
+    runId,
+    rows.map((r) => ({
+      stage_id: stageId,
+      step: stepBase + r.step,
+      prompt_id: r.shuffled ? `${r.promptId}#shuffled` : r.promptId,
+      task_id: r.taskId,
+      group_index: r.groupIndex,
+      prompt: r.promptText,
+      ground_truth: r.groundTruth,
+      text: r.text,
+      token_count: r.tokenCount,
+      reward: r.reward,
+      reward_parts: r.rewardParts,
+      advantage: r.advantage,
+      truncated: r.truncated,
+      meta: r.shuffled ? { shuffled: true } : null,
+    })),
+  );
+}
