@@ -151,7 +151,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
       return out.value ?? {};
     };
     if (stage.kind === 'sft') {
-      summary = await guarded((health) => sftStage(ctx, policy, tokenizer, { onEvent: onTrainEvent, health, runDir, ordinal, stepBase, resume }));
+      summary = await guarded((health) => sftStage(ctx, policy, tokenizer, { onEvent: onTrainEvent, health, runDir, ordinal, stepBase, resume, flushMetrics: flush }));
     } else if (stage.kind === 'grpo') {
       const pool = trainTasks(config, stage.modality).filter((t) => !dropped.has(t.id));
       const left = secondsLeft();

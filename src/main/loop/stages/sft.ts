@@ -28,6 +28,8 @@ export interface SftStageInput {
   stepBase: number;
   /** An in-stage checkpoint to continue from. */
   resume: (StageProgress & { dir: string }) | null;
+  /** Writes buffered metrics: a checkpoint's steps must be in the database before it counts. */
+  flushMetrics: () => void;
 }
 
 export async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, input: SftStageInput): Promise<Record<string, unknown>> {
@@ -48,7 +50,10 @@ export async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Toke
     disposePolicy(saved);
     log(`sft: resuming at step ${input.resume.step} of ${sft.steps} from ${input.resume.dir}`);
   }
-  const save = (progress: SftProgress) => saveStageProgress(input.runDir, input.ordinal, 'sft', policy, tokenizer, { ...progress, stepBase: input.stepBase });
+  const save = (progress: SftProgress) => {
+    input.flushMetrics();
+    saveStageProgress(input.runDir, input.ordinal, 'sft', policy, tokenizer, { ...progress, stepBase: input.stepBase });
+  };
   const r = await runSft(policy, tokenizer, { ...sft, seed: config.seed }, {
     onEvent: input.onEvent,
     shouldStop: ctx.shouldStop,
