@@ -30,7 +30,7 @@ export const GrpoConfigSchema = z
     temperature: z.number().positive().default(1.0),
     top_p: z.number().gt(0).max(1).default(1.0),
     max_completion_length: z.number().int().positive().max(4096).default(128),
-    /** KL weight to the frozen reference. TRL now defaults to 0; VerIPO/DeepSeekMath use a KL term, 0.04 as TRL used to. */
+    /** KL weight to the frozen reference. TRL defaults to 0; VerIPO and DeepSeekMath use a KL term (0.04). */
     beta: z.number().min(0).default(0.04),
     epsilon: z.number().positive().default(0.2),
     /** Upper clip (DAPO clip-higher); null = epsilon, as TRL. */
