@@ -11,7 +11,10 @@ import type { Verdict } from '../verifier/types';
 import { exportPairs, pairRecordFromStored } from '../io/export';
 import { encodePng } from '../video';
 import { taskFromId, isBenchmarkTaskId, toVerifierRollout } from '../loop/tasks';
+import { dataDirFor } from '../loop/launcher';
 import { createRunLauncher } from './run-launcher';
+import { ApiError } from '../api';
+import { createPathPolicy, checkRunConfigPaths, PathNotAllowedError, type PathPolicy } from './paths';
 import { initBackend } from '../model/backend';
 
 /** The label a dry run counts and compares: the verdict fields a person filters by. */
@@ -98,10 +101,26 @@ export function appServices(): Partial<WorkbenchServices> {
   };
 }
 
-export async function openAppWorkbench(opts: { dbPath: string; mode: 'electron' | 'web' | 'cli' }): Promise<OpenedWorkbench> {
-  return openWorkbench({
-    ...opts,
+export async function openAppWorkbench(opts: {
+  dbPath: string;
+  mode: 'electron' | 'web' | 'cli';
+  /** Folders besides the data folder whose rubric and checkpoint files API calls may name. */
+  workspaces?: string[];
+}): Promise<OpenedWorkbench & { paths: PathPolicy }> {
+  const paths = createPathPolicy(dataDirFor(opts.dbPath), opts.workspaces);
+  const checkConfig = async (db: Db, config: Parameters<typeof checkRunConfigPaths>[0]) => {
+    try {
+      await checkRunConfigPaths(config, paths, db);
+    } catch (err) {
+      if (err instanceof PathNotAllowedError) throw new ApiError(err.message, 422);
+      throw err;
+    }
+  };
+  const opened = await openWorkbench({
+    dbPath: opts.dbPath,
+    mode: opts.mode,
     services: appServices(),
-    launcher: opts.dbPath === ':memory:' ? undefined : (db, dbPath, events) => createRunLauncher(db, dbPath, events),
+    launcher: opts.dbPath === ':memory:' ? undefined : (db, dbPath, events) => createRunLauncher(db, dbPath, events, (config) => checkConfig(db, config)),
   });
+  return { ...opened, paths };
 }

@@ -58,7 +58,7 @@ const DataConfigSchema = z
 
 const VerifierConfigSchema = z
   .object({
-    /** A rubric preset name (default | strict | lenient) or a path to a rubric JSON file. */
+    /** A rubric preset (default | strict | lenient), a saved rubric's name or "#id", or a rubric JSON file. */
     rubric: z.string().default('default'),
     /** Use the rubric's LLM judge (needs a reachable OpenAI-compatible server). */
     judge: z.boolean().default(false),

@@ -85,16 +85,26 @@ function markFailedIfUnfinished(dbPath: string, runId: number, error: string): v
   }
 }
 
-/** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
-export function createRunFromPreset(db: Db, args: { preset: string; overrides?: Record<string, unknown>; experiment?: string; name?: string; file?: Record<string, unknown> }): { runId: number; config: RunConfig } {
+type RunRequest = { preset: string; overrides?: Record<string, unknown>; experiment?: string; name?: string; file?: Record<string, unknown> };
+
+/** A preset + overrides (+ a config file) as one validated config; throws ConfigError. */
+export function runConfigFromPreset(args: RunRequest): RunConfig {
   const sets = Object.entries(args.overrides ?? {}).map(([k, v]) => [k, typeof v === 'string' ? parseSetValue(v) : v] as [string, unknown]);
-  const config = resolveRunConfig({ preset: args.preset, file: args.file, sets });
-  const runId = store.createRun(db, {
+  return resolveRunConfig({ preset: args.preset, file: args.file, sets });
+}
+
+export function storeRun(db: Db, args: RunRequest, config: RunConfig): number {
+  return store.createRun(db, {
     experiment: args.experiment ?? config.experiment,
     name: args.name ?? null,
     preset: args.preset,
     config: config as unknown as Record<string, unknown>,
     seed: config.seed,
   });
-  return { runId, config };
+}
+
+/** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
+export function createRunFromPreset(db: Db, args: RunRequest): { runId: number; config: RunConfig } {
+  const config = runConfigFromPreset(args);
+  return { runId: storeRun(db, args, config), config };
 }
