@@ -361,6 +361,49 @@ describe('workbench pages', () => {
     await runSelect.selectOption('');
   });
 
+  it('Pairs at scale: no cap, j/k scroll the list, position kept on reload, search, bulk decision with undo, edit box focus and Esc, guidelines', async () => {
+    await open('Pairs');
+    await page.getByLabel('Run', { exact: true }).selectOption('');
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    const list = page.getByRole('list', { name: 'Pairs' });
+    const total = (await api<{ total: number }>('listPairs', { limit: 1 })).body.total;
+    expect(total).toBeGreaterThan(5000);
+    await expect.poll(() => list.getAttribute('aria-rowcount'), { timeout: 10_000 }).toBe(String(total));
+    await page.getByRole('complementary', { name: 'Guidelines' }).waitFor();
+    await list.locator('button.rrow').first().click();
+    for (let i = 0; i < 40; i++) await page.keyboard.press('j');
+    const active = list.locator('button.rrow.active');
+    await active.waitFor();
+    const [box, row] = [(await list.boundingBox())!, (await active.boundingBox())!];
+    expect(row.y).toBeGreaterThanOrEqual(box.y);
+    expect(row.y + row.height).toBeLessThanOrEqual(box.y + box.height + 1);
+    expect(await page.getByLabel('Position').textContent()).toBe(`41 / ${total}`);
+    const name = (await page.getByRole('article', { name: /^Pair \d+/ }).getAttribute('aria-label'))!;
+    await page.reload();
+    await open('Pairs');
+    await page.getByRole('article', { name }).waitFor({ timeout: 15_000 });
+    // Search narrows the list on the server; a bulk decision on it is undone with Ctrl+Z.
+    await page.getByLabel('Search pairs').fill('_42.mp4');
+    const listed = async () => Number(await list.getAttribute('aria-rowcount'));
+    await expect.poll(async () => { const n = await listed(); return n > 0 && n < 20; }, { timeout: 10_000 }).toBe(true);
+    const found = await listed();
+    const accepted = async () => (await api<{ total: number }>('listPairs', { search: '_42.mp4', status: 'accepted', limit: 1 })).body.total;
+    const acceptedBefore = await accepted();
+    await page.getByRole('button', { name: 'Accept all listed' }).click();
+    await expect.poll(accepted, { timeout: 5000 }).toBe(found);
+    await list.locator('button.rrow').first().click();
+    await page.keyboard.press('ControlOrMeta+z');
+    await expect.poll(accepted, { timeout: 5000 }).toBe(acceptedBefore);
+    // The edit box takes focus; Esc cancels without saving.
+    await page.keyboard.press('e');
+    const box2 = page.getByRole('textbox', { name: 'Chosen text' });
+    await box2.waitFor();
+    expect(await box2.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Escape');
+    await box2.waitFor({ state: 'detached' });
+    await page.getByLabel('Search pairs').fill('');
+  });
+
   it('Rubrics: Monaco with the schema, an error marker blocks saving, a dry run reports counts', async () => {
     await open('Rubrics');
     const editor = page.locator('.monaco-editor').first();
