@@ -284,6 +284,63 @@ describe('workbench pages', () => {
     await g.getByRole('status').filter({ hasText: /Created pair #\d+ \(manual, pending\)/ }).waitFor();
   });
 
+  it('Rollouts: group side by side, filter marks without hiding, keyboard navigation, one legend, frame player, deep link follows the selection', async () => {
+    await open('Rollouts');
+    const runSelect = page.getByLabel('Run', { exact: true });
+    await runSelect.locator('option').first().waitFor({ state: 'attached' });
+    const trained = runSelect.locator('option', { hasText: '(finished)' }).filter({ hasNotText: 'imported' }).filter({ hasNotText: 'sft ' }).first();
+    await runSelect.selectOption((await trained.getAttribute('value'))!);
+    const runId = await runSelect.inputValue();
+    const list = page.getByRole('list', { name: 'Rollouts' });
+    await list.locator('button.rrow').first().click();
+    const group = page.getByRole('article', { name: /^Prompt group/ });
+    const cards = group.getByRole('region', { name: /^Rollout \d+/ });
+    await expect.poll(() => cards.count(), { timeout: 10_000 }).toBeGreaterThan(1);
+    // Side by side: the first two completions share a row.
+    const [a, b] = [(await cards.nth(0).boundingBox())!, (await cards.nth(1).boundingBox())!];
+    expect(Math.abs(a.y - b.y)).toBeLessThan(2);
+    expect(b.x).toBeGreaterThan(a.x);
+    expect(await cards.first().textContent()).toMatch(/reward .*adv/);
+    // Keyboard: j selects the next rollout, and the address follows the selection.
+    const pressed = () => list.locator('button.rrow[aria-pressed="true"]').getAttribute('aria-label');
+    const before = await pressed();
+    await page.locator('h1').click();
+    await page.keyboard.press('j');
+    await expect.poll(pressed).not.toBe(before);
+    const selectedId = /Rollout (\d+)/.exec((await pressed())!)![1];
+    expect(page.url()).toContain(`run=${runId}`);
+    expect(page.url()).toContain(`rollout=${selectedId}`);
+    await page.keyboard.press('Shift+J');
+    await expect.poll(async () => (await group.getAttribute('aria-label')) !== null).toBe(true);
+    // One legend names every highlighted kind on screen.
+    const legend = await group.getByLabel('Highlight legend').locator('mark').evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
+    expect(legend.slice(0, 4)).toEqual(['consistency', 'repetition', 'grounding', 'reflection']);
+    const shown = await group.locator('.cot mark').evaluateAll((els) => [...new Set(els.map((e) => e.className.replace('hl-', '')))]);
+    for (const k of shown) expect(legend).toContain(k);
+    // A filter marks the matching completions and keeps the rest of the group in view.
+    await page.getByLabel('Correct').selectOption('yes');
+    await list.locator('button.rrow').first().click();
+    await expect.poll(() => group.locator('[data-match="true"]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    const all = await cards.count();
+    const matching = await group.locator('[data-match="true"]').count();
+    expect(all).toBeGreaterThanOrEqual(matching);
+    await page.getByLabel('Correct').selectOption('');
+    // Frames open in a player that steps frame by frame.
+    const frame = group.getByRole('img', { name: 'frame 1', exact: true });
+    if (await frame.count()) {
+      await frame.click();
+      const player = page.getByRole('dialog', { name: 'Frame player' });
+      await player.waitFor();
+      expect(await player.getByLabel('Frame position').textContent()).toMatch(/^frame 1 \/ \d+$/);
+      await page.keyboard.press('ArrowRight');
+      expect(await player.getByLabel('Frame position').textContent()).toMatch(/^frame 2 \//);
+      const img = player.getByRole('img', { name: 'frame 2, full size' });
+      expect((await img.boundingBox())!.width).toBeGreaterThan(200);
+      await page.keyboard.press('Escape');
+      await player.waitFor({ state: 'detached' });
+    }
+  });
+
   it('Pairs: counts, side-by-side diff, keyboard decisions that survive a reload', async () => {
     await open('Pairs');
     const counts = page.getByLabel('Pair counts');
