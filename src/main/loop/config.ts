@@ -4,29 +4,34 @@ import { z } from 'zod';
 import { GrpoConfigSchema } from '../train/grpo';
 import { DpoConfigSchema } from '../train/dpo';
 import { DEFAULT_SFT_CONFIG } from '../train/sft';
+import { HealthConfigSchema, DEFAULT_HEALTH_CONFIG } from '../train/health';
 import { COT_VARIANTS } from '../video';
 
+// Every count and size has an upper bound: past it a typo (loop.iterations=1e9) exhausts memory
+// or time before a stage starts, and the error names the key and the limit.
 const SftConfigSchema = z
   .object({
     /** 0 skips cold-start SFT (then model.init_checkpoint should point at a trained policy). */
-    steps: z.number().int().min(0).default(DEFAULT_SFT_CONFIG.steps),
+    steps: z.number().int().min(0).max(1_000_000).default(DEFAULT_SFT_CONFIG.steps),
     learning_rate: z.number().positive().default(DEFAULT_SFT_CONFIG.learning_rate),
-    batch_size: z.number().int().positive().default(DEFAULT_SFT_CONFIG.batch_size),
-    warmup_steps: z.number().int().min(0).default(DEFAULT_SFT_CONFIG.warmup_steps),
+    batch_size: z.number().int().positive().max(1024).default(DEFAULT_SFT_CONFIG.batch_size),
+    warmup_steps: z.number().int().min(0).max(1_000_000).default(DEFAULT_SFT_CONFIG.warmup_steps),
     min_lr_ratio: z.number().min(0).max(1).default(DEFAULT_SFT_CONFIG.min_lr_ratio),
     weight_decay: z.number().min(0).default(DEFAULT_SFT_CONFIG.weight_decay),
     max_grad_norm: z.number().positive().default(DEFAULT_SFT_CONFIG.max_grad_norm),
     mix: z.partialRecord(z.enum(COT_VARIANTS), z.number().min(0)).default({ ...DEFAULT_SFT_CONFIG.mix }),
-    modalities: z.array(z.enum(['video', 'image', 'text'])).min(1).default([...DEFAULT_SFT_CONFIG.modalities]),
-    difficulties: z.array(z.number().int().min(1).max(3)).min(1).default([...DEFAULT_SFT_CONFIG.difficulties]),
+    modalities: z.array(z.enum(['video', 'image', 'text'])).min(1).max(64).default([...DEFAULT_SFT_CONFIG.modalities]),
+    difficulties: z.array(z.number().int().min(1).max(3)).min(1).max(64).default([...DEFAULT_SFT_CONFIG.difficulties]),
     /** Threads per SFT batch (1 = one thread; default 2 on a machine with 2+ cores). Not part of the SFT cache key. */
-    workers: z.number().int().min(1).default(DEFAULT_SFT_CONFIG.workers),
+    workers: z.number().int().min(1).max(64).default(DEFAULT_SFT_CONFIG.workers),
     /** Weight of the copy pointer's own loss next to the next-token loss (copy_head policies; 0 = off). */
     pointer_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.pointer_loss_weight),
     /** Weight of the vocabulary head's own loss next to the next-token loss (copy_head policies; 0 = off). */
     vocab_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.vocab_loss_weight),
     /** Reuse a finished SFT of the same model, config and seed from $VERIPO_HOME/cache (fair baselines start from one checkpoint). */
     cache: z.boolean().default(true),
+    /** Save weights, optimizer state and step every this many steps, so a run killed mid-SFT resumes there (TRL's name; 0 = only at the end). */
+    save_steps: z.number().int().min(0).max(1_000_000).default(50),
   })
   .strict();
 
@@ -43,9 +48,9 @@ const ModelConfigSchema = z
 const DataConfigSchema = z
   .object({
     /** Training prompts GRPO draws from (benchmark train split). */
-    train_size: z.number().int().positive().default(512),
-    val_size: z.number().int().positive().default(96),
-    test_size: z.number().int().positive().default(192),
+    train_size: z.number().int().positive().max(100_000).default(512),
+    val_size: z.number().int().positive().max(10_000).default(96),
+    test_size: z.number().int().positive().max(10_000).default(192),
     difficulty: z.number().int().min(1).max(3).default(1),
     modality: z.enum(['video', 'image', 'text']).default('video'),
   })
@@ -64,7 +69,7 @@ const LoopConfigSchema = z
   .object({
     /** veripo: GRPO → verify → DPO per iteration, then a final GRPO; grpo: continual GRPO only (baseline). */
     method: z.enum(['veripo', 'grpo']).default('veripo'),
-    iterations: z.number().int().min(0).default(2),
+    iterations: z.number().int().min(0).max(1000).default(2),
     /** Probability of dropping a prompt every rollout solved from the next GRPO stage (paper: 0.8). */
     discard_solved: z.number().min(0).max(1).default(0.8),
     /** Paper's curriculum: the first GRPO stage on text, then image, then video. */
@@ -81,7 +86,7 @@ const LoopConfigSchema = z
 export const RunConfigSchema = z
   .object({
     seed: z.number().int().min(0).default(0),
-    experiment: z.string().default('default'),
+    experiment: z.string().min(1).max(200).default('default'),
     model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
     data: DataConfigSchema.default(DataConfigSchema.parse({})),
     sft: SftConfigSchema.default(SftConfigSchema.parse({})),
@@ -89,6 +94,8 @@ export const RunConfigSchema = z
     verifier: VerifierConfigSchema.default(VerifierConfigSchema.parse({})),
     dpo: DpoConfigSchema.default(DpoConfigSchema.parse({})),
     loop: LoopConfigSchema.default(LoopConfigSchema.parse({})),
+    /** The training health guard's thresholds (docs/reliability.md). */
+    health: HealthConfigSchema.default(DEFAULT_HEALTH_CONFIG),
   })
   .strict();
 export type RunConfig = z.output<typeof RunConfigSchema>;

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
+import type { HealthGuard } from './health';
 import type { Policy } from '../model/policy';
 import type { PolicyPrompt } from '../model/inputs';
 import { collate } from '../model/inputs';
@@ -130,13 +131,14 @@ export const DpoConfigSchema = z
     /** TRL's 1e-6 is tuned for 7B models; a small policy needs a larger step. */
     learning_rate: z.number().positive().default(1e-5),
     /** Pairs per optimizer step (TRL per_device_train_batch_size). */
-    batch_size: z.number().int().positive().default(8),
+    // Upper bounds on counts and sizes: past them a typo exhausts memory or time.
+    batch_size: z.number().int().positive().max(1024).default(8),
     /** Passes over the pairs (TRL num_train_epochs); `steps` (TRL max_steps) wins when set. */
-    epochs: z.number().int().positive().default(1),
-    steps: z.number().int().positive().nullable().default(null),
+    epochs: z.number().int().positive().max(10_000).default(1),
+    steps: z.number().int().positive().max(1_000_000).nullable().default(null),
     max_seconds: z.number().positive().nullable().default(null),
     /** Completion tokens including <eos>, as GRPO's sampler counts them; longer ones are cut. null = whatever fits the model. */
-    max_completion_length: z.number().int().positive().nullable().default(null),
+    max_completion_length: z.number().int().positive().max(4096).nullable().default(null),
     ...OPTIMIZER_CONFIG_FIELDS,
   })
   .strict();
@@ -162,6 +164,8 @@ export interface DpoContext {
   config: DpoConfigInput;
   onEvent?: (ev: TrainEvent) => void;
   shouldStop?: () => boolean;
+  /** Checked after every step (./health); throws to stop a diverged stage. */
+  health?: HealthGuard;
   seed?: number;
 }
 
@@ -270,6 +274,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
       metric(step, 'loss', loss);
       for (const [k, v] of Object.entries(stats)) metric(step, k, v);
       metric(step, 'grad_norm', gradNorm);
+      ctx.health?.check({ step, loss, gradNorm });
       metric(step, 'step_seconds', (performance.now() - stepStart) / 1000);
       emit({ type: 'progress', stage: 'dpo', step, total });
     }

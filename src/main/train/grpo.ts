@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, learningRateAt, policyGradients } from '../model/optim';
+import type { HealthGuard } from './health';
 import { collate } from '../model/inputs';
 import { stopGradient } from '../model/layers';
 import { sequenceLogprobs } from '../model/forward';
@@ -20,14 +21,15 @@ import { sampleStep, taskSampler, type RolloutSource, type Sampled, type TrainTa
 export const GrpoConfigSchema = z
   .object({
     /** Budget: optimizer steps, and/or wall-clock seconds (whichever ends first). */
-    steps: z.number().int().positive().default(40),
+    // Upper bounds on counts and sizes: past them a typo (1e9) exhausts memory or time before anything is learned.
+    steps: z.number().int().positive().max(1_000_000).default(40),
     max_seconds: z.number().positive().nullable().default(null),
     /** Distinct prompts per step; each gets num_generations completions. */
-    per_step_prompts: z.number().int().positive().default(4),
-    num_generations: z.number().int().min(2).default(8),
+    per_step_prompts: z.number().int().positive().max(1024).default(4),
+    num_generations: z.number().int().min(2).max(256).default(8),
     temperature: z.number().positive().default(1.0),
     top_p: z.number().gt(0).max(1).default(1.0),
-    max_completion_length: z.number().int().positive().default(128),
+    max_completion_length: z.number().int().positive().max(4096).default(128),
     /** KL weight to the frozen reference. TRL defaults to 0; VerIPO and DeepSeekMath use a KL term (0.04). */
     beta: z.number().min(0).default(0.04),
     epsilon: z.number().positive().default(0.2),
@@ -40,22 +42,22 @@ export const GrpoConfigSchema = z
       .default('group')
       .transform((v): ScaleRewards => (v === true ? 'group' : v === false ? 'none' : v)),
     importance_sampling_level: z.enum(['token', 'sequence']).default('token'),
-    num_iterations: z.number().int().positive().default(1),
+    num_iterations: z.number().int().positive().max(64).default(1),
     reward_weights: z
       .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number(), grounded_accuracy: z.number(), reading_recall: z.number() })
       .partial()
       .strict()
       .default({}),
     /** Length reward shape (only matters when reward_weights.length > 0): words of reasoning for full reward, hard cap. */
-    length_target: z.number().int().positive().default(64),
-    length_max: z.number().int().positive().nullable().default(null),
+    length_target: z.number().int().positive().max(4096).default(64),
+    length_max: z.number().int().positive().max(4096).nullable().default(null),
     mask_truncated_completions: z.boolean().default(false),
     /**
      * Completions per forward/backward pass; a step's gradients accumulate over all of them
      * (TRL's name). 4, not TRL's 8: eight 330-token scene-text rows grow the wasm heap to
      * 1.9-2.3 GB (four: 1.0-1.3 GB), close to what tfjs-wasm can address.
      */
-    per_device_train_batch_size: z.number().int().positive().default(4),
+    per_device_train_batch_size: z.number().int().positive().max(1024).default(4),
     /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
     learning_rate: z.number().positive().default(2e-5),
     /**
@@ -63,12 +65,12 @@ export const GrpoConfigSchema = z
      * (constant_with_warmup). A fresh Adam's first steps move every weight by about the full
      * learning rate whatever its gradient's signal-to-noise; warmup keeps those steps small.
      */
-    warmup_steps: z.number().int().min(0).default(0),
+    warmup_steps: z.number().int().min(0).max(1_000_000).default(0),
     ...OPTIMIZER_CONFIG_FIELDS,
     /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
     dynamic_sampling: z.boolean().default(false),
     /** Extra sampling rounds dynamic sampling may spend per step to refill the batch. */
-    dynamic_sampling_max_rounds: z.number().int().min(0).default(2),
+    dynamic_sampling_max_rounds: z.number().int().min(0).max(64).default(2),
     /** Video-R1 T-GRPO: a second group on shuffled frames and the temporal bonus. */
     temporal: z.boolean().default(false),
     temporal_alpha: z.number().min(0).default(0.3),
@@ -143,6 +145,8 @@ export interface GrpoContext {
   onEvent?: (ev: TrainEvent) => void;
   onRollouts?: (rows: RolloutRow[]) => void;
   shouldStop?: () => boolean;
+  /** Checked after every step (./health); throws to stop a diverged stage. */
+  health?: HealthGuard;
   seed?: number;
 }
 
@@ -263,6 +267,8 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         updatePolicy(step, trained, trained.map((r) => advOf.get(r)!));
       }
       metric(step, 'update_seconds', (performance.now() - updateStart) / 1000);
+      // A step without an update reports only its rewards (the last loss is a step old).
+      ctx.health?.check({ step, rewardStd: rStd, ...(trained.length > 0 ? { loss: last.loss, gradNorm: last.grad_norm, kl: last.kl } : {}) });
       emit({ type: 'progress', stage: 'grpo', step, total: cfg.steps });
     }
   } finally {

@@ -7,6 +7,7 @@ import * as store from '../../store';
 import type { Db } from '../../store';
 import { runGrpo, type RolloutRow } from '../../train/grpo';
 import { trainTaskOf } from '../../train/grpo-rollouts';
+import type { HealthGuard } from '../../train/health';
 import type { Task } from '../../video';
 import type { LoopContext } from './context';
 
@@ -20,6 +21,7 @@ export interface GrpoStageInput {
   /** Metric step the stage's step 1 is stored after. */
   stepBase: number;
   onEvent: (ev: TrainEvent) => void;
+  health?: HealthGuard;
 }
 
 export async function grpoStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, input: GrpoStageInput): Promise<Record<string, unknown>> {
@@ -37,6 +39,7 @@ export async function grpoStage(ctx: LoopContext, policy: Policy, tokenizer: Tok
       onEvent: input.onEvent,
       shouldStop: ctx.shouldStop,
       onRollouts: (rows) => storeRollouts(db, runId, stageId, stepBase, rows),
+      health: input.health,
     });
     return { steps: r.steps, stopped_by: r.stoppedBy, prompts: pool.length, last: r.last };
   } finally {
