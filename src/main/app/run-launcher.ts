@@ -2,18 +2,15 @@
 import type { Db } from '../store';
 import type { EventHub } from '../events';
 import { ApiError, type RunLauncher } from '../api';
-import { ConfigError, flattenConfig, PRESETS, resolveRunConfig } from '../loop/config';
+import { ConfigError, configFields, resolveRunConfig } from '../loop/config';
+import { RUN_PRESETS } from '../loop/presets';
 import { createRunFromPreset, startRunWorker, type RunHandle } from '../loop/launcher';
 
 export function createRunLauncher(db: Db, dbPath: string, events: EventHub): RunLauncher & { shutdown(): Promise<void> } {
   const running = new Map<number, RunHandle>();
   return {
     presets() {
-      return Object.entries(PRESETS).map(([name, p]) => ({
-        name,
-        description: p.description,
-        config: flattenConfig(resolveRunConfig({ preset: name }) as unknown as Record<string, unknown>),
-      }));
+      return Object.entries(RUN_PRESETS).map(([name, p]) => ({ name, description: p.description, fields: configFields(resolveRunConfig({ preset: name })) }));
     },
     async start(args) {
       let created;

@@ -7,7 +7,8 @@ import { countParameters, createPolicy } from '../model/policy';
 import { presetConfig, POLICY_PRESETS, type PresetName } from '../model/config';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
-import { DEFAULT_SFT_CONFIG, runSft, type SftConfig } from '../train/sft';
+import { DEFAULT_SFT_CONFIG, type SftConfig } from '../train/config';
+import { runSft } from '../train/sft';
 import { DEFAULT_EVAL_CONFIG, evaluate } from '../train/eval';
 import type { Modality } from '../video/tasks';
 

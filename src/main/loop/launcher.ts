@@ -7,7 +7,7 @@ import type { Db } from '../store';
 import * as store from '../store';
 import type { RunEvent } from '../../shared/events';
 import type { LoopStatus } from '../../shared/api';
-import { resolveRunConfig, parseSetValue, type RunConfig } from './config';
+import { resolveRunConfig, type RunConfig } from './config';
 
 export interface RunWorkerData {
   runId: number;
@@ -87,8 +87,8 @@ function markFailedIfUnfinished(dbPath: string, runId: number, error: string): v
 
 /** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
 export function createRunFromPreset(db: Db, args: { preset: string; overrides?: Record<string, unknown>; experiment?: string; name?: string; file?: Record<string, unknown> }): { runId: number; config: RunConfig } {
-  const sets = Object.entries(args.overrides ?? {}).map(([k, v]) => [k, typeof v === 'string' ? parseSetValue(v) : v] as [string, unknown]);
-  const config = resolveRunConfig({ preset: args.preset, file: args.file, sets });
+  // Text values (CLI --set, form inputs) are parsed by their key's kind inside resolveRunConfig.
+  const config = resolveRunConfig({ preset: args.preset, file: args.file, sets: Object.entries(args.overrides ?? {}) });
   const runId = store.createRun(db, {
     experiment: args.experiment ?? config.experiment,
     name: args.name ?? null,

@@ -10,7 +10,7 @@ import { isGrounded, parseClaims } from '../video/claims';
 import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
 import { dynamicSamplingKeep, groupAdvantages, temporalBonus, weightAdvantages } from './advantages';
-import type { GrpoConfig } from './grpo';
+import type { GrpoConfig } from './config';
 import { computeRewards, findBlocks, isNeeded, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
 
 /** Completions sampled in one batch (see sampleGroups). */

@@ -5,7 +5,7 @@
 // advantages -> `num_iterations` clipped updates with the loss of grpo-loss.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, learningRateAt, policyGradients } from '../model/optim';
+import { adamWFromConfig, clippedStep, learningRateAt, policyGradients } from '../model/optim';
 import { collate } from '../model/inputs';
 import { stopGradient } from '../model/layers';
 import { sequenceLogprobs } from '../model/forward';
@@ -14,94 +14,11 @@ import { mulberry32 } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
 import type { ScaleRewards } from './advantages';
+import { GrpoConfigSchema, type GrpoConfig, type GrpoConfigInput } from './config';
 import { accumulateGradients, grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
 import { sampleStep, taskSampler, type RolloutSource, type Sampled, type TrainTask } from './grpo-rollouts';
 
-export const GrpoConfigSchema = z
-  .object({
-    /** Budget: optimizer steps, and/or wall-clock seconds (whichever ends first). */
-    steps: z.number().int().positive().default(40),
-    max_seconds: z.number().positive().nullable().default(null),
-    /** Distinct prompts per step; each gets num_generations completions. */
-    per_step_prompts: z.number().int().positive().default(4),
-    num_generations: z.number().int().min(2).default(8),
-    temperature: z.number().positive().default(1.0),
-    top_p: z.number().gt(0).max(1).default(1.0),
-    max_completion_length: z.number().int().positive().default(128),
-    /** KL weight to the frozen reference. TRL now defaults to 0; VerIPO/DeepSeekMath use a KL term, 0.04 as TRL used to. */
-    beta: z.number().min(0).default(0.04),
-    epsilon: z.number().positive().default(0.2),
-    /** Upper clip (DAPO clip-higher); null = epsilon, as TRL. */
-    epsilon_high: z.number().positive().nullable().default(null),
-    loss_type: z.enum(['grpo', 'bnpo', 'dr_grpo', 'dapo']).default('grpo'),
-    /** TRL also accepts booleans: true = group, false = none. */
-    scale_rewards: z
-      .union([z.enum(['group', 'batch', 'none']), z.boolean()])
-      .default('group')
-      .transform((v): ScaleRewards => (v === true ? 'group' : v === false ? 'none' : v)),
-    importance_sampling_level: z.enum(['token', 'sequence']).default('token'),
-    num_iterations: z.number().int().positive().default(1),
-    reward_weights: z
-      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number(), grounded_accuracy: z.number(), reading_recall: z.number() })
-      .partial()
-      .strict()
-      .default({}),
-    /** Length reward shape (only matters when reward_weights.length > 0): words of reasoning for full reward, hard cap. */
-    length_target: z.number().int().positive().default(64),
-    length_max: z.number().int().positive().nullable().default(null),
-    mask_truncated_completions: z.boolean().default(false),
-    /**
-     * Completions per forward/backward pass; a step's gradients accumulate over all of them
-     * (TRL's name). 4, not TRL's 8: eight 330-token scene-text rows grow the wasm heap to
-     * 1.9-2.3 GB (four: 1.0-1.3 GB), close to what tfjs-wasm can address.
-     */
-    per_device_train_batch_size: z.number().int().positive().default(4),
-    /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
-    learning_rate: z.number().positive().default(2e-5),
-    /**
-     * TRL's warmup_steps: the learning rate rises linearly over these steps, then stays
-     * (constant_with_warmup). A fresh Adam's first steps move every weight by about the full
-     * learning rate whatever its gradient's signal-to-noise; warmup keeps those steps small.
-     */
-    warmup_steps: z.number().int().min(0).default(0),
-    ...OPTIMIZER_CONFIG_FIELDS,
-    /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
-    dynamic_sampling: z.boolean().default(false),
-    /** Extra sampling rounds dynamic sampling may spend per step to refill the batch. */
-    dynamic_sampling_max_rounds: z.number().int().min(0).default(2),
-    /** Video-R1 T-GRPO: a second group on shuffled frames and the temporal bonus. */
-    temporal: z.boolean().default(false),
-    temporal_alpha: z.number().min(0).default(0.3),
-    temporal_mu: z.number().min(0).default(0.8),
-    /**
-     * Per-token credit for readings (0 = off, as TRL): each "frame F : … at X Y" or "… is not
-     * visible" reading in <think> adds reading_advantage * (right - the step's share of right
-     * readings) to its own tokens' advantage; right = grounded and one the gold chain makes.
-     * See gradedReadings and readingCredit.
-     */
-    reading_advantage: z.number().min(0).default(0),
-    /**
-     * Weights on positive and negative sequence advantages (both 1 = GRPO; not TRL keys).
-     * negative_advantage_weight 0 reinforces only completions that beat their group; see
-     * weightAdvantages.
-     */
-    positive_advantage_weight: z.number().min(0).default(1),
-    negative_advantage_weight: z.number().min(0).default(1),
-    /**
-     * Which weights GRPO updates (not a TRL key). gains_biases: only the 1-D parameters, the
-     * layer-norm gains and biases and every linear layer's bias (BitFit, LN-tuning): 8 321 of
-     * the small policy's 1.55 M weights. An RL episode carries about a bit of information, so
-     * a small trainable subset loses little of what RL can learn and cannot fit the few
-     * prompts of each step the way every matrix can; it also takes a larger learning rate
-     * (LoRA Without Regret).
-     */
-    trainable_parameters: z.enum(['all', 'gains_biases']).default('all'),
-    /** Accuracy reward at or above this counts as "correct" for T-GRPO (numeric answers score in [0, 1]). */
-    correct_threshold: z.number().min(0).max(1).default(0.5),
-  })
-  .strict();
-export type GrpoConfig = z.output<typeof GrpoConfigSchema>;
-export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
+
 
 /** Names of the parameters GRPO leaves alone under trainable_parameters (see the config). */
 export function frozenParameterNames(shapes: Iterable<[string, readonly number[]]>, which: GrpoConfig['trainable_parameters']): string[] {

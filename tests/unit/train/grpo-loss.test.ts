@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GrpoConfigSchema, warmedUpRate } from '../../../src/main/train/grpo';
+import { GrpoConfigSchema } from '../../../src/main/train/config';
+import { warmedUpRate } from '../../../src/main/train/grpo';
 import { stopGradient } from '../../../src/main/model/layers';
 import { gradedReadings, readingCredit } from '../../../src/main/train/grpo-rollouts';
 import { grpoLoss, maskTruncated, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo-loss';

@@ -9,7 +9,8 @@ import type { PolicyPrompt } from '../../../src/main/model/inputs';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import { NonFiniteLossError } from '../../../src/main/model/optim';
 import { GENERATION_ROWS, shuffleFrames, type TrainTask } from '../../../src/main/train/grpo-rollouts';
-import { frozenParameterNames, runGrpo, type GrpoConfigInput, type RolloutRow } from '../../../src/main/train/grpo';
+import { frozenParameterNames, runGrpo, type RolloutRow } from '../../../src/main/train/grpo';
+import type { GrpoConfigInput } from '../../../src/main/train/config';
 import { microBatchWeight, microBatches } from '../../../src/main/train/grpo-loss';
 
 // A 10-token vocabulary: specials plus A, B. With no frames and a one-token prompt the
