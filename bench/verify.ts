@@ -2,11 +2,25 @@
 // of correct, wrong, inconsistent, looping, reflective and cut-off completions of 60-400
 // words) through verifyAll + buildAllPairs on one thread. Target: < 10 s.
 // Run: npx tsx bench/verify.ts [N]
-import type { AnswerSpec } from '../src/main/train/rewards';
+// With --labelled [FILE] (default tests/fixtures/verifier/labelled.jsonl) it instead prints
+// how far the default rubric's verdicts agree with the file's hand labels.
+import type { AnswerSpec } from '../src/main/answers/spec';
+import { readLabelledRollouts } from '../src/main/io/labelled';
+import { labelAgreement } from '../src/main/verifier/agreement';
 import { buildAllPairs, countPairsByKind } from '../src/main/verifier/pairs';
 import { defaultRubric } from '../src/main/verifier/rubric';
 import type { Rollout } from '../src/main/verifier/types';
 import { verifyAll } from '../src/main/verifier/verify';
+
+const labelledAt = process.argv.indexOf('--labelled');
+if (labelledAt >= 0) {
+  const arg = process.argv[labelledAt + 1];
+  const file = arg && !arg.startsWith('--') ? arg : 'tests/fixtures/verifier/labelled.jsonl';
+  const { rollouts, labels } = await readLabelledRollouts(file);
+  const { disagreements, ...figures } = labelAgreement(await verifyAll(rollouts, defaultRubric()), labels);
+  console.log(JSON.stringify({ file, ...figures, disagreeing_indices: disagreements }, null, 2));
+  process.exit(0);
+}
 
 const N = Number(process.argv[2] ?? 10_000);
 let seed = 12345;

@@ -65,7 +65,7 @@ const PLANS: RunPlan[] = [
     seed: 1,
     status: 'finished',
     stages: [
-      { kind: 'sft', iteration: 0, steps: 20, wall_s: 14 },
+      { kind: 'sft', iteration: 0, steps: 40, wall_s: 28 },
       { kind: 'grpo', iteration: 1, steps: 16, wall_s: 95 },
       { kind: 'grpo', iteration: 2, steps: 16, wall_s: 93 },
       { kind: 'eval', iteration: 2, steps: 1, wall_s: 4 },
@@ -228,7 +228,6 @@ export function seedDemoDb(dbPath: string, opts: SeedOptions = {}): SeedSummary 
       summary.runs.push(runId);
       markRunStarted(db, runId, { backend: 'wasm', backendReason: 'tfjs-node-gpu is not installed; wasm (SIMD, 2 threads) is the fastest available', pid: process.pid });
       let globalStep = 0;
-      let wall = 0;
       let skill = plan.skill * 0.55;
       let incons = 0.18;
       let length = 60;
@@ -236,9 +235,11 @@ export function seedDemoDb(dbPath: string, opts: SeedOptions = {}): SeedSummary 
         const stageId = startStage(db, runId, ordinal, st.iteration, st.kind);
         const points: MetricPoint[] = [];
         const rollouts: NewRollout[] = [];
-        const stepWall = st.wall_s / st.steps;
+        // As the loop stores them: wall_s restarts in every stage; the last tenth of a stage is its eval.
+        const trainS = st.wall_s * 0.9;
+        const stepWall = trainS / st.steps;
         for (let step = 0; step < st.steps; step++) {
-          wall += stepWall;
+          const wall = (step + 1) * stepWall;
           const m = (name: string, value: number) => points.push({ stage_id: stageId, step: globalStep, name, value, wall_s: wall });
           if (st.kind === 'sft') {
             m('sft/loss', 3.2 * Math.exp(-step / 8) + 0.6 + r() * 0.1);
@@ -316,14 +317,14 @@ export function seedDemoDb(dbPath: string, opts: SeedOptions = {}): SeedSummary 
             : null;
         if (val) {
           insertMetrics(db, runId, [
-            { stage_id: stageId, step: globalStep - 1, name: 'val/accuracy', value: val.accuracy, wall_s: wall },
-            { stage_id: stageId, step: globalStep - 1, name: 'val/mean_length', value: val.mean_length, wall_s: wall },
-            { stage_id: stageId, step: globalStep - 1, name: 'val/inconsistency_rate', value: val.inconsistency_rate, wall_s: wall },
+            { stage_id: stageId, step: globalStep - 1, name: 'val/accuracy', value: val.accuracy, wall_s: st.wall_s },
+            { stage_id: stageId, step: globalStep - 1, name: 'val/mean_length', value: val.mean_length, wall_s: st.wall_s },
+            { stage_id: stageId, step: globalStep - 1, name: 'val/inconsistency_rate', value: val.inconsistency_rate, wall_s: st.wall_s },
           ]);
         }
         const interruptedHere = plan.status === 'interrupted' && ordinal === plan.stages.length - 1;
         if (!interruptedHere) {
-          finishStage(db, stageId, { status: 'finished', wall_s: st.wall_s, val, summary: st.kind === 'verify' ? { pairs: 0 } : null });
+          finishStage(db, stageId, { status: 'finished', wall_s: st.wall_s, val, summary: { train_s: trainS, ...(st.kind === 'verify' ? { pairs: 0 } : {}) } });
         }
         if (st.kind === 'verify') {
           summary.pairs += seedPairs(db, runId, stageId, r);
@@ -414,7 +415,7 @@ function seedPairs(db: ReturnType<typeof openDb>, runId: number, stageId: number
     }
   }
   insertPairs(db, runId, pairs);
-  db.prepare('UPDATE stages SET summary = ? WHERE id = ?').run(JSON.stringify({ pairs: pairs.length }), stageId);
+  db.prepare(`UPDATE stages SET summary = json_set(COALESCE(summary, '{}'), '$.pairs', ?) WHERE id = ?`).run(pairs.length, stageId);
   return pairs.length;
 }
 
@@ -499,6 +500,53 @@ export function addCurationRun(dbPath: string, n = 10): number {
     }));
     insertPairs(db, runId, pairs);
     return runId;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Two trained runs that differ only in cold-start SFT length (150 vs 400 steps), stored as the
+ * loop stores them: their GRPO curves must overlap on the RL step axis.
+ */
+export function addSftLengthRuns(dbPath: string): number[] {
+  const db = openDb(dbPath);
+  try {
+    return [150, 400].map((sftSteps) => {
+      const r = rng(sftSteps);
+      const runId = createRun(db, {
+        experiment: 'sft-length',
+        name: `sft ${sftSteps} steps`,
+        preset: 'smoke',
+        seed: 1,
+        config: { preset: 'smoke', seed: 1, sft: { steps: sftSteps }, grpo: { num_generations: 4, beta: 0.04 }, data: { val_size: 64 } },
+      });
+      markRunStarted(db, runId, { backend: 'wasm', backendReason: 'seeded', pid: process.pid });
+      let step = 0;
+      const plan: [StagePlan['kind'], number][] = [['sft', sftSteps], ['grpo', 16], ['verify', 0], ['dpo', 8], ['grpo', 16]];
+      plan.forEach(([kind, steps], ordinal) => {
+        const stageId = startStage(db, runId, ordinal, ordinal === 0 ? 0 : 1, kind);
+        const points: MetricPoint[] = [];
+        const rollouts: NewRollout[] = [];
+        for (let i = 0; i < steps; i++, step++) {
+          const wall = (i + 1) * 0.5;
+          if (kind === 'sft') points.push({ stage_id: stageId, step, name: 'sft/loss', value: 3 * Math.exp(-i / 50) + r() * 0.1, wall_s: wall });
+          if (kind === 'dpo') points.push({ stage_id: stageId, step, name: 'dpo/loss', value: 0.69 - i * 0.02, wall_s: wall });
+          if (kind === 'grpo') {
+            points.push({ stage_id: stageId, step, name: 'grpo/accuracy', value: 0.3 + i * 0.01 + r() * 0.05, wall_s: wall });
+            points.push({ stage_id: stageId, step, name: 'grpo/kl', value: 0.0005 * i + r() * 0.0005, wall_s: wall });
+            for (let p = 0; p < 2; p++) rollouts.push({ stage_id: stageId, step, prompt_id: `s${sftSteps}-${step}-${p}`, task_id: null, group_index: 0, prompt: 'q', ground_truth: 'A', text: '<think>x</think><answer>A</answer>', token_count: 4, reward: 1, reward_parts: { accuracy: 1 }, truncated: false, verdict: null, meta: null });
+          }
+        }
+        const train = steps * 0.5;
+        if (kind !== 'verify') points.push({ stage_id: stageId, step: Math.max(0, step - 1), name: 'val/accuracy', value: 0.3 + ordinal * 0.02, wall_s: train + 2 });
+        insertMetrics(db, runId, points);
+        if (rollouts.length) insertRollouts(db, runId, rollouts);
+        finishStage(db, stageId, { status: 'finished', wall_s: train + (kind === 'verify' ? 0 : 2), val: null, summary: { train_s: train } });
+      });
+      markRunFinished(db, runId, 'finished');
+      return runId;
+    });
   } finally {
     db.close();
   }

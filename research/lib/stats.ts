@@ -7,8 +7,27 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy } from '../../src/main/model/policy';
 import type { Tokenizer } from '../../src/main/model/tokenizer';
-import { evaluatePolicy, sampledAccuracy } from '../../src/main/train/eval';
+import { evaluatePolicy, type EvalResult } from '../../src/main/train/eval';
 import type { Task } from '../../src/main/video/tasks';
+
+/**
+ * Per task, the mean accuracy of k samples at a temperature (pass@1 as DeepSeek-R1 reports it).
+ * Sample s always uses seed SAMPLED_SEED + s, so two policies compared on the same tasks draw
+ * the same uniforms and differ only where their distributions do (common random numbers).
+ */
+export function sampledAccuracy(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], o: { k: number; temperature: number; top_p?: number; max_completion_length?: number; onSample?: (done: number) => void }): { perTask: number[]; runs: EvalResult[] } {
+  if (!Number.isInteger(o.k) || o.k < 1) throw new Error(`sampledAccuracy: k must be a positive integer, got ${o.k}`);
+  if (!(o.temperature > 0)) throw new Error(`sampledAccuracy: temperature must be > 0, got ${o.temperature}`);
+  const runs = Array.from({ length: o.k }, (_, s) => {
+    const run = evaluatePolicy(policy, tokenizer, tasks, { temperature: o.temperature, top_p: o.top_p ?? 1, max_completion_length: o.max_completion_length, seed: SAMPLED_SEED + s });
+    o.onSample?.(s + 1);
+    return run;
+  });
+  const perTask = tasks.map((_, i) => runs.reduce((a, r) => a + r.samples[i]!.accuracy, 0) / o.k);
+  return { perTask, runs };
+}
+
+const SAMPLED_SEED = 200;
 
 export interface ValReport {
   accuracy: number;

@@ -5,7 +5,8 @@
 //   npx tsx research/scripts/grpo-passk.ts CHECKPOINT_DIR [K=8] [T=0.6] [PER_MODALITY=140]
 import { initBackend } from '../../src/main/model/backend';
 import { loadCheckpoint } from '../../src/main/model/checkpoint';
-import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../../src/main/train/eval';
+import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../../src/main/train/eval';
+import { sampledAccuracy } from '../lib/stats';
 import { GrpoConfigSchema } from '../../src/main/train/config';
 
 await initBackend();

@@ -97,6 +97,9 @@ export function createWorkbench(opts: WorkbenchOptions): WorkbenchApi {
     async getMetrics({ run_ids, names }) {
       return store.getMetrics(db, run_ids, names);
     },
+    async getAxes({ run_ids }) {
+      return run_ids.map((id) => (mustRun(id), store.runAxes(db, id)));
+    },
     async listPresets() {
       return opts.launcher ? opts.launcher.presets() : [];
     },

@@ -49,6 +49,8 @@ export const RunSummarySchema = z.object({
   wall_s: z.number().nullable(),
   final_val: ValMetricsSchema.nullable(),
   error: z.string().nullable(),
+  /** whether any metric is stored: imported rollout files have none to plot */
+  has_curves: z.boolean().optional(),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 
@@ -177,6 +179,18 @@ export const apiSchema = {
   getMetrics: {
     args: z.object({ run_ids: z.array(Id).min(1).max(32), names: z.array(z.string().max(200)).max(64).optional() }).strict(),
     result: z.array(MetricSeriesSchema),
+  },
+  getAxes: {
+    args: z.object({ run_ids: z.array(Id).min(1).max(32) }).strict(),
+    result: z.array(
+      z.object({
+        run_id: Id,
+        stages: z.array(
+          z.object({ id: Id, kind: StageKind, ordinal: z.number().int(), first_step: z.number().nullable(), last_step: z.number().nullable(), train_s: z.number().nullable() }),
+        ),
+        prompts: z.array(z.object({ step: z.number(), n: z.number().int() })),
+      }),
+    ),
   },
   listPresets: { args: z.object({}).strict(), result: z.array(PresetSchema) },
   startRun: {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { serve, launch, ROOT, type Served } from './harness';
-import { seedDemoDb, addImportedRollouts, addCurationRun } from '../../scripts/demo-db';
+import { seedDemoDb, addImportedRollouts, addCurationRun, addSftLengthRuns } from '../../scripts/demo-db';
 
 /** Screenshots of every page at 1440×900, the ones README shows. */
 function screenshotPath(name: string): string {
@@ -25,6 +25,7 @@ let context: BrowserContext;
 let page: Page;
 const requests: string[] = [];
 const pageErrors: string[] = [];
+let sftLengthRuns: number[] = [];
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'veripo-ui-'));
@@ -35,6 +36,7 @@ beforeAll(async () => {
     addImportedRollouts(db, 10_000, { pairs: 5000 });
   } else seedDemoDb(db, { imported: 10_000, importedPairs: 5000 });
   addCurationRun(db, 10);
+  sftLengthRuns = addSftLengthRuns(db);
   [server, browser] = await Promise.all([serve(db), launch()]);
   context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   context.on('request', (r) => requests.push(r.url()));
@@ -77,17 +79,54 @@ describe('workbench pages', () => {
     // Select every run for comparison (the first finished ones may already be selected).
     // Compare every trained run (imported rollout files have no curves).
     const trainedRows = table.locator('tbody tr').filter({ hasNotText: 'imported' });
-    const trained = await trainedRows.count();
-    for (let i = 0; i < trained; i++) await trainedRows.nth(i).getByRole('checkbox').check();
+    const names = await trainedRows.getByRole('checkbox').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')!));
+    for (const name of names) await table.getByRole('checkbox', { name, exact: true }).check();
     const charts = page.getByRole('figure');
     await charts.first().locator('canvas').waitFor();
     expect(await page.locator('figure canvas').count()).toBeGreaterThan(0);
     const timelines = page.getByRole('list', { name: /^Stage timeline of run/ });
     expect(await timelines.count()).toBe(await table.getByRole('checkbox', { checked: true }).count());
     expect(await timelines.first().getByRole('listitem').count()).toBeGreaterThan(0);
-    await page.getByLabel('Wall-clock').check();
-    await page.locator('figure[data-x="wall-clock (s)"] canvas').first().waitFor();
-    await page.getByRole('heading', { level: 1 }).scrollIntoViewIfNeeded();
+    // Runs that differ only in SFT length (150 vs 400 steps) overlap on the RL step axis.
+    const checked = table.getByRole('checkbox', { checked: true });
+    while ((await checked.count()) > 0) await checked.first().uncheck();
+    for (const id of sftLengthRuns) await table.getByRole('checkbox', { name: `Compare run ${id}` }).check();
+    const accuracy = page.getByRole('table', { name: 'Accuracy series' });
+    const range = async (id: number, axisLabel: string) => {
+      const row = accuracy.locator(`tr[data-series="#${id} grpo/accuracy"]`);
+      await page.locator(`figure[data-x="${axisLabel}"]`).first().waitFor();
+      return JSON.parse((await row.getAttribute('data-xs'))!) as number[];
+    };
+    const [a, b] = sftLengthRuns as [number, number];
+    expect(await range(a, 'RL step')).toEqual(await range(b, 'RL step'));
+    expect((await range(a, 'RL step'))[0]).toBe(1);
+    await page.getByRole('radio', { name: 'global step (SFT included)' }).check();
+    expect((await range(a, 'global step (SFT included)'))[0]).toBe(150);
+    expect((await range(b, 'global step (SFT included)'))[0]).toBe(400);
+    // RL wall-clock: cumulative across stages (no zig-zag), so monotonic within each run.
+    await page.getByRole('radio', { name: 'RL wall-clock (s)' }).check();
+    for (const id of sftLengthRuns) {
+      const xs = await range(id, 'RL wall-clock (s)');
+      expect(xs.length).toBe(32);
+      for (let i = 1; i < xs.length; i++) expect(xs[i]!).toBeGreaterThanOrEqual(xs[i - 1]!);
+      // The second GRPO stage starts after the first GRPO, verify and DPO stages' training seconds.
+      expect(xs[16]).toBeCloseTo(8 + 0 + 4 + 0.5, 6);
+    }
+    // Hover shows every series' value; the runs get distinct colours; only differing config keys are listed.
+    const canvas = page.locator('figure[data-x="RL wall-clock (s)"] canvas').first();
+    const boxOf = (await canvas.boundingBox())!;
+    await page.mouse.move(boxOf.x + boxOf.width * 0.5, boxOf.y + boxOf.height * 0.5);
+    const values = await page.locator('figure[data-x="RL wall-clock (s)"]').first().locator('.u-legend .u-value').allTextContents();
+    expect(values.filter((v) => v && v !== '—').length).toBeGreaterThan(1);
+    const swatches = await page.getByRole('list', { name: 'Run colours' }).locator('.swatch').evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    expect(new Set(swatches).size).toBe(swatches.length);
+    const selected = page.getByRole('table', { name: 'Selected runs' });
+    expect(await selected.locator('thead th').allTextContents()).toContain('sft.steps');
+    expect(await selected.locator('thead th').allTextContents()).not.toContain('grpo.beta');
+    // Timelines share one time scale: the shorter run's bar is narrower.
+    const widths = await Promise.all(sftLengthRuns.map((id) => page.getByRole('list', { name: `Stage timeline of run ${id}` }).evaluate((el) => [...el.children].reduce((w, c) => w + c.getBoundingClientRect().width, 0))));
+    expect(widths[0]!).toBeLessThan(widths[1]!);
+    await page.getByRole('radio', { name: 'RL step' }).check();
     await page.screenshot({ path: screenshotPath('experiments'), fullPage: false });
   });
 

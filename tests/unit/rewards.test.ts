@@ -1,21 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { thinkConclusion } from '../../src/main/answers/conclusion';
+import { meanRelativeAccuracy } from '../../src/main/answers/numbers';
+import { goldLetter } from '../../src/main/answers/options';
+import type { AnswerSpec } from '../../src/main/answers/spec';
+import { extractAnswer, extractThink } from '../../src/main/answers/tags';
 import {
   accuracyReward,
   computeRewards,
   consistencyReward,
-  extractAnswer,
-  extractThink,
   formatReward,
-  goldLetter,
   groundedAccuracyReward,
   neededReadings,
   readingRecallReward,
   groundingReward,
   lengthReward,
-  meanRelativeAccuracy,
   NO_CONCLUSION_CONSISTENCY,
-  thinkConclusion,
-  type AnswerSpec,
 } from '../../src/main/train/rewards';
 import type { FactLog } from '../../src/main/video/scene';
 

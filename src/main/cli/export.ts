@@ -11,6 +11,7 @@ import { CliError, type CliCommand } from './command';
 import { openDb, queryPairs, getRun } from '../store';
 import { pairRecordFromStored } from '../io/export';
 import { resolveDbPath } from './common';
+import { checkOutputPath } from './rollout-input';
 
 /** Where pairs come from. */
 export type PairSource = { kind: 'file'; file: string; onError: OnError } | { kind: 'run'; run: string; db: string };
@@ -87,6 +88,7 @@ export const command: CliCommand = {
     if (onError !== 'skip' && onError !== 'fail') throw new CliError(`--on-error must be skip or fail, got "${onError}"`, 2);
     if (values.conversational && format !== 'trl') throw new CliError('--conversational applies to --format trl only', 2);
 
+    checkOutputPath('out', values.out, values.pairs);
     let pairs: PairRecord[];
     try {
       pairs = await loadPairs(values.pairs ? { kind: 'file', file: values.pairs, onError } : { kind: 'run', run: values.run!, db: values.db! });
@@ -95,6 +97,7 @@ export const command: CliCommand = {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`no such file: ${values.pairs}`);
       throw e;
     }
+    if (values.pairs && pairs.length === 0) throw new CliError(`${values.pairs}: no pairs to export (empty, or every line skipped); nothing written`);
     if (values.kind) {
       const kinds = new Set(values.kind.split(',').map((k) => k.trim()));
       pairs = pairs.filter((p) => kinds.has(p.kind));
@@ -103,7 +106,8 @@ export const command: CliCommand = {
     await writeRows(values.out, rows);
 
     const hasVideos = pairs.some((p) => p.video);
-    const info = format === 'llamafactory' ? llamaFactoryDatasetInfo(basename(values.out).replace(/\.jsonl?$/, ''), basename(values.out), hasVideos) : undefined;
+    const hasSystem = rows.some((r) => typeof r.system === 'string');
+    const info = format === 'llamafactory' ? llamaFactoryDatasetInfo(basename(values.out).replace(/\.jsonl?$/, ''), basename(values.out), hasVideos, hasSystem) : undefined;
     if (values.json) process.stdout.write(`${JSON.stringify({ n: rows.length, format, out: values.out, ...(info ? { dataset_info: info } : {}) })}\n`);
     else {
       process.stdout.write(`${rows.length} pairs → ${values.out} (${format}${values.conversational ? ', conversational' : ''})\n`);

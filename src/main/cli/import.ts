@@ -1,48 +1,65 @@
-// `veripo import`: rollouts from other trainers (TRL, verl, Video-R1 JSONL) into the database,
-// verified and paired, so the app's inspector and pair curation work on them like on local runs.
+// `veripo import`: rollouts from other trainers (TRL, verl, EasyR1, Video-R1, Open-R1;
+// format detected) into the database, verified with the rubric (its judge included) and
+// paired, so the app's inspector and pair curation work on them like on local runs.
 import { parseArgs } from 'node:util';
 import { basename, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
 import type { CliCommand } from './command';
 import { CliError } from './command';
 import { resolveDbPath, printJson } from './common';
 import { openDb } from '../store';
 import { importRollouts } from '../io/import-db';
+import { judgeClientFor } from '../verifier/verify';
+import { checkOutputPath, readRolloutInput, ROLLOUT_INPUT_OPTIONS, ROLLOUT_INPUT_USAGE } from './rollout-input';
+import { judgeOutcome, loadRubricOrFail } from './verify';
 
 export const command: CliCommand = {
   name: 'import',
-  summary: 'import external rollouts (TRL / verl / Video-R1 JSONL) into the database, verified and paired',
-  usage: 'veripo import --rollouts FILE.jsonl [--rubric NAME|FILE] [--experiment NAME] [--on-error skip|fail] [--db FILE] [--json]',
+  summary: 'import rollouts from TRL / verl / EasyR1 / Video-R1 / Open-R1 (format detected) into the database, verified and paired',
+  usage: [
+    'veripo import --rollouts FILE [--format auto|trl|verl|easyr1|videor1|openr1|flat] [--dataset FILE --id-field NAME]',
+    '              [--rubric NAME|FILE] [--experiment NAME] [--on-error skip|fail] [--db FILE] [--json]',
+    '',
+    ROLLOUT_INPUT_USAGE,
+    'The rubric\'s judge runs when it enables one; exit code 3 when it is required and failed (the import is still stored).',
+  ].join('\n'),
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        rollouts: { type: 'string' },
-        rubric: { type: 'string', default: 'default' },
-        experiment: { type: 'string', default: 'imports' },
-        'on-error': { type: 'string', default: 'fail' },
-        db: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-    if (!values.rollouts) throw new CliError('--rollouts FILE is required', 2);
-    if (!existsSync(values.rollouts)) throw new CliError(`${values.rollouts}: no such file`);
-    const onError = values['on-error'];
-    if (onError !== 'skip' && onError !== 'fail') throw new CliError(`--on-error must be skip or fail, got "${onError}"`, 2);
-    const db = openDb(resolveDbPath(values.db));
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          ...ROLLOUT_INPUT_OPTIONS,
+          rubric: { type: 'string', default: 'default' },
+          experiment: { type: 'string', default: 'imports' },
+          db: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+        strict: true,
+      }));
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
+    const warn = (line: string) => process.stderr.write(`${line}\n`);
+    const dbPath = resolveDbPath(values.db);
+    checkOutputPath('db', dbPath, values.rollouts);
+    const rubric = await loadRubricOrFail(values.rubric!);
+    const read = await readRolloutInput(values, warn);
+    const judge = rubric.checks.judge.enabled ? judgeClientFor(rubric) : undefined;
+    const db = openDb(dbPath);
     try {
       const r = await importRollouts(db, {
-        file: resolve(values.rollouts),
-        rubric: values.rubric!,
+        file: resolve(values.rollouts!),
+        read,
+        rubric,
+        rubricName: values.rubric!,
         experiment: values.experiment!,
-        name: basename(values.rollouts),
-        onError,
-        onProblem: (p) => process.stderr.write(`${p.file}:${p.line}: ${p.message} (skipped)\n`),
+        name: basename(values.rollouts!),
+        judge,
       });
-      if (values.json) printJson(r);
+      const { verdicts, ...summary } = r;
+      if (values.json) printJson({ ...summary, format: read.detected.format });
       else process.stdout.write(`imported ${r.rollouts} rollouts (${r.skipped} skipped) as run ${r.run_id}; ${r.pairs} preference pairs\n`);
-      return 0;
+      return judgeOutcome(rubric, verdicts, judge?.breakerMessage ?? null, warn);
     } finally {
       db.close();
     }

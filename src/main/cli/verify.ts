@@ -1,17 +1,19 @@
-// `veripo verify`: rollouts from another trainer (TRL, verl/EasyR1, Video-R1 JSONL) →
-// verdicts, preference pairs and a summary. Reads everything first, so with
-// --on-error fail a bad line stops the command before any output file is touched.
+// `veripo verify`: rollouts from another trainer (TRL, verl/EasyR1, Video-R1, Open-R1;
+// format detected) → verdicts, preference pairs and a summary. Output paths are checked
+// and everything is read first, so with --on-error fail a bad record stops the command
+// before any output file is touched. A required judge that failed makes the exit code 3.
 import { parseArgs } from 'node:util';
-import { InputError, writeJsonlAtomic, type OnError } from '../io/jsonl';
-import { readRollouts, type RolloutRecord } from '../io/rollouts';
+import { writeJsonlAtomic } from '../io/jsonl';
+import type { RolloutRecord } from '../io/rollouts';
 import { buildAllPairs } from '../verifier/pairs';
 import { summarise, type VerifySummary } from '../verifier/summary';
 import { loadRubric } from '../verifier/presets';
-import { RubricParseError } from '../verifier/rubric';
+import { RubricParseError, type Rubric } from '../verifier/rubric';
 import type { Verdict } from '../verifier/types';
-import { verifyAll } from '../verifier/verify';
+import { judgeClientFor, verifyAll } from '../verifier/verify';
 import { CliError, type CliCommand } from './command';
 import { progressBar } from './progress';
+import { checkOutputPath, readRolloutInput, ROLLOUT_INPUT_OPTIONS, ROLLOUT_INPUT_USAGE } from './rollout-input';
 
 /** One output line per input record, in order; skipped lines say why. */
 function verdictLine(record: RolloutRecord, verdict: Verdict | undefined): Record<string, unknown> {
@@ -22,10 +24,11 @@ function verdictLine(record: RolloutRecord, verdict: Verdict | undefined): Recor
 
 function printSummary(s: VerifySummary, write: (t: string) => void) {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  write(`rollouts            ${s.n}${s.skipped ? ` (${s.skipped} bad line${s.skipped > 1 ? 's' : ''} skipped)` : ''}\n`);
-  write(`accuracy            ${pct(s.accuracy)}\n`);
+  write(`rollouts            ${s.n}${s.skipped ? ` (${s.skipped} bad record${s.skipped > 1 ? 's' : ''} skipped)` : ''}\n`);
+  write(`accuracy            ${pct(s.accuracy)}${s.no_ground_truth ? ` (${s.no_ground_truth} without ground truth not counted)` : ''}\n`);
   write(`format rate         ${pct(s.format_rate)}\n`);
   write(`inconsistency rate  ${pct(s.inconsistency_rate)}\n`);
+  write(`no conclusion       ${s.no_conclusion} (reasoning with no conclusion the rules could read)\n`);
   write(`repetition rate     ${pct(s.repetition_rate)}\n`);
   write(`truncation rate     ${pct(s.truncation_rate)}\n`);
   write(`reflection rate     ${pct(s.reflection_rate)}\n`);
@@ -37,17 +40,34 @@ function printSummary(s: VerifySummary, write: (t: string) => void) {
   write(`pairs               ${s.pairs.total}${kinds.length ? ` (${kinds.join(', ')})` : ''}\n`);
 }
 
+export async function loadRubricOrFail(nameOrPath: string): Promise<Rubric> {
+  try {
+    return await loadRubric(nameOrPath);
+  } catch (e) {
+    if (e instanceof RubricParseError) throw new CliError(e.message);
+    throw new CliError(`cannot read rubric ${nameOrPath}: ${(e as Error).message}`);
+  }
+}
+
+/** Exit code 3 and a message when the rubric requires the judge and it failed; also says when the breaker opened. */
+export function judgeOutcome(rubric: Rubric, verdicts: Verdict[], breaker: string | null, warn: (l: string) => void): number {
+  if (breaker) warn(`judge: ${breaker}`);
+  const failed = verdicts.filter((v) => v.checks.some((c) => c.name === 'judge' && c.error)).length;
+  if (!rubric.checks.judge.enabled || !rubric.checks.judge.required || failed === 0) return 0;
+  warn(`error: the judge is required by the rubric and failed on ${failed} of ${verdicts.length} rollouts (marked judge_failed)`);
+  return 3;
+}
+
 export const command: CliCommand = {
   name: 'verify',
-  summary: 'Verify external rollouts (TRL, verl, Video-R1 JSONL) and build preference pairs',
+  summary: 'Verify rollouts from TRL, verl, EasyR1, Video-R1 or Open-R1 (format detected) and build preference pairs',
   usage: [
-    'veripo verify --rollouts FILE.jsonl [--rubric default|strict|lenient|FILE.json] [--out VERDICTS.jsonl]',
-    '              [--pairs PAIRS.jsonl] [--on-error skip|fail] [--json]',
+    'veripo verify --rollouts FILE [--format auto|trl|verl|easyr1|videor1|openr1|flat] [--dataset FILE --id-field NAME]',
+    '              [--rubric default|strict|lenient|judge|FILE.json] [--out VERDICTS.jsonl] [--pairs PAIRS.jsonl]',
+    '              [--on-error skip|fail] [--json]',
     '',
-    'Fields: prompt|question|problem, completion|model_output|response, ground_truth|answer|solution,',
-    'optional prompt_id|question_id|group_id|problem_id (groups; else by prompt text), reward,',
-    'problem_type, options, video|video_path|path, truncated|finish_reason.',
-    '--on-error fail (default) stops at the first bad line and writes nothing; skip reports it on stderr and goes on.',
+    ROLLOUT_INPUT_USAGE,
+    'Exit codes: 0 done, 1 bad input, 2 bad usage, 3 the rubric requires the judge and it failed (outputs still written).',
   ].join('\n'),
   async run(argv) {
     let values;
@@ -55,11 +75,10 @@ export const command: CliCommand = {
       ({ values } = parseArgs({
         args: argv,
         options: {
-          rollouts: { type: 'string' },
+          ...ROLLOUT_INPUT_OPTIONS,
           rubric: { type: 'string', default: 'default' },
           out: { type: 'string' },
           pairs: { type: 'string' },
-          'on-error': { type: 'string', default: 'fail' },
           json: { type: 'boolean', default: false },
           // every veripo command takes --db; verify reads files only (`veripo import` stores them)
           db: { type: 'string' },
@@ -69,33 +88,15 @@ export const command: CliCommand = {
     } catch (e) {
       throw new CliError((e as Error).message, 2);
     }
-    if (!values.rollouts) throw new CliError('missing --rollouts FILE.jsonl', 2);
-    const onError = values['on-error'];
-    if (onError !== 'skip' && onError !== 'fail') throw new CliError(`--on-error must be skip or fail, got "${onError}"`, 2);
-
-    let rubric;
-    try {
-      rubric = await loadRubric(values.rubric!);
-    } catch (e) {
-      if (e instanceof RubricParseError) throw new CliError(e.message);
-      throw new CliError(`cannot read rubric ${values.rubric}: ${(e as Error).message}`);
-    }
-
-    let read;
-    try {
-      read = await readRollouts(values.rollouts, {
-        onError: onError as OnError,
-        onProblem: (p) => process.stderr.write(`warning: ${p.file}:${p.line}: ${p.message} (skipped)\n`),
-      });
-    } catch (e) {
-      if (e instanceof InputError) throw new CliError(`${e.message}\nnothing written (use --on-error skip to skip bad lines)`);
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ENOENT') throw new CliError(`no such file: ${values.rollouts}`);
-      throw e;
-    }
+    const warn = (line: string) => process.stderr.write(`${line}\n`);
+    checkOutputPath('out', values.out, values.rollouts);
+    checkOutputPath('pairs', values.pairs, values.rollouts);
+    const rubric = await loadRubricOrFail(values.rubric!);
+    const read = await readRolloutInput(values, warn);
 
     const bar = progressBar('verify', read.rollouts.length);
-    const verdicts = await verifyAll(read.rollouts, rubric, { onProgress: (done) => bar.update(done) });
+    const judge = rubric.checks.judge.enabled ? judgeClientFor(rubric) : undefined;
+    const verdicts = await verifyAll(read.rollouts, rubric, { judge, onProgress: (done) => bar.update(done) });
     bar.finish();
     const pairs = buildAllPairs(read.rollouts, verdicts, rubric);
     const summary = summarise(verdicts, pairs, read.problems.length);
@@ -112,6 +113,6 @@ export const command: CliCommand = {
       if (values.out) process.stdout.write(`verdicts → ${values.out}\n`);
       if (values.pairs) process.stdout.write(`pairs    → ${values.pairs}\n`);
     }
-    return 0;
+    return judgeOutcome(rubric, verdicts, judge?.breakerMessage ?? null, warn);
   },
 };

@@ -4,7 +4,12 @@
 // - LLaMA-Factory (sharegpt, ranking: true): {conversations: [{from: "human", value}],
 //   chosen: {from: "gpt", value}, rejected: {from: "gpt", value}, videos?: [path]},
 //   with a "<video>" token in the human turn when there is a video, as it requires.
-// Rows take a `videos` list where the pair has a video path (TRL ignores extra columns).
+// Rows take a `videos` list where the pair has a video path (TRL ignores extra columns);
+// TRL's conversational rows also name the video in the user turn's content
+// ({"type": "video", "video": path} before the text, as Qwen-VL's processor and TRL's
+// vision collators read it). The system prompt a rollout was generated with travels with
+// its pairs: a system message (TRL conversational), a "system" column (TRL standard,
+// LLaMA-Factory, whose dataset_info entry then maps it); --system overrides it.
 // Pairs may come from a PAIRS.jsonl written by `veripo verify` or from the run database;
 // both give PairRecord[] to exportPairs.
 import { z } from 'zod';
@@ -18,7 +23,7 @@ export const EXPORT_FORMATS: ExportFormat[] = ['trl', 'llamafactory'];
 export interface ExportOptions {
   /** TRL only: conversational (message lists) instead of standard (strings) */
   conversational?: boolean;
-  /** optional system prompt: a system message (TRL conversational) or "system" field (LLaMA-Factory) */
+  /** system prompt for every row, overriding the pairs' own */
   system?: string;
 }
 
@@ -33,6 +38,7 @@ export const pairRecordSchema = z.object({
   rejected_index: z.number().nullable().default(null),
   ground_truth: z.string().optional(),
   video: z.string().optional(),
+  system: z.string().optional(),
 });
 
 export function exportPairs(pairs: PairRecord[], format: ExportFormat, opts: ExportOptions = {}): Record<string, unknown>[] {
@@ -41,8 +47,10 @@ export function exportPairs(pairs: PairRecord[], format: ExportFormat, opts: Exp
 
 function trlRow(p: PairRecord, opts: ExportOptions): Record<string, unknown> {
   const videos = p.video ? { videos: [p.video] } : {};
-  if (!opts.conversational) return { prompt: p.prompt, chosen: p.chosen, rejected: p.rejected, ...videos };
-  const prompt = [...(opts.system ? [{ role: 'system', content: opts.system }] : []), { role: 'user', content: p.prompt }];
+  const system = opts.system ?? p.system;
+  if (!opts.conversational) return { prompt: p.prompt, chosen: p.chosen, rejected: p.rejected, ...videos, ...(system ? { system } : {}) };
+  const user = p.video ? [{ type: 'video', video: p.video }, { type: 'text', text: p.prompt }] : p.prompt;
+  const prompt = [...(system ? [{ role: 'system', content: system }] : []), { role: 'user', content: user }];
   return {
     prompt,
     chosen: [{ role: 'assistant', content: p.chosen }],
@@ -53,23 +61,24 @@ function trlRow(p: PairRecord, opts: ExportOptions): Record<string, unknown> {
 
 function llamaFactoryRow(p: PairRecord, opts: ExportOptions): Record<string, unknown> {
   const human = p.video && !p.prompt.includes('<video>') ? `<video>${p.prompt}` : p.prompt;
+  const system = opts.system ?? p.system;
   return {
     conversations: [{ from: 'human', value: human }],
     chosen: { from: 'gpt', value: p.chosen },
     rejected: { from: 'gpt', value: p.rejected },
-    ...(opts.system ? { system: opts.system } : {}),
+    ...(system ? { system } : {}),
     ...(p.video ? { videos: [p.video] } : {}),
   };
 }
 
 /** The dataset_info.json entry LLaMA-Factory needs for an exported file. */
-export function llamaFactoryDatasetInfo(name: string, fileName: string, hasVideos: boolean): Record<string, unknown> {
+export function llamaFactoryDatasetInfo(name: string, fileName: string, hasVideos: boolean, hasSystem = false): Record<string, unknown> {
   return {
     [name]: {
       file_name: fileName,
       formatting: 'sharegpt',
       ranking: true,
-      columns: { messages: 'conversations', chosen: 'chosen', rejected: 'rejected', ...(hasVideos ? { videos: 'videos' } : {}) },
+      columns: { messages: 'conversations', chosen: 'chosen', rejected: 'rejected', ...(hasSystem ? { system: 'system' } : {}), ...(hasVideos ? { videos: 'videos' } : {}) },
     },
   };
 }
@@ -100,7 +109,7 @@ export async function writeRows(file: string, rows: Record<string, unknown>[]): 
 
 /** A pair as the store keeps it (curated text, status, meta) → the record the exporters write. */
 export function pairRecordFromStored(p: Pair): PairRecord {
-  const meta = (p.meta ?? {}) as { ground_truth?: string; video?: string };
+  const meta = (p.meta ?? {}) as { ground_truth?: string; video?: string; system?: string };
   return {
     prompt_id: p.prompt_id,
     prompt: p.prompt,
@@ -112,5 +121,6 @@ export function pairRecordFromStored(p: Pair): PairRecord {
     rejected_index: p.rejected_rollout_id,
     ...(meta.ground_truth ? { ground_truth: meta.ground_truth } : {}),
     ...(meta.video ? { video: meta.video } : {}),
+    ...(meta.system ? { system: meta.system } : {}),
   };
 }

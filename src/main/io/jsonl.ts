@@ -1,11 +1,10 @@
 // JSONL in and out. Reading streams line by line (files of rollouts can be large) and
-// reports every malformed line with file:line and the JSON error — skipped or fatal, as
+// reports every malformed line (not UTF-8, not JSON) with file:line — skipped or fatal, as
 // the caller chooses, never silent. Writing goes to a temporary file renamed into place
 // on commit, so a failed import or export never leaves a half-written file behind.
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 
 export type OnError = 'skip' | 'fail';
 
@@ -27,8 +26,10 @@ export class InputError extends Error {
     readonly file: string,
     readonly line: number,
     readonly detail: string,
+    /** parquet records are rows, not lines */
+    readonly unit: 'line' | 'row' = 'line',
   ) {
-    super(`${file}:${line}: ${detail}`);
+    super(`${file}${unit === 'row' ? (line ? `: row ${line}` : '') : `:${line}`}: ${detail}`);
   }
 }
 
@@ -38,29 +39,92 @@ export interface ReadJsonlOptions {
   onProblem?: (p: LineProblem) => void;
 }
 
-/** Parsed lines of a JSONL file; blank lines are ignored, malformed lines skipped-and-reported or thrown. */
-export async function* readJsonl(file: string, opts: ReadJsonlOptions = {}): AsyncGenerator<JsonlLine> {
-  const onError = opts.onError ?? 'fail';
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Lines of a file as bytes; chunks of a long line are joined once, not per chunk. */
+async function* byteLines(file: string): AsyncGenerator<{ line: number; bytes: Buffer }> {
+  let parts: Buffer[] = [];
   let line = 0;
-  try {
-    for await (const raw of rl) {
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, start)) {
+      parts.push(chunk.subarray(start, i));
       line++;
-      const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw;
-      if (!text.trim()) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (e) {
-        const problem = { file, line, message: `malformed JSON: ${(e as Error).message}` };
-        if (onError === 'fail') throw new InputError(file, line, problem.message);
-        opts.onProblem?.(problem);
-        continue;
-      }
-      yield { line, value };
+      yield { line, bytes: parts.length === 1 ? parts[0] : Buffer.concat(parts) };
+      parts = [];
+      start = i + 1;
     }
-  } finally {
-    rl.close();
+    if (start < chunk.length) parts.push(chunk.subarray(start));
+  }
+  if (parts.length) yield { line: line + 1, bytes: Buffer.concat(parts) };
+}
+
+/** Parsed lines of a JSONL file; blank lines ignored; bad lines (not UTF-8, not JSON) skipped-and-reported or thrown. */
+export async function* readJsonl(file: string, opts: ReadJsonlOptions = {}): AsyncGenerator<JsonlLine> {
+  const problem = (line: number, message: string) => {
+    if ((opts.onError ?? 'fail') === 'fail') throw new InputError(file, line, message);
+    opts.onProblem?.({ file, line, message });
+  };
+  for await (const { line, bytes } of byteLines(file)) {
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      problem(line, `invalid UTF-8 at byte ${firstInvalidUtf8(bytes)} of the line`);
+      continue;
+    }
+    if (line === 1) text = text.replace(/^\uFEFF/, '');
+    if (!text.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      problem(line, `malformed JSON: ${(e as Error).message}`);
+      continue;
+    }
+    yield { line, value };
+  }
+}
+
+/** Byte offset (1-based) of the first invalid UTF-8 sequence. */
+export function firstInvalidUtf8(bytes: Buffer): number {
+  let lo = 0;
+  let hi = bytes.length;
+  // the longest valid prefix, by bisection on whole-prefix validity (a prefix may end mid-character: stream mode allows that)
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const valid = (n: number) => {
+    try {
+      decoder.decode(bytes.subarray(0, n), { stream: true });
+      decoder.decode();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (valid(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+// Temp files of writers not yet committed or aborted: removed if the process exits or is
+// interrupted first, so no failure leaves one behind.
+const pending = new Set<string>();
+let cleanupInstalled = false;
+function trackTemp(tmp: string) {
+  pending.add(tmp);
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.once('exit', () => {
+    for (const t of pending) rmSync(t, { force: true });
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const t of pending) rmSync(t, { force: true });
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
   }
 }
 
@@ -74,6 +138,7 @@ export class AtomicWriter {
   constructor(readonly file: string) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
     this.stream = createWriteStream(this.tmp, { encoding: 'utf8' });
+    trackTemp(this.tmp);
     this.stream.on('error', (e) => (this.failed = e));
   }
 
@@ -90,11 +155,15 @@ export class AtomicWriter {
     if (this.done) return;
     this.done = true;
     await new Promise<void>((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    if (this.failed) {
+    try {
+      if (this.failed) throw this.failed;
+      await rename(this.tmp, this.file);
+    } catch (e) {
       await rm(this.tmp, { force: true });
-      throw this.failed;
+      throw e;
+    } finally {
+      pending.delete(this.tmp);
     }
-    await rename(this.tmp, this.file);
   }
 
   async abort(): Promise<void> {
@@ -102,6 +171,7 @@ export class AtomicWriter {
     this.done = true;
     await new Promise<void>((resolve) => this.stream.end(() => resolve()));
     await rm(this.tmp, { force: true });
+    pending.delete(this.tmp);
   }
 }
 

@@ -1,14 +1,21 @@
-// Rollouts from other trainers (TRL, verl/EasyR1, Video-R1) normalised to the verifier's
-// Rollout. Field names accepted, first match wins:
+// Rollouts from other trainers (TRL, verl/EasyR1, Video-R1, Open-R1) normalised to the
+// verifier's Rollout. The file's container (JSONL, JSON document, parquet) and its trainer
+// format are detected (or given) and each native record mapped to these flat fields
+// (formats.ts); field names accepted, first match wins:
 //   prompt:       prompt | question | problem   (string, or TRL conversational messages)
-//   completion:   completion | model_output | response   (string, or messages: the assistant's content)
+//   completion:   completion | model_output | response | output   (string, or messages: the assistant's content)
 //   ground truth: ground_truth | answer | solution   (Video-R1's "<answer>B</answer>" is unwrapped)
-//   group:        prompt_id | question_id | group_id | problem_id (Video-R1)  (else rollouts with the same prompt text form a group)
-//   optional:     reward, problem_type ("multiple choice" | "numerical" | "regression"), options,
-//                 video | path | video_path, truncated | finish_reason ("length" = truncated)
-import type { AnswerSpec } from '../train/rewards';
+//   group:        prompt_id | question_id | group_id | problem_id  (else rollouts with the same prompt text form a group)
+//   optional:     reward, problem_type (multiple choice | numerical | regression | OCR | free-form), options,
+//                 video | video_path | path | videos, system, truncated | finish_reason ("length" = truncated)
+import { optionsFromQuestion } from '../answers/options';
+import { answerRegion, statedNumber } from '../answers/read';
+import { answerTypeOf, type AnswerSpec } from '../answers/spec';
 import type { Rollout } from '../verifier/types';
-import { InputError, readJsonl, type LineProblem, type OnError } from './jsonl';
+import { joinTruth, type TruthIndex } from './dataset-join';
+import { contentText, detectFormat, isMessages, toFlat, TRUTH_OPTIONAL, VISION_TOKENS, type FormatName } from './formats';
+import { InputError, type LineProblem, type OnError } from './jsonl';
+import { detectContainer, readSource, type Container } from './source';
 
 export interface SourcedRollout extends Rollout {
   /** 1-based line in the source file */
@@ -19,33 +26,17 @@ export interface SourcedRollout extends Rollout {
 export type RolloutRecord = { ok: true; index: number; line: number; rollout: SourcedRollout } | { ok: false; index: number; line: number; error: string };
 
 const PROMPT_KEYS = ['prompt', 'question', 'problem'] as const;
-const COMPLETION_KEYS = ['completion', 'model_output', 'response'] as const;
+const COMPLETION_KEYS = ['completion', 'model_output', 'response', 'output'] as const;
 const TRUTH_KEYS = ['ground_truth', 'answer', 'solution'] as const;
 const GROUP_KEYS = ['prompt_id', 'question_id', 'group_id', 'problem_id'] as const;
-const VIDEO_KEYS = ['video', 'video_path', 'path'] as const;
+const VIDEO_KEYS = ['video', 'video_path', 'path', 'videos'] as const;
 
-type Message = { role?: unknown; content?: unknown };
 
 function pick(obj: Record<string, unknown>, keys: readonly string[]): { key: string; value: unknown } | null {
   for (const k of keys) if (obj[k] !== undefined && obj[k] !== null) return { key: k, value: obj[k] };
   return null;
 }
 
-/** Text of a message content: a string, or a list of parts of which the text ones count. */
-function contentText(content: unknown): string | null {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    const texts = content
-      .map((part) => (typeof part === 'string' ? part : part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : null))
-      .filter((t): t is string => t !== null);
-    return texts.length ? texts.join('') : null;
-  }
-  return null;
-}
-
-function isMessages(v: unknown): v is Message[] {
-  return Array.isArray(v) && v.length > 0 && v.every((m) => m && typeof m === 'object' && 'content' in m);
-}
 
 /** The prompt as text: a string, or the last user message of a conversation. */
 function promptText(v: unknown): string | null {
@@ -70,23 +61,34 @@ function completionText(v: unknown): string | null {
   return null;
 }
 
-function answerType(problemType: unknown, truth: string, options: string[] | null, fail: (msg: string) => never): AnswerSpec['answerType'] {
+function answerType(problemType: unknown, truth: string, options: string[] | null, question: string, completion: string, fail: (msg: string) => never): AnswerSpec['answerType'] {
   if (typeof problemType === 'string') {
-    const t = problemType.toLowerCase().replace(/[_-]/g, ' ').trim();
-    if (t === 'multiple choice' || t === 'mc' || t === 'multi choice') return 'mc';
-    if (t === 'numerical' || t === 'numeric' || t === 'regression' || t === 'number') return 'numeric';
-    fail(`field "problem_type": "${problemType}" is not supported (multiple choice, numerical, regression)`);
+    const t = answerTypeOf(problemType);
+    if (t) return t;
+    fail(`field "problem_type": "${problemType}" is not supported (multiple choice, numerical, regression, OCR, free-form)`);
   }
   if (options && options.length) return 'mc';
   if (/^\(?[A-Za-z]\)?\.?$/.test(truth)) return 'mc';
   if (/^-?\d+(?:,\d{3})*(?:\.\d+)?$/.test(truth)) return 'numeric';
-  fail(`cannot tell the answer type of ground truth "${truth.slice(0, 40)}": add "problem_type" (multiple choice / numerical) or "options"`);
+  if (optionsFromQuestion(question).length) return 'mc';
+  // no ground truth to tell by: a numeric answer makes a numeric question
+  if (!truth) {
+    const region = answerRegion(completion);
+    if (region && statedNumber(region.text) !== null) return 'numeric';
+  }
+  return 'free';
 }
 
-/** Normalise one parsed JSONL value; throws InputError naming file, line and field. */
-export function normaliseRollout(value: unknown, file: string, line: number, index: number): SourcedRollout {
+export interface NormaliseOptions {
+  /** a missing ground truth is allowed (TRL logs): the rollout gets only the checks that need none */
+  truthOptional?: boolean;
+  unit?: 'line' | 'row';
+}
+
+/** Normalise one flat record; throws InputError naming file, line and field. */
+export function normaliseRollout(value: unknown, file: string, line: number, index: number, opts: NormaliseOptions = {}): SourcedRollout {
   const fail = (msg: string): never => {
-    throw new InputError(file, line, msg);
+    throw new InputError(file, line, msg, opts.unit);
   };
   if (!value || typeof value !== 'object' || Array.isArray(value)) fail('expected a JSON object');
   const obj = value as Record<string, unknown>;
@@ -97,19 +99,20 @@ export function normaliseRollout(value: unknown, file: string, line: number, ind
   const c = pick(obj, COMPLETION_KEYS) ?? fail(`missing field "completion" (or "model_output", "response")`);
   const completion = completionText(c.value) ?? fail(`field "${c.key}": expected a string or a list of assistant {role, content} messages`);
 
-  const t = pick(obj, TRUTH_KEYS) ?? fail(`missing field "ground_truth" (or "answer", "solution")`);
-  if (typeof t.value !== 'string' && typeof t.value !== 'number') fail(`field "${t.key}": expected a string or a number`);
-  const raw = String(t.value);
+  const t = pick(obj, TRUTH_KEYS);
+  if (!t && !opts.truthOptional) fail(`missing field "ground_truth" (or "answer", "solution")`);
+  if (t && typeof t.value !== 'string' && typeof t.value !== 'number') fail(`field "${t.key}": expected a string or a number`);
+  const raw = t ? String(t.value) : '';
   const inner = /<answer>([\s\S]*?)<\/answer>/i.exec(raw);
   const truth = (inner ? inner[1] : raw).trim();
-  if (!truth) fail(`field "${t.key}" is empty`);
+  if (t && !truth) fail(`field "${t.key}" is empty`);
 
   let options: string[] | null = null;
   if (obj.options !== undefined && obj.options !== null) {
     if (!Array.isArray(obj.options) || !obj.options.every((o) => typeof o === 'string')) fail('field "options": expected a list of strings');
     options = obj.options as string[];
   }
-  const spec: AnswerSpec = { answer: truth, answerType: answerType(obj.problem_type, truth, options, fail), options };
+  const spec: AnswerSpec = { answer: truth, answerType: answerType(obj.problem_type, truth, options, prompt, completion, fail), options, question: prompt };
 
   const g = pick(obj, GROUP_KEYS);
   if (g && typeof g.value !== 'string' && typeof g.value !== 'number') fail(`field "${g.key}": expected a string or a number`);
@@ -119,11 +122,15 @@ export function normaliseRollout(value: unknown, file: string, line: number, ind
     reward = obj.reward as number;
   }
   const v = pick(obj, VIDEO_KEYS);
-  if (v && typeof v.value !== 'string') fail(`field "${v.key}": expected a string path`);
+  const video = v ? (Array.isArray(v.value) && typeof v.value[0] === 'string' ? v.value[0] : v.value) : undefined;
+  if (v && typeof video !== 'string') fail(`field "${v.key}": expected a string path`);
+  if (obj.system !== undefined && typeof obj.system !== 'string') fail('field "system": expected a string');
   const truncated = typeof obj.truncated === 'boolean' ? obj.truncated : obj.finish_reason !== undefined ? obj.finish_reason === 'length' : undefined;
 
+  // the video travels as a path; exports put back the placeholder each trainer wants
+  const question = video ? prompt.replace(VISION_TOKENS, '').trim() : prompt;
   // Video-R1 keeps options apart from the question; a preference pair needs them in the prompt
-  const fullPrompt = options && options.length && !options.every((o) => prompt.includes(o)) ? `${prompt}\nOptions:\n${options.join('\n')}` : prompt;
+  const fullPrompt = options && options.length && !options.every((o) => question.includes(o)) ? `${question}\nOptions:\n${options.join('\n')}` : question;
   return {
     index,
     line,
@@ -133,7 +140,9 @@ export function normaliseRollout(value: unknown, file: string, line: number, ind
     spec,
     ...(reward !== undefined ? { reward } : {}),
     ...(truncated !== undefined ? { truncated } : {}),
-    ...(v ? { video: v.value as string } : {}),
+    ...(video ? { video: video as string } : {}),
+    ...(typeof obj.system === 'string' && obj.system ? { system: obj.system } : {}),
+    ...(t ? {} : { hasTruth: false }),
   };
 }
 
@@ -141,15 +150,32 @@ export interface ReadRolloutsResult {
   records: RolloutRecord[];
   rollouts: SourcedRollout[];
   problems: LineProblem[];
+  /** what was read, and how it was recognised */
+  detected: { container: Container; format: FormatName; why: string };
+  /** rollouts with no ground truth (only the checks that need none run on them) */
+  noTruth: number;
+}
+
+export type FormatChoice = FormatName | 'auto';
+
+export interface ReadRolloutsOptions {
+  onError?: OnError;
+  onProblem?: (p: LineProblem) => void;
+  format?: FormatChoice;
+  /** ground truth joined from a dataset (TRL logs carry none) */
+  truth?: TruthIndex;
 }
 
 /**
- * Every record of a rollouts JSONL file. onError 'fail' throws the first bad line
- * (malformed JSON or a missing/invalid field); 'skip' reports it and keeps going, and
- * the record list keeps a placeholder so outputs stay aligned with the input lines.
+ * Every rollout of a trainer's output file. onError 'fail' throws the first bad record
+ * (bytes not UTF-8, malformed JSON, a missing/invalid field); 'skip' reports it and keeps
+ * going, and the record list keeps a placeholder so outputs stay aligned with the input.
+ * A rollout's `index` is its position in `records`.
  */
-export async function readRollouts(file: string, opts: { onError?: OnError; onProblem?: (p: LineProblem) => void } = {}): Promise<ReadRolloutsResult> {
+export async function readRollouts(file: string, opts: ReadRolloutsOptions = {}): Promise<ReadRolloutsResult> {
   const onError = opts.onError ?? 'fail';
+  const container = await detectContainer(file);
+  const unit = container === 'parquet' ? 'row' : 'line';
   const records: RolloutRecord[] = [];
   const problems: LineProblem[] = [];
   const report = (p: LineProblem) => {
@@ -157,14 +183,24 @@ export async function readRollouts(file: string, opts: { onError?: OnError; onPr
     records.push({ ok: false, index: records.length, line: p.line, error: p.message });
     opts.onProblem?.(p);
   };
-  for await (const { line, value } of readJsonl(file, { onError, onProblem: report })) {
+  let detected: { format: FormatName; why: string } | null = opts.format && opts.format !== 'auto' ? { format: opts.format, why: 'given with --format' } : null;
+  for await (const { line, value } of readSource(file, container, { onError, onProblem: report })) {
+    detected ??= detectFormat(value);
     try {
-      records.push({ ok: true, index: records.length, line, rollout: normaliseRollout(value, file, line, records.length) });
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new InputError(file, line, 'expected a JSON object', unit);
+      const flats = toFlat(detected.format, value as Record<string, unknown>);
+      if (!flats.length) throw new InputError(file, line, `no completion in this ${detected.format} record`, unit);
+      for (const flat of flats) {
+        const joined = opts.truth ? joinTruth(flat, opts.truth) : flat;
+        const rollout = normaliseRollout(joined, file, line, records.length, { truthOptional: TRUTH_OPTIONAL.has(detected.format), unit });
+        records.push({ ok: true, index: records.length, line, rollout });
+      }
     } catch (e) {
       if (!(e instanceof InputError) || onError === 'fail') throw e;
       report({ file, line, message: e.detail });
     }
   }
   const rollouts = records.flatMap((r) => (r.ok ? [r.rollout] : []));
-  return { records, rollouts, problems };
+  const format = detected ?? { format: 'flat' as const, why: 'no records' };
+  return { records, rollouts, problems, detected: { container, ...format }, noTruth: rollouts.filter((r) => r.hasTruth === false).length };
 }

@@ -19,10 +19,9 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
       model: { preset: 'tiny' },
       data: { train_size: 64, val_size: 24, test_size: 24 },
       // Enough cold start for the tiny policy to answer some video questions, so the verifier
-      // finds pairs: 200 steps did until the chains grew (restated options, comparisons), then
-      // 5 of 192 rollouts were well-formed and none paired; 400 steps give 28 and 16 pairs.
-      // The tiny policy's pointer shares its trunk, which the vocabulary-head loss does not help
-      // (README, "Single stages"); off, the smoke run trains as it was measured.
+      // finds pairs: with 200 steps 5 of 192 rollouts are well-formed and none pair; 400 steps
+      // give 28 and 16 pairs. The tiny policy's pointer shares its trunk, where the
+      // vocabulary-head loss does not help (research/computed-word.md), so it is off.
       sft: { steps: 400, batch_size: 16, learning_rate: 3e-3, modalities: ['video'], difficulties: [1], cache: false, vocab_loss_weight: 0 },
       grpo: { steps: 3, per_step_prompts: 4, num_generations: 8, max_completion_length: 96 },
       dpo: { epochs: 1, batch_size: 4 },

@@ -59,7 +59,7 @@ export interface PolicyConfig {
    * before" and copies the token that followed, so query and key compare the same kind of
    * features (token and prev_tokens at both ends). Keyed by itself instead, a slot must be
    * matched to the query through a learned shift (its previous-token features against the
-   * query's own token), and the pointer stayed at chance on cells read off the scene text.
+   * query's own token), which the pointer does not learn for cells read off the scene text.
    * The first prompt token keys itself; option letters keep their option_labels key.
    */
   induction_keys: boolean;
@@ -70,8 +70,8 @@ export interface PolicyConfig {
    * cell and frame for visual slots) through n residual MLP blocks, plus the trunk's hidden
    * state with its gradient stopped. Sharing the trunk, the pointer's gradient pulls every
    * layer toward "which slot matches" features, and a word the reasoning must compute
-   * (a direction from two cells, a count) stayed at chance; a pointer that reads the trunk
-   * but does not train it leaves the trunk to the vocabulary head.
+   * (a direction from two cells, a count) is not learned (research/computed-word.md); a
+   * pointer that reads the trunk but does not train it leaves the trunk to the vocabulary head.
    */
   pointer_layers: number;
   /**
@@ -96,7 +96,7 @@ export interface PolicyConfig {
    * direction, so "2 to 7" or "at 3 0" give the trunk the numbers' size as a linear
    * feature. A chain's computed words (less / more / equal, the edge an object enters by)
    * compare numbers; with number embeddings free, the policy first has to learn every case
-   * of each from a few hundred examples (the edge word stayed at chance without it).
+   * of each from a few hundred examples, and the edge word is not learned that way.
    */
   number_tokens: number[] | null;
   number_values: boolean;

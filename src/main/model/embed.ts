@@ -64,8 +64,8 @@ export function embedTokens(policy: Policy, ids: Int32Array, pos: Int32Array, B:
         // Many slots (training, a prompt): per offset s, one lookup in the table
         // wte @ prev_w[s] [vocab, d], which costs vocab rows once instead of a [d, d] map per
         // slot. Offset by offset, so the one-hot is [N, vocab], not [N, S * vocab]: for 64 sampled
-        // rows of a 197-token scene text that was 90 MB, the allocation a GRPO run died on
-        // when its heap neared tfjs-wasm's limit.
+        // rows of a 197-token scene text the latter is a 90 MB block, which fails once the
+        // heap nears tfjs-wasm's limit.
         const nothing = tf.zeros([1, d]);
         const ids = new Int32Array(N);
         for (let o = 0; o < S; o++) {

@@ -3,3 +3,4 @@ export * from './runs';
 export * from './rollouts';
 export * from './pairs';
 export * from './rubrics';
+export * from './axes';

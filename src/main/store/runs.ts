@@ -106,12 +106,14 @@ interface RunRow {
   error: string | null;
   wall_s: number | null;
   final_val: string | null;
+  has_curves: number;
 }
 
 const RUN_SELECT = `
   SELECT r.*, e.name AS experiment,
     (SELECT SUM(s.wall_s) FROM stages s WHERE s.run_id = r.id) AS wall_s,
-    (SELECT s.val FROM stages s WHERE s.run_id = r.id AND s.val IS NOT NULL ORDER BY s.ordinal DESC LIMIT 1) AS final_val
+    (SELECT s.val FROM stages s WHERE s.run_id = r.id AND s.val IS NOT NULL ORDER BY s.ordinal DESC LIMIT 1) AS final_val,
+    EXISTS (SELECT 1 FROM metrics m WHERE m.run_id = r.id) AS has_curves
   FROM runs r JOIN experiments e ON e.id = r.experiment_id`;
 
 function toSummary(row: RunRow): RunSummary {
@@ -130,6 +132,7 @@ function toSummary(row: RunRow): RunSummary {
     wall_s: row.wall_s,
     final_val: parseJsonColumn<ValMetrics>(row.final_val),
     error: row.error,
+    has_curves: row.has_curves === 1,
   };
 }
 

@@ -63,13 +63,12 @@ export function defaultSftWorkers(): number {
   return availableParallelism() >= 2 ? 2 : 1;
 }
 
-// The recipe measured for the small preset: 700 steps of batch 6 at 2e-3 with workers 2
-// (see `veripo sft` in README for the time on 2 cores; attention's matmuls on XNNPACK made a
-// step ~1.5x cheaper, which bought the 200 steps over the earlier 500: a warm restart from a
-// 500-step checkpoint to 1000 steps took val from 34 % to 49 %). The learning rate matters most:
+// The small preset's recipe: 700 steps of batch 6 at 2e-3 on two threads, about ten minutes
+// on two cores (research/sft-cold-start.md has the accuracy and the alternatives). More
+// steps keep paying (1 000 steps reach higher val than 500); the learning rate matters most:
 // the policy first learns the chain templates and only later to copy names from the
-// question and read cells from the frames, and at 6e-3 it never left that plateau (names
-// stayed at chance after 600 steps) while at 1e-3-2e-3 names were learned by step ~300.
+// question and read cells from the frames, and at 6e-3 it does not leave that plateau within
+// 600 steps while at 1e-3-2e-3 it copies names by step ~300.
 export const DEFAULT_SFT_CONFIG: SftConfig = {
   learning_rate: 2e-3,
   steps: 700,
@@ -124,7 +123,7 @@ export const GrpoConfigSchema = z
     temperature: z.number().positive().default(1.0),
     top_p: z.number().gt(0).max(1).default(1.0),
     max_completion_length: z.number().int().positive().default(128),
-    /** KL weight to the frozen reference. TRL now defaults to 0; VerIPO/DeepSeekMath use a KL term, 0.04 as TRL used to. */
+    /** KL weight to the frozen reference. TRL defaults to 0; VerIPO and DeepSeekMath use a KL term (0.04). */
     beta: z.number().min(0).default(0.04),
     epsilon: z.number().positive().default(0.2),
     /** Upper clip (DAPO clip-higher); null = epsilon, as TRL. */

@@ -119,7 +119,7 @@ export function dpoLoss(inp: DpoLossInputs, p: DpoLossParams): DpoLossOutput {
 }
 
 // =========================================================================================
-// Config (TRL DPOConfig names; composed by the lead under `dpo.*`)
+// Config (TRL DPOConfig names; the run config nests it under `dpo.*`)
 
 
 

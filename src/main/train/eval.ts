@@ -12,7 +12,11 @@ import type { Tokenizer } from '../model/tokenizer';
 import { taskPrompt } from '../model/prompt';
 import { generate } from '../model/sample';
 import { emit, type TrainHooks } from '../model/worker-protocol';
-import { accuracyReward, completionAnswer, extractThink, formatReward, thinkConclusion, type AnswerSpec } from './rewards';
+import { thinkConclusion } from '../answers/conclusion';
+import { completionAnswer } from '../answers/read';
+import type { AnswerSpec } from '../answers/spec';
+import { extractThink } from '../answers/tags';
+import { accuracyReward, formatReward } from './rewards';
 
 export interface EvalConfig {
   split: 'train' | 'val' | 'test';
@@ -189,25 +193,6 @@ export function evaluatePolicy(policy: Policy, tokenizer: Tokenizer, tasks: read
   for (const batch of completionBatches(policy, tokenizer, tasks, o)) rows.push(...batch);
   return collectResults(tasks, rows, started);
 }
-
-/**
- * Per task, the mean accuracy of k samples at a temperature (pass@1 as DeepSeek-R1 reports it).
- * Sample s always uses seed SAMPLED_SEED + s, so two policies compared on the same tasks draw
- * the same uniforms and differ only where their distributions do (common random numbers).
- */
-export function sampledAccuracy(policy: Policy, tokenizer: Tokenizer, tasks: readonly Task[], o: { k: number; temperature: number; top_p?: number; max_completion_length?: number; onSample?: (done: number) => void }): { perTask: number[]; runs: EvalResult[] } {
-  if (!Number.isInteger(o.k) || o.k < 1) throw new Error(`sampledAccuracy: k must be a positive integer, got ${o.k}`);
-  if (!(o.temperature > 0)) throw new Error(`sampledAccuracy: temperature must be > 0, got ${o.temperature}`);
-  const runs = Array.from({ length: o.k }, (_, s) => {
-    const run = evaluatePolicy(policy, tokenizer, tasks, { temperature: o.temperature, top_p: o.top_p ?? 1, max_completion_length: o.max_completion_length, seed: SAMPLED_SEED + s });
-    o.onSample?.(s + 1);
-    return run;
-  });
-  const perTask = tasks.map((_, i) => runs.reduce((a, r) => a + r.samples[i]!.accuracy, 0) / o.k);
-  return { perTask, runs };
-}
-
-const SAMPLED_SEED = 200;
 
 /** Evaluate on a split per config, yielding between batches, with progress events and early stop. */
 export async function evaluate(policy: Policy, tokenizer: Tokenizer, config: EvalConfig, hooks: TrainHooks = {}): Promise<EvalResult> {

@@ -140,9 +140,9 @@ export function sampleGroups(src: RolloutSource, tasks: TrainTask[], round: numb
   const twinOf: TrainTask[] = cfg.temporal ? tasks.filter((t) => t.prompt.frames !== null && t.prompt.numFrames >= 2) : [];
   for (const t of twinOf) prompts.push(shuffleFrames(t.prompt, rand));
   // At most GENERATION_ROWS completions at once: prefilling 8 prompts x 8 of a 200-word
-  // scene text in one batch takes 90 MB blocks, and two runs died on such an allocation
-  // once the 8-row updates had grown the wasm heap to ~2.3 GB. The first chunk keeps the
-  // step's seed, so runs of up to 32 completions sample exactly as before.
+  // scene text in one batch takes 90 MB blocks, which fail to allocate once the 8-row
+  // updates have grown the wasm heap to ~2.3 GB. The first chunk keeps the step's seed, so
+  // a step of up to 32 completions samples the same whether or not it is chunked.
   const perChunk = Math.max(1, Math.floor(GENERATION_ROWS / G));
   const out = { tokens: [] as number[][], logprobs: [] as number[][], truncated: [] as boolean[], promptIndex: [] as number[] };
   for (let first = 0; first < prompts.length; first += perChunk) {

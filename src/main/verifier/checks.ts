@@ -2,17 +2,12 @@
 // group's median length) and returns pass/fail, a score in [0, 1], a reason a person can
 // read, and the spans of the completion the reason is about. The LLM judge is async and
 // lives in judge.ts; verify.ts runs everything and assembles the verdict.
-import {
-  accuracyReward,
-  completionAnswer,
-  findBlocks,
-  findConclusion,
-  formatReward,
-  goldLetter,
-  singleNumber,
-  type TagBlock,
-  WORD_PATTERN,
-} from '../train/rewards';
+import { findConclusion } from '../answers/conclusion';
+import { answerRegion, canonicalAnswer, sameAnswer, type AnswerRegion } from '../answers/read';
+import { answerScore, goldAnswer } from '../answers/score';
+import { isNumericType } from '../answers/spec';
+import { findBlocks, isExactFormat, tagEvents, type TagBlock } from '../answers/tags';
+import { WORD_PATTERN } from '../answers/words';
 import type { Rubric } from './rubric';
 import type { CheckResult, GroundingFn, Rollout, Span } from './types';
 
@@ -21,6 +16,10 @@ export interface ParsedCompletion {
   think: TagBlock | null;
   answers: TagBlock[];
   thinks: TagBlock[];
+  /** where the answer is given: <answer> blocks, a final \boxed{}, or the text after </think> */
+  answer: AnswerRegion | null;
+  /** tags opened and never closed (generation cut off) */
+  unclosed: boolean;
   /** the reasoning text: the first <think> content, or everything before <answer> when there is no think */
   reasoning: string;
   reasoningStart: number;
@@ -46,9 +45,10 @@ export interface Token {
   end: number;
 }
 
-/** Words (rewards.WORD_PATTERN) with their offsets, lower-cased. */
+/** Words (answers/words WORD_PATTERN) with their offsets, lower-cased. */
 export function tokenize(text: string, offset = 0): Token[] {
   const out: Token[] = [];
+  WORD_PATTERN.lastIndex = 0;
   for (const m of text.matchAll(WORD_PATTERN)) {
     const start = (m.index ?? 0) + offset;
     out.push({ text: m[0].toLowerCase(), start, end: start + m[0].length });
@@ -57,9 +57,12 @@ export function tokenize(text: string, offset = 0): Token[] {
 }
 
 export function parseCompletion(completion: string): ParsedCompletion {
-  const thinks = findBlocks(completion, 'think');
-  const answers = findBlocks(completion, 'answer');
+  const events = tagEvents(completion);
+  const thinks = findBlocks(completion, 'think', events);
+  const answers = findBlocks(completion, 'answer', events);
   const think = thinks[0] ?? null;
+  const count = (tag: string, close: boolean) => events.filter((e) => e.tag === tag && e.close === close).length;
+  const unclosed = count('think', false) > count('think', true) || count('answer', false) > count('answer', true);
   let reasoning: string;
   let reasoningStart: number;
   if (think) {
@@ -69,7 +72,15 @@ export function parseCompletion(completion: string): ParsedCompletion {
     reasoningStart = 0;
     reasoning = answers.length ? completion.slice(0, answers[0].start) : completion;
   }
-  return { think, thinks, answers, reasoning, reasoningStart, words: tokenize(reasoning).length };
+  const answer = answerRegion(completion, answers, think ? think.end : undefined);
+  return { think, thinks, answers, answer, unclosed, reasoning, reasoningStart, words: countWords(reasoning) };
+}
+
+function countWords(text: string): number {
+  let n = 0;
+  WORD_PATTERN.lastIndex = 0;
+  for (const _ of text.matchAll(WORD_PATTERN)) n++;
+  return n;
 }
 
 function result(name: string, pass: boolean, score: number, reason: string, spans: Span[] = [], details?: Record<string, unknown>): CheckResult {
@@ -84,28 +95,40 @@ const answerSpans = (p: ParsedCompletion): Span[] => p.answers.map((b) => [b.sta
 
 // ---------------------------------------------------------------- accuracy
 
+/** The rubric's pass threshold for a scored (non multiple-choice) answer type. */
+export function accuracyThreshold(rubric: Rubric, type: Rollout['spec']['answerType']): number {
+  const a = rubric.checks.accuracy;
+  return type === 'regression' ? a.regression_min_score : type === 'ocr' ? a.ocr_min_score : type === 'free' ? a.free_form_min_score : a.min_score;
+}
+
+const METRIC = { mc: 'match', numeric: 'MRA', regression: 'MRA', ocr: '1 - WER', free: 'ROUGE-L' } as const;
+
 export const accuracyCheck: Check = ({ rollout, rubric, parsed }) => {
   const { spec } = rollout;
-  const score = accuracyReward(rollout.completion, spec);
-  const given = parsed.answers.length ? parsed.answers.map((b) => b.content.trim()).join(' | ') : null;
-  const gold = spec.answerType === 'mc' ? goldLetter(spec) : singleNumber(spec.answer.replace(/<\/?answer>/gi, ''));
-  if (given === null) return result('accuracy', false, 0, 'no <answer> block', [], { gold });
-  const pass = spec.answerType === 'mc' ? score === 1 : score >= rubric.checks.accuracy.min_score;
-  const read = completionAnswer(rollout.completion, spec);
+  if (rollout.hasTruth === false) return { ...skipped('accuracy', 'no ground truth in the input (join one with --dataset FILE --id-field NAME)'), details: { no_ground_truth: true } };
+  const gold = goldAnswer(spec);
+  if (!parsed.answer) return result('accuracy', false, 0, 'no answer (no <answer> block, no final \\boxed{})', [], { gold });
+  const score = answerScore(parsed.answer.text, spec);
+  const read = canonicalAnswer(parsed.answer.text, spec);
+  const given = parsed.answer.text.trim();
+  const min = accuracyThreshold(rubric, spec.answerType);
+  const pass = spec.answerType === 'mc' ? score === 1 : score >= min;
+  const span: Span[] = [[parsed.answer.start, parsed.answer.end]];
+  const what = spec.answerType === 'mc' ? 'option' : isNumericType(spec.answerType) ? 'number' : 'text';
   const reason = pass
-    ? `answer ${read ?? given} matches gold ${gold}`
+    ? `answer ${clip(read ?? given)} matches gold ${clip(String(gold))}${spec.answerType === 'mc' ? '' : ` (${METRIC[spec.answerType]} ${score.toFixed(2)})`}`
     : read === null
-      ? `answer "${clip(given)}" does not name exactly one ${spec.answerType === 'mc' ? 'option' : 'number'} (gold ${gold})`
+      ? `answer "${clip(given)}" does not name exactly one ${what} (gold ${gold})`
       : spec.answerType === 'mc'
         ? `wrong answer ${read} (gold ${gold})`
-        : `answer ${read} too far from gold ${gold} (MRA ${score.toFixed(2)} < ${rubric.checks.accuracy.min_score})`;
-  return result('accuracy', pass, score, reason, answerSpans(parsed), { gold, answer: read });
+        : `answer ${clip(read)} too far from gold ${clip(String(gold))} (${METRIC[spec.answerType]} ${score.toFixed(2)} < ${min})`;
+  return result('accuracy', pass, score, reason, span, { gold, answer: read, answer_source: parsed.answer.source });
 };
 
 // ---------------------------------------------------------------- format
 
 export const formatCheck: Check = ({ rollout, parsed }) => {
-  if (formatReward(rollout.completion) === 1) return result('format', true, 1, 'one <think> then one <answer>');
+  if (isExactFormat(rollout.completion)) return result('format', true, 1, 'one <think> then one <answer>');
   const problems: string[] = [];
   const spans: Span[] = [];
   if (parsed.thinks.length === 0) problems.push('missing <think>…</think>');
@@ -134,22 +157,23 @@ export const formatCheck: Check = ({ rollout, parsed }) => {
 
 export const consistencyCheck: Check = ({ rollout, rubric, parsed }) => {
   const { spec } = rollout;
-  // Without both a <think> and a readable answer there is nothing to compare: the
+  // Without both reasoning and a readable answer there is nothing to compare: the
   // format/accuracy checks already fail such rollouts, and calling them "inconsistent"
   // would inflate the inconsistency rate and make them look like hard negatives.
   if (!parsed.think) return skipped('consistency', 'no <think> to compare with the answer');
-  const answer = completionAnswer(rollout.completion, spec);
+  const answer = parsed.answer ? canonicalAnswer(parsed.answer.text, spec) : null;
   if (answer === null) return skipped('consistency', 'no readable answer to compare with the reasoning');
   const concl = findConclusion(parsed.think.content, spec);
   if (!concl) {
     const pass = rubric.checks.consistency.no_conclusion === 'pass';
     return result('consistency', pass, 0.5, 'the reasoning states no conclusion that can be read', [], { answer, conclusion: null });
   }
-  const spans: Span[] = [[parsed.think.contentStart + concl.start, parsed.think.contentStart + concl.end], ...answerSpans(parsed)];
-  const same = spec.answerType === 'numeric' ? Math.abs(Number(concl.value) - Number(answer)) <= 1e-9 * Math.max(1, Math.abs(Number(answer))) : concl.value === answer;
-  return same
-    ? result('consistency', true, 1, `reasoning concludes ${concl.value}, answer ${answer}`, spans, { answer, conclusion: concl.value })
-    : result('consistency', false, 0, `reasoning concludes ${concl.value} but the answer says ${answer}`, spans, { answer, conclusion: concl.value });
+  const spans: Span[] = [[parsed.think.contentStart + concl.start, parsed.think.contentStart + concl.end]];
+  if (parsed.answer) spans.push([parsed.answer.start, parsed.answer.end]);
+  const details = { answer, conclusion: concl.value, read_by: concl.how };
+  return sameAnswer(concl.value, answer, spec)
+    ? result('consistency', true, 1, `reasoning concludes ${clip(concl.value)}, answer ${clip(answer)}`, spans, details)
+    : result('consistency', false, 0, `reasoning concludes ${clip(concl.value)} but the answer says ${clip(answer)}`, spans, details);
 };
 
 // ---------------------------------------------------------------- repetition
@@ -208,9 +232,13 @@ export function repetitionStats(text: string, n: number, minSentenceChars: numbe
   return { repN, ngrams: total, repeatedSentences: sentenceSpans.length, ngramSpans: repeatSpans, sentenceSpans };
 }
 
+/** Completions longer than this are measured on their head: a loop shows within it, and megabytes of tokens would not fit a budget. */
+export const REPETITION_MAX_CHARS = 1_000_000;
+
 export const repetitionCheck: Check = ({ rollout, rubric }) => {
   const cfg = rubric.checks.repetition;
-  const st = repetitionStats(rollout.completion, cfg.ngram, cfg.min_sentence_chars);
+  const text = rollout.completion.length > REPETITION_MAX_CHARS ? rollout.completion.slice(0, REPETITION_MAX_CHARS) : rollout.completion;
+  const st = repetitionStats(text, cfg.ngram, cfg.min_sentence_chars);
   const loops = st.repN > cfg.max_ngram_repeat;
   const echoes = st.repeatedSentences > cfg.max_repeated_sentences;
   const details = { rep_n: round(st.repN), n: cfg.ngram, repeated_sentences: st.repeatedSentences };
@@ -230,11 +258,8 @@ export const repetitionCheck: Check = ({ rollout, rubric }) => {
  */
 export function isTruncated(rollout: Rollout, parsed: ParsedCompletion, maxWords: number): boolean {
   if (rollout.truncated !== undefined) return rollout.truncated;
-  const c = rollout.completion;
-  const opened = (tag: string) => (c.match(new RegExp(`<${tag}>`, 'gi')) ?? []).length;
-  const closed = (tag: string) => (c.match(new RegExp(`</${tag}>`, 'gi')) ?? []).length;
-  if (opened('think') > closed('think') || opened('answer') > closed('answer')) return true;
-  return parsed.answers.length === 0 && parsed.words >= maxWords;
+  if (parsed.unclosed) return true;
+  return parsed.answer === null && parsed.words >= maxWords;
 }
 
 export const lengthCheck: Check = ({ rollout, rubric, parsed, groupMedianWords }) => {
@@ -280,13 +305,14 @@ export const reflectionCheck: Check = ({ rollout, rubric, parsed }) => {
     const s = parsed.reasoningStart + (m.index ?? 0);
     spans.push([s, s + m[0].length]);
     if (found.length < 5) found.push(m[0].toLowerCase());
+    if (spans.length >= 50) break;
   }
   if (!spans.length) return result('reflection', false, 0, 'no self-correction', [], { reflective: false });
   // a conclusion stated before the first reflection that differs from the final answer = a real self-correction
   const before = parsed.reasoning.slice(0, spans[0][0] - parsed.reasoningStart);
   const earlier = findConclusion(before, rollout.spec)?.value ?? null;
-  const final = completionAnswer(rollout.completion, rollout.spec);
-  const revised = earlier !== null && final !== null && earlier !== final;
+  const final = parsed.answer ? canonicalAnswer(parsed.answer.text, rollout.spec) : null;
+  const revised = earlier !== null && final !== null && !sameAnswer(earlier, final, rollout.spec);
   return result('reflection', true, 1, `reflects (${[...new Set(found)].join(', ')})${revised ? `, revises ${earlier} -> ${final}` : ''}`, spans, {
     reflective: true,
     revised,

@@ -1,7 +1,9 @@
 // LLM judge client for OpenAI-compatible chat-completions servers (Ollama, vLLM,
 // llama.cpp server, LM Studio). One request per rollout; the reply must be a JSON
 // verdict, validated with zod. Failures never throw out of the verifier: verify.ts turns
-// a JudgeError into an errored judge check and keeps every other check's result.
+// a JudgeError into an errored judge check (judge_failed) and keeps every other check's
+// result. A circuit breaker stops asking a dead or hung server after N failures in a row,
+// so 10,000 rollouts do not each wait out their timeouts and retries.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,8 +12,11 @@ import type { Rubric } from './rubric';
 import type { CheckResult } from './types';
 
 export const judgeVerdictSchema = z.object({
-  score: z.number().min(0).max(1),
+  /** absent in consistency-only prompts: then 1 when consistent, else 0 */
+  score: z.number().min(0).max(1).optional(),
   consistent: z.boolean(),
+  /** whether the answer is right, when the prompt asks */
+  correct: z.boolean().optional(),
   logical: z.boolean().optional(),
   reason: z.string(),
 });
@@ -24,7 +29,7 @@ export interface JudgeInput {
   ground_truth: string;
 }
 
-export type JudgeErrorKind = 'unreachable' | 'timeout' | 'http' | 'malformed';
+export type JudgeErrorKind = 'unreachable' | 'timeout' | 'http' | 'malformed' | 'circuit_open';
 
 export class JudgeError extends Error {
   constructor(
@@ -69,10 +74,13 @@ export function parseVerdictContent(content: string): JudgeVerdict {
 export interface JudgeClientOptions {
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** circuit breaker: stop calling after this many failed calls in a row (default: never) */
+  maxConsecutiveFailures?: number;
 }
 
 export class JudgeClient {
-  readonly stats = { requests: 0, cacheHits: 0, failures: 0 };
+  readonly stats = { requests: 0, cacheHits: 0, failures: 0, consecutiveFailures: 0, breakerOpen: false };
+  private readonly maxConsecutiveFailures: number;
   private readonly cache = new Map<string, Promise<JudgeVerdict>>();
   private active = 0;
   private readonly waiting: (() => void)[] = [];
@@ -84,6 +92,7 @@ export class JudgeClient {
     opts: JudgeClientOptions = {},
   ) {
     this.fetchImpl = opts.fetch ?? fetch;
+    this.maxConsecutiveFailures = opts.maxConsecutiveFailures ?? Infinity;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
@@ -128,6 +137,7 @@ export class JudgeClient {
       }
     }
     const v = await this.withSlot(() => this.askWithRetries(body));
+    this.stats.consecutiveFailures = 0;
     if (dir) {
       await mkdir(dir, { recursive: true });
       const tmp = join(dir, `${key}.json.${process.pid}.tmp`);
@@ -148,7 +158,22 @@ export class JudgeClient {
     }
   }
 
+  /** Why the breaker stopped the judge, for the command's summary; null while it is closed. */
+  get breakerMessage(): string | null {
+    return this.stats.breakerOpen ? `judge stopped after ${this.maxConsecutiveFailures} consecutive failures at ${this.endpoint}; the remaining rollouts were not judged` : null;
+  }
+
   private async askWithRetries(body: unknown): Promise<JudgeVerdict> {
+    if (this.stats.breakerOpen) throw new JudgeError('circuit_open', this.breakerMessage!, 0);
+    try {
+      return await this.askWithBackoff(body);
+    } catch (e) {
+      if (++this.stats.consecutiveFailures >= this.maxConsecutiveFailures) this.stats.breakerOpen = true;
+      throw e;
+    }
+  }
+
+  private async askWithBackoff(body: unknown): Promise<JudgeVerdict> {
     let last: JudgeError | undefined;
     for (let attempt = 0; attempt <= this.config.retries; attempt++) {
       if (attempt > 0) await this.sleep(this.config.backoff_ms * 2 ** (attempt - 1));
@@ -208,14 +233,15 @@ export function judgeCheckResult(outcome: JudgeVerdict | JudgeError, rubric: Rub
   if (outcome instanceof JudgeError) {
     return { name: 'judge', pass: false, score: 0, reason: `judge error (${outcome.kind}): ${outcome.message}`, spans: [], error: outcome.message, details: { kind: outcome.kind } };
   }
-  const pass = outcome.score >= rubric.checks.judge.min_score && outcome.consistent;
+  const score = outcome.score ?? (outcome.consistent ? 1 : 0);
+  const pass = score >= rubric.checks.judge.min_score && outcome.consistent && outcome.correct !== false;
   return {
     name: 'judge',
     pass,
-    score: outcome.score,
-    reason: `judge ${outcome.score.toFixed(2)}${outcome.consistent ? '' : ', inconsistent'}${outcome.logical === false ? ', illogical' : ''}: ${outcome.reason}`,
+    score,
+    reason: `judge ${score.toFixed(2)}${outcome.consistent ? '' : ', inconsistent'}${outcome.correct === false ? ', wrong' : ''}${outcome.logical === false ? ', illogical' : ''}: ${outcome.reason}`,
     spans: [],
-    details: { ...outcome },
+    details: { ...outcome, score },
   };
 }
 

@@ -7,7 +7,7 @@
 // Reflective pairs prefer a self-corrected chain over the failed attempt; when no
 // rollout of the group corrects itself, one is constructed from a failed rollout and a
 // correct rollout's reasoning and labelled `reflective_constructed`.
-import { findBlocks } from '../train/rewards';
+import { findBlocks } from '../answers/tags';
 import type { Rubric } from './rubric';
 import type { Rollout, Verdict } from './types';
 
@@ -27,6 +27,8 @@ export interface PairRecord {
   rejected_index: number | null;
   ground_truth?: string;
   video?: string;
+  /** the system prompt the rollouts were generated with */
+  system?: string;
 }
 
 type RejectReason = Rubric['pairs']['reject_when'][number];
@@ -41,16 +43,21 @@ function failedCheck(v: Verdict, name: string): boolean {
   return !!c && !c.skipped && !c.error && !c.pass;
 }
 
+/** No ground truth: pairs are then built from the checks that need none. */
+function accuracyUnknown(v: Verdict): boolean {
+  return !!v.checks.find((c) => c.name === 'accuracy')?.skipped;
+}
+
 /** Why a verdict makes its rollout a candidate for "rejected", restricted to the rubric's reject_when. */
 export function rejectReasons(v: Verdict, rubric: Rubric): RejectReason[] {
   const all: Record<RejectReason, boolean> = {
-    wrong: !v.correct,
+    wrong: !v.correct && !accuracyUnknown(v),
     inconsistent: !v.consistent,
     repetitive: v.repetitive,
     truncated: v.truncated,
     unformatted: !v.formatted,
     ungrounded: failedCheck(v, 'grounding'),
-    judge_failed: failedCheck(v, 'judge'),
+    judge_failed: v.judge_failed,
   };
   return rubric.pairs.reject_when.filter((k) => all[k]);
 }
@@ -62,13 +69,14 @@ export function rejectReasons(v: Verdict, rubric: Rubric): RejectReason[] {
  */
 export function isChosenCandidate(v: Verdict, rubric: Rubric): boolean {
   return (
-    v.correct &&
+    (v.correct || accuracyUnknown(v)) &&
     v.consistent &&
     !v.repetitive &&
     !v.truncated &&
     (!rubric.pairs.require_formatted_chosen || v.formatted) &&
     !failedCheck(v, 'grounding') &&
-    !failedCheck(v, 'length')
+    !failedCheck(v, 'length') &&
+    !(v.judge_failed && rubric.pairs.reject_when.includes('judge_failed'))
   );
 }
 
@@ -97,7 +105,7 @@ export function buildPreferencePairs(group: Rollout[], verdicts: Verdict[], rubr
   const head = group[0];
   const pairs: PairRecord[] = [];
   const seen = new Set<string>();
-  const add = (p: Omit<PairRecord, 'prompt_id' | 'prompt' | 'ground_truth' | 'video'>) => {
+  const add = (p: Omit<PairRecord, 'prompt_id' | 'prompt' | 'ground_truth' | 'video' | 'system'>) => {
     if (pairs.length >= cap || p.chosen === p.rejected) return false;
     const key = `${p.chosen}\u0000${p.rejected}`;
     if (seen.has(key)) return false;
@@ -108,13 +116,14 @@ export function buildPreferencePairs(group: Rollout[], verdicts: Verdict[], rubr
       ...p,
       ground_truth: head.spec.answer,
       ...(head.video ? { video: head.video } : {}),
+      ...(head.system ? { system: head.system } : {}),
     });
     return true;
   };
 
   // 1. reflective pairs: a chain that fixes its own mistake over a failed attempt
   if (cfg.reflective.enabled && good.length) {
-    const failed = bad.filter((x) => !x.v.correct);
+    const failed = bad.filter((x) => !x.v.correct && !accuracyUnknown(x.v));
     let made = 0;
     const natural = good.filter((x) => x.v.reflective).sort((a, b) => Number(revised(b.v)) - Number(revised(a.v)));
     for (const c of natural) {

@@ -3,32 +3,12 @@
 // Rubrics are data — parsed and validated, never evaluated. Every field has a default,
 // so `{}` is the paper's default rubric and a preset only states what it changes.
 import { z } from 'zod';
+import { REFLECTION_MARKERS } from '../answers/markers';
 
 const weight = (w: number) => z.number().min(0).default(w).describe('Weight of this check in the verdict score (0 = reported but not scored).');
 const enabled = (on = true) => z.boolean().default(on).describe('Run this check.');
 
-export const DEFAULT_REFLECTION_PHRASES = [
-  'wait',
-  'let me re-check',
-  'let me recheck',
-  'let me double-check',
-  'let me double check',
-  'let me verify',
-  'let me reconsider',
-  'on second thought',
-  'i was wrong',
-  'i made a mistake',
-  "that's not right",
-  'that is not right',
-  'actually, ',
-  're-examine',
-  'looking again',
-  '等等',
-  '我错了',
-  '重新检查',
-  'attends',
-  'espera',
-];
+export const DEFAULT_REFLECTION_PHRASES = REFLECTION_MARKERS;
 
 export const DEFAULT_JUDGE_PROMPT = [
   'You are grading the reasoning of a video question-answering model.',
@@ -50,8 +30,11 @@ const checks = z
           .number()
           .min(0)
           .max(1)
-          .default(0.75)
-          .describe('A numeric answer counts as correct when its mean relative accuracy (MRA) reaches this (0.75: relative error < 0.25); multiple choice is 0 or 1.'),
+          .default(1)
+          .describe('A numerical answer counts as correct when its mean relative accuracy (MRA) reaches this: 1 = within 5 % (a count must be exact, as in Video-R1); 0.75 = relative error < 0.25. Multiple choice is 0 or 1.'),
+        regression_min_score: z.number().min(0).max(1).default(0.5).describe('Video-R1 "regression" answers: correct when their MRA reaches this.'),
+        ocr_min_score: z.number().min(0).max(1).default(0.8).describe('Video-R1 "OCR" answers: correct when 1 - word error rate reaches this.'),
+        free_form_min_score: z.number().min(0).max(1).default(0.5).describe('Video-R1 "free-form" answers: correct when the ROUGE-L F-measure reaches this.'),
       })
       .prefault({})
       .describe('Answer accuracy, the same rule as the GRPO accuracy reward.'),
@@ -116,6 +99,17 @@ const checks = z
         enabled: enabled(false),
         weight: weight(1),
         min_score: z.number().min(0).max(1).default(0.5).describe('The judge passes a rollout when its score reaches this.'),
+        mode: z
+          .enum(['override', 'score'])
+          .default('override')
+          .describe('override: the judge\'s "consistent" (and "correct", when it says) replace the rules\' verdict; score: the judge only adds its weighted score.'),
+        required: z.boolean().default(true).describe('When a judge call fails the rollout is judge_failed and the command exits non-zero.'),
+        max_consecutive_failures: z
+          .number()
+          .int()
+          .min(1)
+          .default(5)
+          .describe('Circuit breaker: after this many failed calls in a row the judge is not called again for the rest of the run.'),
       })
       .prefault({})
       .describe('An LLM judge of the reasoning logic (connection settings under "judge").'),

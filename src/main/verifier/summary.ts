@@ -14,19 +14,26 @@ export interface VerifySummary {
   reflection_rate: number;
   mean_length: number;
   mean_score: number;
+  /** rollouts whose reasoning states no conclusion the rules could read (the rubric's no_conclusion decides their verdict) */
+  no_conclusion: number;
+  /** rollouts without ground truth: accuracy not checked, not counted in accuracy */
+  no_ground_truth: number;
   judge_errors: number;
   pairs: Record<PairKind, number> & { total: number };
 }
+
+const noTruth = (v: Verdict) => v.checks.some((c) => c.name === 'accuracy' && c.details?.no_ground_truth === true);
 
 export function summarise(verdicts: Verdict[], pairs: PairRecord[], skipped: number): VerifySummary {
   const n = verdicts.length;
   const rate = (f: (v: Verdict) => boolean) => (n ? verdicts.filter(f).length / n : 0);
   const mean = (f: (v: Verdict) => number) => (n ? verdicts.reduce((s, v) => s + f(v), 0) / n : 0);
   const round = (x: number) => Math.round(x * 10000) / 10000;
+  const withTruth = verdicts.filter((v) => !noTruth(v));
   return {
     n,
     skipped,
-    accuracy: round(rate((v) => v.correct)),
+    accuracy: round(withTruth.length ? withTruth.filter((v) => v.correct).length / withTruth.length : 0),
     format_rate: round(rate((v) => v.formatted)),
     inconsistency_rate: round(rate((v) => !v.consistent)),
     repetition_rate: round(rate((v) => v.repetitive)),
@@ -34,6 +41,8 @@ export function summarise(verdicts: Verdict[], pairs: PairRecord[], skipped: num
     reflection_rate: round(rate((v) => v.reflective)),
     mean_length: round(mean((v) => v.length)),
     mean_score: round(mean((v) => v.score)),
+    no_conclusion: verdicts.filter((v) => v.concluded === false).length,
+    no_ground_truth: verdicts.filter(noTruth).length,
     judge_errors: verdicts.filter((v) => v.checks.some((c) => c.name === 'judge' && c.error)).length,
     pairs: { ...countPairsByKind(pairs), total: pairs.length },
   };

@@ -1,6 +1,6 @@
 // What the verifier reads and what it says. A rollout is one sampled completion for a
 // prompt; rollouts sharing a promptId form the group that GRPO sampled together.
-import type { AnswerSpec } from '../train/rewards';
+import type { AnswerSpec } from '../answers/spec';
 
 export interface Rollout {
   /** position in the input (line order for files), echoed in verdicts */
@@ -14,6 +14,10 @@ export interface Rollout {
   /** set when the trainer knows generation hit max_completion_length */
   truncated?: boolean;
   video?: string;
+  /** the system prompt the rollout was generated with, kept for export */
+  system?: string;
+  /** false when the source has no ground truth: only ground-truth-free checks run */
+  hasTruth?: boolean;
 }
 
 /** A text range [start, end) in the completion. */
@@ -43,6 +47,10 @@ export interface Verdict {
   truncated: boolean;
   reflective: boolean;
   formatted: boolean;
+  /** the reasoning states a conclusion the rules could read (null: nothing to compare) */
+  concluded: boolean | null;
+  /** the judge was asked and failed the rollout, or the call failed */
+  judge_failed: boolean;
   /** reasoning length in words */
   length: number;
   /** weighted mean of the scores of the checks that ran */

@@ -1,7 +1,8 @@
 // Runs a rubric's checks over rollouts and assembles verdicts. Rules run synchronously
 // (10k rollouts in well under a second per thousand); the LLM judge, if enabled, runs
-// concurrently through its client and can only ever change its own check.
-import { extractAnswer } from '../train/rewards';
+// concurrently through its client. In the rubric's "override" mode the judge's
+// consistency (and correctness, when it states it) replace the rules' flags; in "score"
+// mode it only adds its weighted score.
 import { parseCompletion, runRuleChecks, skipped, type ParsedCompletion } from './checks';
 import { JudgeClient, JudgeError, judgeCheckResult } from './judge';
 import type { Rubric } from './rubric';
@@ -37,6 +38,8 @@ export function assembleVerdict(rollout: Rollout, checks: CheckResult[], rubric:
   }
   const acc = by('accuracy');
   const cons = by('consistency');
+  const judge = by('judge');
+  const judged = ran(judge) && rubric.checks.judge.mode === 'override' ? (judge!.details as { consistent?: boolean; correct?: boolean }) : null;
   const rep = by('repetition');
   const fmt = by('format');
   const len = by('length');
@@ -44,17 +47,24 @@ export function assembleVerdict(rollout: Rollout, checks: CheckResult[], rubric:
   return {
     index: rollout.index,
     promptId: rollout.promptId,
-    correct: ran(acc) && acc!.pass,
-    consistent: !ran(cons) || cons!.pass,
+    correct: judged?.correct ?? (ran(acc) && acc!.pass),
+    consistent: judged?.consistent ?? (!ran(cons) || cons!.pass),
     repetitive: ran(rep) && !rep!.pass,
     truncated: Boolean(len?.details?.truncated),
     reflective: ran(refl) && refl!.pass,
     formatted: !ran(fmt) || fmt!.pass,
+    concluded: ran(cons) ? cons!.details?.conclusion != null : null,
+    judge_failed: !!judge && !judge.skipped && (!!judge.error || !judge.pass),
     length: words,
     score: wsum > 0 ? total / wsum : 0,
     checks,
     reasons: checks.filter((c) => c.error || (!c.skipped && !c.pass && c.name !== 'reflection')).map((c) => `${c.name}: ${c.reason}`),
   };
+}
+
+/** The judge the rubric names, with its circuit breaker. */
+export function judgeClientFor(rubric: Rubric): JudgeClient {
+  return new JudgeClient(rubric.judge, { maxConsecutiveFailures: rubric.checks.judge.max_consecutive_failures });
 }
 
 /** Rule checks of one rollout (no judge). */
@@ -75,12 +85,12 @@ export async function verifyRollout(rollout: Rollout, rubric: Rubric, opts: Veri
   const parsed = parseCompletion(rollout.completion);
   const checks = runRuleChecks({ rollout, rubric, parsed, groupMedianWords: opts.groupMedianWords, grounding: opts.grounding });
   if (rubric.checks.judge.enabled) {
-    const client = opts.judge ?? new JudgeClient(rubric.judge);
+    const client = opts.judge ?? judgeClientFor(rubric);
     const outcome = await client
       .judge({
         question: rollout.prompt,
         reasoning: parsed.reasoning.trim(),
-        answer: extractAnswer(rollout.completion) ?? '(no answer)',
+        answer: parsed.answer?.text.trim() ?? '(no answer)',
         ground_truth: rollout.spec.answer,
       })
       .catch((e: unknown) => (e instanceof JudgeError ? e : new JudgeError('unreachable', String(e))));
@@ -96,7 +106,7 @@ export async function verifyGroup(rollouts: Rollout[], rubric: Rubric, opts: Ver
   const parsed = rollouts.map((r) => parseCompletion(r.completion));
   const groupMedianWords = median(parsed.map((p) => p.words));
   if (!rubric.checks.judge.enabled) return rollouts.map((r, i) => verifyRolloutRules(r, rubric, groupMedianWords, opts.grounding, parsed[i]));
-  const judge = opts.judge ?? new JudgeClient(rubric.judge);
+  const judge = opts.judge ?? judgeClientFor(rubric);
   return Promise.all(rollouts.map((r) => verifyRollout(r, rubric, { ...opts, judge, groupMedianWords })));
 }
 
@@ -113,7 +123,7 @@ export function groupByPrompt<T extends { promptId: string }>(rollouts: T[]): T[
 
 /** Every rollout verified within its group; verdicts come back in input order. */
 export async function verifyAll(rollouts: Rollout[], rubric: Rubric, opts: VerifyOptions = {}): Promise<Verdict[]> {
-  const judge = rubric.checks.judge.enabled ? (opts.judge ?? new JudgeClient(rubric.judge)) : undefined;
+  const judge = rubric.checks.judge.enabled ? (opts.judge ?? judgeClientFor(rubric)) : undefined;
   const verdicts = new Array<Verdict>(rollouts.length);
   const position = new Map<Rollout, number>(rollouts.map((r, i) => [r, i]));
   let done = 0;

@@ -28,6 +28,17 @@ export function useApi<T>(fn: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { ...state, reload };
 }
 
+/** Call fn every `ms` while ms is not null (live views of running runs). */
+export function useInterval(fn: () => void, ms: number | null): void {
+  const ref = useRef(fn);
+  ref.current = fn;
+  useEffect(() => {
+    if (ms == null) return;
+    const t = setInterval(() => ref.current(), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+}
+
 export function isUnavailable(err: unknown): boolean {
   return err instanceof ApiCallError && err.status === 503;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe as group, expect, it } from 'vitest';
-import { cycles, describe, importsOf, isPending, layerOf, ROOT, sourceFiles, violation, type ImportEdge } from './imports';
+import { cycles, describe, importsOf, layerOf, ROOT, sourceFiles, violation, type ImportEdge } from './imports';
 
 const FILES = sourceFiles(['src', 'bench', 'scripts', 'research']);
 const EDGES: ImportEdge[] = FILES.flatMap((f) => importsOf(f));
@@ -14,7 +14,6 @@ group('imports point down (DESIGN.md, "Layers")', () => {
   it('no file imports a layer above its own, and renderer/preload reach only src/shared', () => {
     const bad = EDGES.flatMap((e) => {
       const why = violation(e);
-      if (why && isPending(e)) return [];
       return why ? [describe(e, why)] : [];
     });
     expect(bad).toEqual([]);
@@ -45,12 +44,10 @@ group('imports point down (DESIGN.md, "Layers")', () => {
 });
 
 group('files of one idea', () => {
-  // train/rewards.ts shrinks when answer parsing moves to answers/.
-  const PENDING_LONG = new Set(['src/main/train/rewards.ts']);
   it('no source file in src/ is over 450 lines', () => {
     const long = sourceFiles(['src'])
       .map((f) => ({ file: f.slice(ROOT.length + 1), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
-      .filter((f) => f.lines > 450 && !PENDING_LONG.has(f.file));
+      .filter((f) => f.lines > 450);
     expect(long).toEqual([]);
   });
 });

@@ -107,21 +107,6 @@ export function violation(e: ImportEdge): string | null {
   return rank(b) <= rank(a) ? null : `upward: ${a} imports ${b}`;
 }
 
-/**
- * Known violations whose fix is under way elsewhere, listed so they stay visible: answer
- * parsing moves from train/rewards.ts to answers/. Remove an entry once its import is gone.
- */
-export const PENDING: readonly { from: string; to: string }[] = [
-  { from: 'src/main/verifier/checks.ts', to: 'src/main/train/rewards.ts' },
-  { from: 'src/main/verifier/pairs.ts', to: 'src/main/train/rewards.ts' },
-  { from: 'src/main/verifier/types.ts', to: 'src/main/train/rewards.ts' },
-  { from: 'src/main/verifier/verify.ts', to: 'src/main/train/rewards.ts' },
-];
-
-export function isPending(e: ImportEdge): boolean {
-  return PENDING.some((p) => p.from === rel(e.from) && p.to === rel(e.to));
-}
-
 /** Import cycles among the given files (each as the list of files around it, first repeated at the end). */
 export function cycles(edges: readonly ImportEdge[]): string[][] {
   const graph = new Map<string, string[]>();

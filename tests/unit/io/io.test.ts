@@ -106,8 +106,7 @@ describe('normaliseRollout', () => {
     [{ prompt: 'p', ground_truth: 'B' }, /^f:3: missing field "completion"/],
     [{ prompt: 'p', completion: 'c' }, /^f:3: missing field "ground_truth"/],
     [{ prompt: 'p', completion: 5, ground_truth: 'B' }, /field "completion": expected a string or a list/],
-    [{ prompt: 'p', completion: 'c', ground_truth: 'B', problem_type: 'OCR' }, /field "problem_type": "OCR" is not supported/],
-    [{ prompt: 'p', completion: 'c', ground_truth: 'a red cube' }, /cannot tell the answer type/],
+    [{ prompt: 'p', completion: 'c', ground_truth: 'B', problem_type: 'ranking' }, /field "problem_type": "ranking" is not supported/],
     [{ prompt: 'p', completion: 'c', ground_truth: 'B', reward: 'high' }, /field "reward": expected a number/],
     [[1, 2], /expected a JSON object/],
   ])('%j -> error naming file, line and field', (value, re) => {

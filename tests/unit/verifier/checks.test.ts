@@ -36,14 +36,18 @@ describe('accuracy check', () => {
     expect(both.reason).toMatch(/does not name exactly one option/);
     expect(accuracyCheck(ctx(rollout('<think>x</think><answer>B</answer><answer>C</answer>'))).pass).toBe(false);
     const none = accuracyCheck(ctx(rollout('<think>so the answer is B</think>')));
-    expect(none).toMatchObject({ pass: false, reason: 'no <answer> block' });
+    expect(none).toMatchObject({ pass: false });
+    expect(none.reason).toMatch(/no <answer> block/);
     expect(accuracyCheck(ctx(rollout(wrap('x', 'C')))).reason).toBe('wrong answer C (gold B)');
   });
-  it('numeric: passes at MRA >= min_score', () => {
+  it('numeric: passes at MRA >= min_score (default 1: a count must be exact)', () => {
     expect(accuracyCheck(ctx(rollout(wrap('x', '10'), NUM('10')))).pass).toBe(true);
-    const near = accuracyCheck(ctx(rollout(wrap('x', '11'), NUM('10'))));
-    expect(near).toMatchObject({ pass: true, score: 0.8 });
-    const far = accuracyCheck(ctx(rollout(wrap('x', '3'), NUM('4'))));
+    expect(accuracyCheck(ctx(rollout(wrap('x', '2.8 m'), NUM('2.8')))).pass).toBe(true);
+    const offByOne = accuracyCheck(ctx(rollout(wrap('x', '11'), NUM('10'))));
+    expect(offByOne).toMatchObject({ pass: false, score: 0.8 });
+    const lenient = parseRubric('{"checks": {"accuracy": {"min_score": 0.75}}}');
+    expect(accuracyCheck({ ...ctx(rollout(wrap('x', '11'), NUM('10'))), rubric: lenient }).pass).toBe(true);
+    const far = accuracyCheck({ ...ctx(rollout(wrap('x', '3'), NUM('4'))), rubric: lenient });
     expect(far.pass).toBe(false);
     expect(far.reason).toMatch(/MRA 0\.50 < 0\.75/);
   });
@@ -69,7 +73,7 @@ describe('consistency check', () => {
     const r = rollout(wrap('The sphere is blue. So the answer is B.', 'B'));
     const c = consistencyCheck(ctx(r));
     expect(c.pass).toBe(true);
-    expect(spanText(r, c.spans[0])).toBe('answer is B');
+    expect(spanText(r, c.spans[0])).toBe('So the answer is B.');
   });
   it('fails when the answer contradicts the reasoning (option letters, texts, numbers)', () => {
     const c = consistencyCheck(ctx(rollout(wrap('The object is a green cone, so the answer is C.', 'B'))));

@@ -1,4 +1,4 @@
-import type { AnswerSpec } from '../../../src/main/train/rewards';
+import type { AnswerSpec } from '../../../src/main/answers/spec';
 import type { Rollout } from '../../../src/main/verifier/types';
 
 export const MC: AnswerSpec = { answer: 'B', answerType: 'mc', options: ['A. a red cube', 'B. a blue sphere', 'C. a green cone', 'D. a yellow cylinder'] };

@@ -16,7 +16,7 @@ const errorsOf = (text: string) => {
 describe('rubric', () => {
   it('{} is the default rubric and the default preset file states the same values', () => {
     const d = defaultRubric();
-    expect(d.checks.accuracy.min_score).toBe(0.75);
+    expect(d.checks.accuracy.min_score).toBe(1);
     expect(d.checks.judge.enabled).toBe(false);
     expect(d.pairs.reflective.enabled).toBe(true);
     const file = parseRubric(readFileSync('resources/rubrics/default.json', 'utf8'));

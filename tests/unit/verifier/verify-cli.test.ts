@@ -105,7 +105,8 @@ describe('veripo export pairs', () => {
     const rows = lines(trl);
     expect(rows).toHaveLength(src.length);
     rows.forEach((r, i) => {
-      expect(r.prompt.at(-1)).toEqual({ role: 'user', content: src[i].prompt });
+      // the video rides in the user turn's content, as TRL's vision collators read it
+      expect(r.prompt.at(-1)).toEqual({ role: 'user', content: [{ type: 'video', video: src[i].video }, { type: 'text', text: src[i].prompt }] });
       expect(r.chosen[0].content).toBe(src[i].chosen);
       expect(r.rejected[0].content).toBe(src[i].rejected);
       expect(r.videos).toEqual([src[i].video]);

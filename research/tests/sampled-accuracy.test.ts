@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../../src/main/model/backend';
-import { createPolicy, disposePolicy, type Policy } from '../../../src/main/model/policy';
-import { presetConfig } from '../../../src/main/model/config';
-import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
-import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, sampledAccuracy } from '../../../src/main/train/eval';
+import { initBackend } from '../../src/main/model/backend';
+import { createPolicy, disposePolicy, type Policy } from '../../src/main/model/policy';
+import { presetConfig } from '../../src/main/model/config';
+import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../src/main/model/prompt';
+import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../../src/main/train/eval';
+import { sampledAccuracy } from '../lib/stats';
 
 const tokenizer = benchmarkTokenizer();
 const tasks = evalTasks({ ...DEFAULT_EVAL_CONFIG, n: 3 });
@@ -15,7 +16,7 @@ beforeAll(async () => {
   return () => disposePolicy(policy);
 });
 
-describe('sampledAccuracy (veripo grpo --val-samples)', () => {
+describe('sampledAccuracy (grpo-run.ts --val-samples)', () => {
   const o = { k: 3, temperature: 1.5, max_completion_length: 12 };
 
   const texts = (r: { samples: { completion: string }[] }) => r.samples.map((x) => x.completion);
