@@ -11,7 +11,7 @@ import { initBackend } from '../../src/main/model/backend';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../../src/main/model/checkpoint';
 import { NonFiniteLossError } from '../../src/main/model/optim';
 import { disposePolicy } from '../../src/main/model/policy';
-import { GrpoConfigSchema } from '../../src/main/train/config';
+import { GrpoConfigSchema, usesReference } from '../../src/main/train/config';
 import { runGrpo } from '../../src/main/train/grpo';
 import { trainTaskOf } from '../../src/main/train/grpo-rollouts';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../../src/main/train/eval';
@@ -103,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
 
   const backend = await initBackend();
   const { policy, tokenizer } = loadCheckpoint(values.from);
-  const reference = config.beta > 0 ? clonePolicy(policy) : null;
+  const reference = usesReference(config) ? clonePolicy(policy) : null;
   const trainN = num('train', values.train, 256);
   const trainFamilies = values.families ? values.families.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
   if (trainFamilies && modality) throw new Error('--families and --modality do not combine (--families covers every modality its families are asked in)');

@@ -7,7 +7,7 @@ import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint
 import { NonFiniteLossError } from '../model/optim';
 import { disposePolicy } from '../model/policy';
 import { ConfigError, stageRunConfig } from '../loop/config';
-import { GrpoConfigSchema, type GrpoConfig } from '../train/config';
+import { GrpoConfigSchema, usesReference, type GrpoConfig } from '../train/config';
 import { runGrpo } from '../train/grpo';
 import { trainTaskOf } from '../train/grpo-rollouts';
 import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, type EvalResult } from '../train/eval';
@@ -71,7 +71,7 @@ export const command: CliCommand = {
 
     const backend = await initBackend();
     const { policy, tokenizer } = loadCheckpoint(values.from);
-    const reference = config.beta > 0 ? clonePolicy(policy) : null;
+    const reference = usesReference(config) ? clonePolicy(policy) : null;
     const train = mixedTasks(trainN, seed, 'train').map((t) => trainTaskOf(t, tokenizer));
     const val = valN > 0 ? evalTasks({ ...DEFAULT_EVAL_CONFIG, n: valN }) : [];
     const measure = () => (val.length ? summary(evaluatePolicy(policy, tokenizer, val, { max_completion_length: config.max_completion_length })) : null);

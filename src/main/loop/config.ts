@@ -175,15 +175,18 @@ export function parseSets(items: readonly string[]): [string, unknown][] {
 }
 
 /**
- * A single-stage command's config (`veripo sft|grpo`): the run config's defaults with the same
+ * A single-stage command's config (`veripo sft|grpo`): the run config schema's defaults with the same
  * `--set` keys as `veripo run`, limited to the sections the stage reads.
  */
 export function stageRunConfig(command: string, items: readonly string[], sections: readonly string[]): RunConfig {
   const sets = parseSets(items);
   for (const [key] of sets) {
-    if (!sections.some((s) => key === s || key.startsWith(`${s}.`))) throw new ConfigError(`--set ${key}: veripo ${command} reads ${sections.map((s) => (s === 'seed' ? s : `${s}.*`)).join(', ')}`);
+    if (!sections.some((s) => key === s || key.startsWith(`${s}.`))) throw new ConfigError(`--set ${key}: veripo ${command} reads ${sections.map((s) => (s.includes('.') || s === 'seed' ? s : `${s}.*`)).join(', ')}`);
   }
-  return resolveRunConfig({ sets, source: `veripo ${command} --set` });
+  // The schema's defaults, not a run preset's: a stage run alone starts from TRL-like defaults.
+  let doc: Plain = {};
+  for (const [k, v] of sets) doc = applySet(doc, k, v);
+  return parseRunConfig(doc, `veripo ${command} --set`);
 }
 
 /** Validate a config document; errors name each bad key with its dotted path. */

@@ -168,35 +168,18 @@ export const GrpoConfigSchema = z
     temporal: z.boolean().default(false),
     temporal_alpha: z.number().min(0).default(0.3),
     temporal_mu: z.number().min(0).default(0.8),
-    /**
-     * Per-token credit for readings (0 = off, as TRL): each "frame F : … at X Y" or "… is not
-     * visible" reading in <think> adds reading_advantage * (right - the step's share of right
-     * readings) to its own tokens' advantage; right = grounded and one the gold chain makes.
-     * See gradedReadings and readingCredit.
-     */
-    reading_advantage: z.number().min(0).default(0),
-    /**
-     * Weights on positive and negative sequence advantages (both 1 = GRPO; not TRL keys).
-     * negative_advantage_weight 0 reinforces only completions that beat their group; see
-     * weightAdvantages.
-     */
-    positive_advantage_weight: z.number().min(0).default(1),
-    negative_advantage_weight: z.number().min(0).default(1),
-    /**
-     * Which weights GRPO updates (not a TRL key). gains_biases: only the 1-D parameters, the
-     * layer-norm gains and biases and every linear layer's bias (BitFit, LN-tuning): 8 321 of
-     * the small policy's 1.55 M weights. An RL episode carries about a bit of information, so
-     * a small trainable subset loses little of what RL can learn and cannot fit the few
-     * prompts of each step the way every matrix can; it also takes a larger learning rate
-     * (LoRA Without Regret).
-     */
-    trainable_parameters: z.enum(['all', 'gains_biases']).default('all'),
-    /** Accuracy reward at or above this counts as "correct" for T-GRPO (numeric answers score in [0, 1]). */
-    correct_threshold: z.number().min(0).max(1).default(0.5),
   })
   .strict();
 export type GrpoConfig = z.output<typeof GrpoConfigSchema>;
 export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
+
+/**
+ * Whether GRPO has a KL term, and so a frozen reference policy to compute it against: beta 0
+ * drops both (TRL). Every stage and command asks here.
+ */
+export function usesReference(c: { beta: number }): boolean {
+  return c.beta > 0;
+}
 
 // DPO (TRL DPOConfig names)
 

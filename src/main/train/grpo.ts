@@ -14,17 +14,12 @@ import { mulberry32 } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
 import type { ScaleRewards } from './advantages';
-import { GrpoConfigSchema, type GrpoConfig, type GrpoConfigInput } from './config';
+import { GrpoConfigSchema, usesReference, type GrpoConfig, type GrpoConfigInput } from './config';
 import { accumulateGradients, grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
 import { sampleStep, taskSampler, type RolloutSource, type Sampled, type TrainTask } from './grpo-rollouts';
 
 
 
-/** Names of the parameters GRPO leaves alone under trainable_parameters (see the config). */
-export function frozenParameterNames(shapes: Iterable<[string, readonly number[]]>, which: GrpoConfig['trainable_parameters']): string[] {
-  if (which === 'all') return [];
-  return [...shapes].filter(([, shape]) => shape.length !== 1).map(([name]) => name);
-}
 
 /** Learning rate of 1-based optimizer step `step`: linear warmup over warmup_steps, then constant. */
 export function warmedUpRate(step: number, c: Pick<GrpoConfig, 'learning_rate' | 'warmup_steps'>): number {
@@ -32,22 +27,26 @@ export function warmedUpRate(step: number, c: Pick<GrpoConfig, 'learning_rate' |
   return learningRateAt(step - 1, { lr: c.learning_rate, warmup: c.warmup_steps, total: Infinity, min_ratio: 1 });
 }
 
-export interface RolloutRow {
+/**
+ * One sampled completion as GRPO reports it, named as the rollouts table stores it (snake_case,
+ * `text` the completion, `prompt` the prompt text): the loop stores it with step and stage only.
+ */
+export interface GrpoRollout {
   step: number;
-  promptId: string;
-  taskId: string;
-  promptText: string;
-  groundTruth: string;
-  groupIndex: number;
+  task_id: string;
+  /** A T-GRPO twin: the same prompt with its frames shuffled. */
+  shuffled: boolean;
+  group_index: number;
+  prompt: string;
+  ground_truth: string;
   text: string;
+  /** The sampled token ids, EOS included when one was sampled. */
   tokens: number[];
-  tokenCount: number;
-  rewardParts: Record<string, number>;
   reward: number;
+  reward_parts: Record<string, number>;
   /** 0 for rows that are not trained on (shuffled T-GRPO groups, groups dropped by dynamic sampling). */
   advantage: number;
   truncated: boolean;
-  shuffled?: boolean;
 }
 
 export interface GrpoContext {
@@ -58,7 +57,7 @@ export interface GrpoContext {
   tasks: readonly TrainTask[];
   config: GrpoConfigInput;
   onEvent?: (ev: TrainEvent) => void;
-  onRollouts?: (rows: RolloutRow[]) => void;
+  onRollouts?: (rows: GrpoRollout[]) => void;
   shouldStop?: () => boolean;
   seed?: number;
 }
@@ -86,7 +85,8 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   const cfg = GrpoConfigSchema.parse(ctx.config);
   const { policy, tokenizer } = ctx;
   if (ctx.tasks.length === 0) throw new Error('grpo.ts runGrpo: no training tasks');
-  if (cfg.beta > 0 && !ctx.reference) throw new Error('grpo.ts runGrpo: config.beta > 0 needs a reference policy');
+  const kl = usesReference(cfg);
+  if (kl && !ctx.reference) throw new Error('grpo.ts runGrpo: config.beta > 0 needs a reference policy');
   const emit = ctx.onEvent ?? (() => {});
   const seed = ctx.seed ?? 0;
   const rand = mulberry32(seed ^ 0x9e3779b9);
@@ -103,11 +103,6 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   const t0 = performance.now();
   let step = 0;
   let stoppedBy: GrpoResult['stoppedBy'] = 'steps';
-  // policyGradients differentiates only trainable variables: freezing here is the whole subset.
-  const frozen = frozenParameterNames([...policy.params].map(([name, v]) => [name, v.shape]), cfg.trainable_parameters)
-    .map((name) => policy.params.get(name)!)
-    .filter((v) => v.trainable);
-  for (const v of frozen) v.trainable = false;
   try {
     while (step < cfg.steps) {
       // Yield so a worker thread can receive `stop` between steps.
@@ -124,26 +119,23 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
 
       // ---- generation + rewards --------------------------------------------------------
       const genStart = performance.now();
-      const { trained, logged, advantageOf: advOf, dropped, bonusRows, groundedShare } = sampleStep(src, step);
-      if (groundedShare !== null) metric(step, 'readings/grounded_share', groundedShare);
+      const { trained, logged, advantageOf: advOf, dropped, bonusRows } = sampleStep(src, step);
       const genSeconds = (performance.now() - genStart) / 1000;
 
       ctx.onRollouts?.(
         logged.map((r) => ({
           step,
-          promptId: r.shuffled ? `${r.task.id}#shuffled` : r.task.id,
-          taskId: r.task.id,
-          promptText: r.task.promptText,
-          groundTruth: r.task.spec.answer,
-          groupIndex: r.groupIndex,
+          task_id: r.task.id,
+          shuffled: r.shuffled,
+          group_index: r.groupIndex,
+          prompt: r.task.promptText,
+          ground_truth: r.task.spec.answer,
           text: r.text,
           tokens: r.tokens,
-          tokenCount: r.tokens.length,
-          rewardParts: r.parts,
           reward: r.reward,
+          reward_parts: r.parts,
           advantage: advOf.get(r) ?? 0,
           truncated: r.truncated,
-          ...(r.shuffled ? { shuffled: true } : {}),
         })),
       );
 
@@ -183,7 +175,6 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       emit({ type: 'progress', stage: 'grpo', step, total: cfg.steps });
     }
   } finally {
-    for (const v of frozen) v.trainable = true;
     optimizer.dispose();
   }
   return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
@@ -204,22 +195,15 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       return {
         batch,
         mask,
-        advantages: cfg.reading_advantage > 0 ? tokenAdvantages(part, adv.slice(start, end), batch.responseLen) : tf.tensor1d(adv.slice(start, end)),
+        advantages: tf.tensor1d(adv.slice(start, end)),
         // The reference never trains: its log-probs are computed once, outside the tape.
-        refLogps: cfg.beta > 0 && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null,
+        refLogps: kl && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null,
         oldLogps: null as tf.Tensor2D | null,
         weight: microBatchWeight(cfg.loss_type, { rows: part.length, totalRows: rows.length, tokens, totalTokens }),
         tokenShare: totalTokens > 0 ? tokens / totalTokens : 0,
       };
     });
     const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0 };
-    function tokenAdvantages(part: Sampled[], a: number[], len: number): tf.Tensor2D {
-      const out = new Float32Array(part.length * len);
-      part.forEach((r, b) => {
-        for (let j = 0; j < len; j++) out[b * len + j] = a[b]! + cfg.reading_advantage * (r.credit?.[j] ?? 0);
-      });
-      return tf.tensor2d(out, [part.length, len]);
-    }
     try {
       for (let it = 0; it < cfg.num_iterations; it++) {
         const stats = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0 };
@@ -271,7 +255,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     metric(step, 'clip_ratio/low_mean', sums.clipLow / n);
     metric(step, 'clip_ratio/high_mean', sums.clipHigh / n);
     metric(step, 'clip_ratio/region_mean', sums.clipRegion / n);
-    if (cfg.beta > 0) metric(step, 'kl', sums.kl / n);
+    if (kl) metric(step, 'kl', sums.kl / n);
     metric(step, 'ratio_mean', sums.ratio / n);
   }
 }
