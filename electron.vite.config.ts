@@ -1,6 +1,6 @@
 import { defineConfig } from 'electron-vite';
-import react from '@vitejs/plugin-react';
 import { resolve } from 'node:path';
+import renderer from './vite.web.config';
 
 export default defineConfig({
   main: {
@@ -25,12 +25,5 @@ export default defineConfig({
       },
     },
   },
-  renderer: {
-    root: resolve(__dirname, 'src/renderer'),
-    plugins: [react()],
-    build: {
-      outDir: resolve(__dirname, 'out/renderer'),
-      rollupOptions: { input: resolve(__dirname, 'src/renderer/index.html') },
-    },
-  },
+  renderer,
 });

@@ -26,10 +26,14 @@ export interface WorkbenchServices {
   rubricJsonSchema(): Record<string, unknown>;
   /** Parse and validate a rubric body; throws an Error naming the path of the first problem. */
   validateRubric(body: string): void;
-  dryRunRubric(db: Db, args: { body: string; run_id?: number; compare_to?: number; sample: number }): Promise<ApiResult<'dryRunRubric'>>;
+  dryRunRubric(db: Db, args: { body: string; run_id?: number; compare_to?: number; compare_body?: string; sample: number }): Promise<ApiResult<'dryRunRubric'>>;
+  /** The rubrics shipped with the app (resources/rubrics): read-only, duplicated to edit. */
+  builtinRubrics(): ApiResult<'listBuiltinRubrics'>;
   exportPairs(pairs: ApiResult<'listPairs'>['pairs'], format: 'trl' | 'llamafactory', conversational: boolean): string;
   taskFrames(taskId: string): ApiResult<'getTaskFrames'>;
   testJudge(args: { base_url: string; model: string; api_key?: string }): Promise<ApiResult<'testJudge'>>;
+  /** What the Runs page shows of a run, from the database alone (src/main/app/live.ts). */
+  runLive(db: Db, runId: number, afterLogId: number | null): ApiResult<'getLive'> | null;
   /** The tfjs backend this process would train on, and why the faster ones are not used. */
   backend(): Promise<{ name: string | null; reasons: string[] }>;
 }
@@ -107,12 +111,26 @@ export function createWorkbench(opts: WorkbenchOptions): WorkbenchApi {
       return { run_id: await launcher().start(args) };
     },
     async stopRun({ run_id }) {
-      mustRun(run_id);
-      return { stopped: await launcher().stop(run_id) };
+      const run = mustRun(run_id);
+      if (run.status !== 'running' && run.status !== 'pending') return { stopped: false };
+      // Whichever process trains it polls this request; a run of this process also stops at once.
+      store.requestStop(db, run_id);
+      await opts.launcher?.stop(run_id);
+      return { stopped: true };
+    },
+    async getLive({ run_id, after_log_id }) {
+      const live = service('runLive')(db, run_id, after_log_id ?? null);
+      if (!live) throw new ApiError(`run ${run_id} does not exist`, 404);
+      return live;
     },
     async listRollouts(args) {
       mustRun(args.run_id);
       return store.queryRollouts(db, args);
+    },
+    async locateRollout({ rollout_id }) {
+      const at = store.locateRollout(db, rollout_id);
+      if (!at) throw new ApiError(`rollout ${rollout_id} does not exist`, 404);
+      return at;
     },
     async listRolloutSteps({ run_id }) {
       mustRun(run_id);
@@ -150,6 +168,9 @@ export function createWorkbench(opts: WorkbenchOptions): WorkbenchApi {
     },
     async listRubrics() {
       return store.listRubrics(db);
+    },
+    async listBuiltinRubrics() {
+      return service('builtinRubrics')();
     },
     async getRubricSchema() {
       return service('rubricJsonSchema')();

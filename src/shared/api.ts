@@ -204,10 +204,32 @@ export const apiSchema = {
       .strict(),
     result: z.object({ run_id: Id }),
   },
+  /** Stop any running run on this machine: a request stored in the DB that the training process honours. */
   stopRun: { args: z.object({ run_id: Id }).strict(), result: z.object({ stopped: z.boolean() }) },
+  getLive: {
+    args: z.object({ run_id: Id, after_log_id: z.number().int().nonnegative().optional() }).strict(),
+    result: z.object({
+      run_id: Id,
+      status: RunStatus,
+      error: z.string().nullable(),
+      stop_requested: z.boolean(),
+      current: z.object({ stage: z.string(), iteration: z.number().int(), step: z.number().int(), total: z.number().int() }).nullable(),
+      /** stored stages, then (while the run is active) the ones its config still plans */
+      stages: z.array(z.object({ kind: StageKind, iteration: z.number().int(), status: z.enum(['running', 'finished', 'failed', 'interrupted', 'planned']), wall_s: z.number().nullable() })),
+      /** share of the whole run done, across stages */
+      fraction: z.number(),
+      eta_s: z.number().nullable(),
+      elapsed_s: z.number(),
+      logs: z.array(z.object({ id: z.number().int(), t: z.number(), level: z.string(), message: z.string() })),
+    }),
+  },
   listRollouts: {
     args: RolloutFilterSchema.strict(),
     result: z.object({ total: z.number().int(), rollouts: z.array(RolloutSchema) }),
+  },
+  locateRollout: {
+    args: z.object({ rollout_id: Id }).strict(),
+    result: z.object({ run_id: Id, index: z.number().int() }),
   },
   listRolloutSteps: {
     args: z.object({ run_id: Id }).strict(),
@@ -285,6 +307,7 @@ export const apiSchema = {
     result: z.object({ filename: z.string(), content: z.string(), count: z.number().int() }),
   },
   listRubrics: { args: z.object({}).strict(), result: z.array(RubricSchema) },
+  listBuiltinRubrics: { args: z.object({}).strict(), result: z.array(z.object({ name: z.string(), body: z.string() })) },
   getRubricSchema: { args: z.object({}).strict(), result: z.record(z.string(), z.unknown()) },
   saveRubric: {
     args: z.object({ name: NameText, body: z.string().min(2).max(1_000_000) }).strict(),
@@ -296,6 +319,8 @@ export const apiSchema = {
         body: z.string().min(2).max(1_000_000),
         run_id: Id.optional(),
         compare_to: Id.optional(),
+        /** compare with this rubric text instead (a built-in one) */
+        compare_body: z.string().min(2).max(1_000_000).optional(),
         sample: z.number().int().positive().max(5000).default(200),
       })
       .strict(),
@@ -303,7 +328,16 @@ export const apiSchema = {
       n: z.number().int(),
       counts: z.record(z.string(), z.number()),
       baseline_counts: z.record(z.string(), z.number()).nullable(),
-      changed: z.array(z.object({ rollout_id: z.number().int(), before: z.string(), after: z.string() })),
+      /** rollouts whose verdict label or any check's pass/fail changed, with the checks that flipped */
+      changed: z.array(
+        z.object({
+          rollout_id: z.number().int(),
+          run_id: z.number().int(),
+          before: z.string(),
+          after: z.string(),
+          flipped: z.array(z.object({ check: z.string(), before: z.boolean().nullable(), after: z.boolean().nullable() })),
+        }),
+      ),
     }),
   },
   testJudge: {

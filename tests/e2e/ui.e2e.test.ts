@@ -3,6 +3,7 @@
 // demo seed (scripts/demo-db.ts) stands in, for quick iteration on the UI alone.
 // Assertions are about structure (roles, counts > 0, state changes), not seeded values.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,10 +27,15 @@ let page: Page;
 const requests: string[] = [];
 const pageErrors: string[] = [];
 let sftLengthRuns: number[] = [];
+let dbFile = '';
+let dialogs = 0;
+/** What the next dialogs answer (confirm / beforeunload). */
+let dialogAnswer = true;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'veripo-ui-'));
   const db = join(dir, 'ui.db');
+  dbFile = db;
   const given = process.env.VERIPO_E2E_DB;
   if (given && existsSync(given)) {
     copyFileSync(given, db);
@@ -42,7 +48,10 @@ beforeAll(async () => {
   context.on('request', (r) => requests.push(r.url()));
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
-  page.on('dialog', (d) => void d.accept());
+  page.on('dialog', (d) => {
+    dialogs++;
+    void (dialogAnswer ? d.accept() : d.dismiss());
+  });
   await page.goto(server.url);
   await page.waitForFunction(() => !window.location.search.includes('token='));
 });
@@ -67,6 +76,40 @@ async function api<T>(method: string, args: unknown = {}): Promise<{ status: num
 }
 
 describe('workbench pages', () => {
+  it('time to interactive of every page under 1 s with 10 000 rollouts and 5 000 pairs in the database', async () => {
+    const pairs = await api<{ total: number }>('listPairs', { limit: 1 });
+    expect(pairs.body.total).toBeGreaterThanOrEqual(5000);
+    // Interactive: the element a researcher acts on first is rendered and enabled.
+    const ready: Record<string, (p: Page) => Promise<unknown>> = {
+      experiments: (p) => p.getByRole('table', { name: 'Runs' }).getByRole('checkbox').first().waitFor(),
+      runs: (p) => p.getByRole('button', { name: 'Start run' }).waitFor(),
+      rollouts: (p) => p.getByRole('list', { name: 'Rollouts' }).locator('button.rrow').first().waitFor(),
+      pairs: (p) => p.getByRole('list', { name: 'Pairs' }).locator('button.rrow').first().waitFor(),
+      rubrics: (p) => p.locator('.monaco-editor .view-lines').first().waitFor(),
+      settings: (p) => p.getByRole('button', { name: 'Test connection' }).waitFor(),
+    };
+    const runs = await api<{ id: number; name: string | null }[]>('listRuns');
+    const imported = runs.body.find((r) => r.name?.includes('trl_rollouts'));
+    const route: Record<string, string> = { rollouts: imported ? `rollouts?run=${imported.id}` : 'rollouts' };
+    const report: string[] = [];
+    const medians: Record<string, number> = {};
+    for (const [id, wait] of Object.entries(ready)) {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        // A fresh document each time (a hash change alone would not reload the app).
+        await page.goto('about:blank');
+        await page.goto(`${server.base}/#/${route[id] ?? id}`);
+        await wait(page);
+        times.push(await page.evaluate(() => performance.now()));
+      }
+      times.sort((a, b) => a - b);
+      medians[id] = times[2]!;
+      report.push(`${id} ${times[2]!.toFixed(0)} ms (${times[0]!.toFixed(0)}–${times[4]!.toFixed(0)})`);
+    }
+    console.log(`[ui e2e] time to interactive (median of 5 loads, range in brackets, 10k rollouts, ${pairs.body.total} pairs): ${report.join(', ')}`);
+    for (const [id, ms] of Object.entries(medians)) expect(ms, `${id} time to interactive`).toBeLessThan(1000);
+  });
+
   it('Experiments: runs table, sorting, comparison charts and stage timelines', async () => {
     await open('Experiments');
     const table = page.getByRole('table', { name: 'Runs' });
@@ -335,7 +378,9 @@ describe('workbench pages', () => {
     await page.keyboard.insertText(broken);
     await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 15_000 });
     await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toMatch(/^[1-9]\d* problems?$/);
+    // A schema error blocks Save and Dry run in the client (not only the server's 422).
     expect(await save.isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Dry run' }).isDisabled()).toBe(true);
     await page.screenshot({ path: screenshotPath('rubrics-error') });
     // Revert to the saved version: 0 problems again.
     await page.getByRole('button', { name: 'Revert' }).click();
@@ -361,6 +406,7 @@ describe('workbench pages', () => {
         edited = true;
       }
     }
+    expect(await page.getByRole('button', { name: 'Dry run' }).isDisabled()).toBe(false);
     await page.getByRole('button', { name: 'Dry run' }).click();
     const dry = page.getByRole('complementary', { name: 'Dry run' });
     const outcome = await Promise.race([
@@ -382,6 +428,65 @@ describe('workbench pages', () => {
       if (changed > 0) expect(await dry.getByRole('list', { name: 'Changed verdicts' }).getByRole('listitem').count()).toBeGreaterThan(0);
     }
     await page.screenshot({ path: screenshotPath('rubrics') });
+  });
+
+  it('Rubrics: built-ins open read-only and duplicate to edit; unsaved edits guard leaving; the dry run says which check flipped and links to the rollout; Ctrl+S saves', async () => {
+    await open('Rubrics');
+    const version = page.getByRole('combobox', { name: 'Version' });
+    await version.locator('option[value="builtin:strict"]').waitFor({ state: 'attached' });
+    await version.selectOption('builtin:strict');
+    await page.getByLabel('Read-only').waitFor();
+    expect(await page.getByRole('button', { name: /^Save as new version/ }).count()).toBe(0);
+    await page.locator('.view-lines').getByText('"checks"').first().waitFor();
+    await page.locator('.monaco-editor').first().click();
+    await page.keyboard.type('x');
+    await page.getByText('Cannot edit in read-only editor').first().waitFor({ timeout: 5000 });
+    await page.getByRole('button', { name: 'Duplicate to edit' }).click();
+    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('strict-copy');
+    const save = page.getByRole('button', { name: /^Save as new version/ });
+    const builtin = (await api<{ name: string; body: string }[]>('listBuiltinRubrics')).body.find((b) => b.name === 'strict')!;
+    const rubric = JSON.parse(builtin.body) as { name: string; checks: Record<string, { enabled?: boolean }> };
+    rubric.name = 'strict-copy';
+    rubric.checks.consistency!.enabled = false;
+    await page.locator('.monaco-editor').first().click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.evaluate((text) => {
+      const data = new DataTransfer();
+      data.setData('text/plain', text);
+      document.activeElement!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, JSON.stringify(rubric, null, 2));
+    await expect.poll(() => page.getByRole('status', { name: 'Problems' }).textContent(), { timeout: 10_000 }).toBe('0 problems');
+    expect(await save.isDisabled()).toBe(false);
+    // Leaving with unsaved edits asks; answering "stay" keeps the page and the edits.
+    dialogAnswer = false;
+    const before = dialogs;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
+    await expect.poll(() => dialogs).toBe(before + 1);
+    dialogAnswer = true;
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Rubrics');
+    expect(page.url()).toContain('#/rubrics');
+    // Dry run against the built-in it was duplicated from: which check flipped, a link per rollout, a text diff.
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const dry = page.getByRole('complementary', { name: 'Dry run' });
+    await dry.getByRole('status').filter({ hasText: /rollouts verified/ }).waitFor({ timeout: 60_000 });
+    const diffText = (await dry.getByLabel('Rubric diff').textContent())!;
+    expect(diffText).toMatch(/-\s+"name": "strict",/);
+    expect(diffText).toMatch(/\+\s+"enabled": false/);
+    const changed = dry.getByRole('list', { name: 'Changed verdicts' }).getByRole('listitem');
+    await changed.first().waitFor();
+    const first = changed.first();
+    expect(await first.locator('.flip[data-check="consistency"]').count()).toBe(1);
+    const link = first.getByRole('link', { name: /^rollout #\d+$/ });
+    const rolloutId = Number(/\d+/.exec((await link.textContent())!)![0]);
+    // Ctrl+S saves; afterwards nothing is unsaved and leaving does not ask.
+    await page.keyboard.press('ControlOrMeta+S');
+    await page.getByRole('status').filter({ hasText: 'Saved strict-copy v' }).waitFor();
+    const quiet = dialogs;
+    await link.click();
+    await page.getByRole('heading', { level: 1, name: 'Rollouts' }).waitFor();
+    expect(dialogs).toBe(quiet);
+    await page.getByRole('article', { name: /^Prompt group/ }).getByRole('region', { name: new RegExp(`^Rollout ${rolloutId}\\b`) }).waitFor({ timeout: 15_000 });
+    expect(page.url()).toContain(`rollout=${rolloutId}`);
   });
 
   it('Settings: backend, DB path, judge test connection', async () => {
@@ -486,10 +591,55 @@ describe('workbench pages', () => {
     const runId = Number(/#(\d+)/.exec((await started.textContent())!)![1]);
     const live = page.getByRole('article', { name: `Live run ${runId}` });
     await expect.poll(() => live.getByLabel('Current stage').textContent(), { timeout: 60_000 }).toMatch(/SFT|GRPO/);
+    const before = dialogs;
     await live.getByRole('button', { name: 'Stop' }).click();
+    // Stop asks first (the dialog handler confirms).
+    expect(dialogs).toBe(before + 1);
     await expect.poll(() => live.getByLabel('Run status').textContent(), { timeout: 60_000, interval: 500 }).toMatch(/stopped|interrupted/);
     const run = await api<{ status: string }>('getRun', { run_id: runId });
     expect(run.body.status).toMatch(/stopped|interrupted/);
+  });
+
+  it('Runs: a run started with `veripo run` in a terminal is live on the page, survives a reload, and Stop (confirmed) stops it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'veripo-cli-run-'));
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'veripo.js'), 'run', '--preset', 'smoke', '--name', 'terminal run', '--db', dbFile], {
+      cwd: ROOT,
+      env: { ...process.env, VERIPO_HOME: home },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await open('Runs');
+      const live = page.getByRole('article', { name: /^Live run \d+/ }).filter({ hasText: 'terminal run' });
+      await live.waitFor({ timeout: 60_000 });
+      const runId = Number(/\d+/.exec((await live.getAttribute('aria-label'))!)![0]);
+      const progress = live.getByRole('progressbar', { name: `Run ${runId} progress` });
+      await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 120_000, interval: 500 }).toBeGreaterThan(0);
+      await expect.poll(() => live.getByLabel('Current stage').textContent(), { timeout: 60_000 }).toMatch(/SFT|GRPO/);
+      // The stage strip lists the planned stages; it and the log come back after a reload.
+      const strip = live.getByRole('list', { name: `Stages of run ${runId}` });
+      expect(await strip.getByRole('listitem').count()).toBeGreaterThan(2);
+      await page.reload();
+      await open('Runs');
+      const again = page.getByRole('article', { name: `Live run ${runId}` });
+      await again.getByRole('list', { name: `Stages of run ${runId}` }).waitFor({ timeout: 15_000 });
+      await again.getByLabel(`Log of run ${runId}`).waitFor({ timeout: 15_000 });
+      expect(await again.getByLabel('Overall progress').textContent()).toMatch(/% of the run · stage \d+\/\d+ .* ETA/);
+      const before = dialogs;
+      await again.getByRole('button', { name: 'Stop' }).click();
+      expect(dialogs).toBe(before + 1);
+      await expect.poll(() => again.getByLabel('Run status').textContent(), { timeout: 90_000, interval: 500 }).toMatch(/stopped/);
+      expect(await exited).not.toBeNull();
+      const run = await api<{ status: string }>('getRun', { run_id: runId });
+      expect(run.body.status).toBe('stopped');
+    } catch (err) {
+      console.error(`[ui e2e] veripo run stderr:\n${stderr.slice(-2000)}`);
+      throw err;
+    } finally {
+      if (child.exitCode == null) child.kill('SIGKILL');
+    }
   });
 
   it('loaded nothing from outside the app (Monaco included) and threw no page errors', async () => {

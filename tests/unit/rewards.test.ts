@@ -58,7 +58,8 @@ describe('accuracyReward, multiple choice', () => {
     ['<answer>red cube</answer>', 0],
     ['<answer>a yellow cylinder</answer>', 0], // option D's text contains "a"
     ['<answer>答案是 B</answer>', 1], // multilingual text around the letter
-    ['<answer>Bは正しい</answer>', 0], // the letter is glued to other letters: not standalone
+    ['<answer>Bは正しい</answer>', 1], // "B is correct": CJK characters next to a letter do not hide it
+    ['<answer>Bravo, sphere</answer>', 0], // a letter glued to Latin letters is part of a word
   ])('%s -> %d', (completion, expected) => {
     expect(accuracyReward(completion, mc)).toBe(expected);
   });

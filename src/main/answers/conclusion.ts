@@ -56,20 +56,37 @@ export function hasReflection(text: string): boolean {
 }
 
 const RESULT_CUE = /(?:=|:|：|→|\btotal(?:\s+of)?|\bin\s+all|\baltogether|\bgiv(?:es|ing)|\bmak(?:es|ing)|\bequals?|\bthat['’]s|共|总共|一共)\s*(?:about|approximately|around|roughly|~|≈)?\s*$/i;
-const STATE_CUE = /(?:\bis|\bare|\bbe|\bof|是|为|為|est|es|ist|[ée]|sont|son|sind|s[ãa]o)\s*(?:about|approximately|around|roughly|~|≈)?\s*$/i;
+const STATE_CUE = /(?:(?<!\p{L})(?:is|are|be|of|est|es|ist|é|sont|son|sind|são)|是|为|為)\s*(?:about|approximately|around|roughly|~|≈)?\s*$/iu;
 
 /**
  * A numeric value a sentence states: its only number, or the last one after a result cue
  * ("=", ":", "in total"); in a marker sentence ("so …") also the last one after "is/are",
  * else its last number.
  */
-function sentenceNumber(text: string, marked: boolean): string | null {
+function sentenceNumber(text: string, marked: boolean, stated = marked): string | null {
   const nums = valueNumbers(text);
   if (!nums.length) return null;
   if (nums.every((n) => n.value === nums[0].value)) return String(nums[0].value);
   const cued = (cue: RegExp) => [...nums].reverse().find((n) => cue.test(text.slice(Math.max(0, n.start - 16), n.start)));
-  const hit = cued(RESULT_CUE) ?? (marked ? (cued(STATE_CUE) ?? nums[nums.length - 1]) : undefined);
+  const hit = cued(RESULT_CUE) ?? (stated ? cued(STATE_CUE) : undefined) ?? (marked ? nums[nums.length - 1] : undefined);
   return hit ? String(hit.value) : null;
+}
+
+// A question or a hedge ("Could it be C?", "Maybe A.") weighs an answer, it does not conclude one.
+const TENTATIVE = /[?？]\s*$|^\W*(?:but\s+)?(?:maybe|perhaps|possibly|could|might|or\s+is|is\s+it|what\s+if|也许|可能|peut-être|quizás|tal\s+vez|vielleicht|talvez)\b/iu;
+// "…the first event is C.", "It's C.": the letter closes the sentence as what something is
+const LETTER_CLOSES = /(?:\bis|\bbe|['’]s|:|：|—|-|\bchoose|\bpick|是|为|選|选)\s*\(?[A-Z]\)?[\s.!。！]*$/iu;
+
+/** After a reflection, a sentence replaces the earlier conclusion only when it asserts an answer. */
+function readRevision(text: string, spec: AnswerSpec): string | null {
+  if (TENTATIVE.test(text)) return null;
+  if (isNumericType(spec.answerType)) return sentenceNumber(text, false, true);
+  if (spec.answerType !== 'mc') return readSentence(text, spec, false, true);
+  const r = readChoice(text, spec, { paraphrase: true });
+  if (r.letters.size !== 1) return null;
+  const marked = CONCLUSION_MARKER.test(text);
+  const asserted = r.by === 'letter' ? marked || LETTER_CLOSES.test(text) || text.split(/\s+/).length <= 4 : marked || r.coverage >= 0.5;
+  return asserted ? [...r.letters][0] : null;
 }
 
 // A quoted text: what an OCR or free-form chain usually concludes with ("the sign reads 'EXIT 12'").
@@ -148,6 +165,7 @@ export function findConclusion(reasoning: string, spec: AnswerSpec): Conclusion 
   for (let i = all.length - 1; i >= 0; i--) {
     const s = all[i].text;
     if (lastReflection < 0 && reflectionRe.test(s)) lastReflection = i;
+    if (TENTATIVE.test(s)) continue;
     const phrased = phraseValue(s, spec);
     if (phrased !== null) {
       strong = { i, value: phrased, how: 'phrase' };
@@ -164,7 +182,8 @@ export function findConclusion(reasoning: string, spec: AnswerSpec): Conclusion 
   // a reflection after the last stated conclusion: the last answer named since then replaces it
   if (lastReflection >= 0 && (!strong || lastReflection > strong.i || (lastReflection === strong.i && strong.how === 'marker'))) {
     for (let i = all.length - 1; i >= lastReflection && i > (strong?.i ?? -1); i--) {
-      const v = readSentence(all[i].text, spec, true, true);
+      const phrased = phraseValue(all[i].text, spec);
+      const v = TENTATIVE.test(all[i].text) ? null : (phrased ?? readRevision(all[i].text, spec));
       if (v !== null) return at(all[i], v, 'reflection');
     }
   }

@@ -24,7 +24,7 @@ export const ANSWER_HEAD = new RegExp(
 
 /** "option B is correct", "(C) est la bonne réponse": the answer stated before its verdict. */
 export const ANSWER_BEFORE_VERDICT =
-  /(?:\b(?:option|choice|l['’]option|la\s+opci[óo]n|die\s+option|a\s+op[çc][ãa]o)\s+)(\(?[A-Z]\)?)\s+(?:is|seems|must\s+be|looks|est|es|ist|[ée])\s+(?:(?:the\s+)?(?:correct|right|best)(?:\s+(?:one|answer))?|the\s+answer|la\s+bonne|correcta|richtig|correta)\b/giu;
+  /(?:\b(?:option|choice|l['’]option|la\s+opci[óo]n|die\s+option|a\s+op[çc][ãa]o)\s+|(?<![\p{Script=Latin}\p{N}])(?=\(?[A-Z]\)?\s))(\(?[A-Z]\)?)\s+(?:is|seems|must\s+be|looks|est|es|ist|[ée])\s+(?:(?:the\s+)?(?:correct|right|best)(?:\s+(?:one|answer))?|the\s+answer|la\s+bonne|correcta|richtig|correta)\b/giu;
 
 /** Sentence markers of a conclusion: "so", "therefore", "所以", "donc", "por lo tanto", "daher", "portanto". */
 export const CONCLUSION_MARKER = new RegExp(

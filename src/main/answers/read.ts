@@ -78,7 +78,8 @@ function upperCaseIsChoice(text: string, at: number, letter: string): boolean {
   return true;
 }
 
-const STANDALONE_LETTER = /(?<![\p{L}\p{N}\\])([A-Za-z])(?![\p{L}\p{N}])/gu;
+// Only Latin letters and digits glue to a letter: "选B", "是C。" still name B and C.
+const STANDALONE_LETTER = /(?<![\p{Script=Latin}\p{N}\\])([A-Za-z])(?![\p{Script=Latin}\p{N}])/gu;
 
 export function isDenied(text: string, start: number, end: number): boolean {
   return DENIED_BEFORE.test(text.slice(Math.max(0, start - 24), start)) || DENIED_AFTER.test(text.slice(end, end + 48));
@@ -169,7 +170,8 @@ export function canonicalAnswer(text: string, spec: AnswerSpec, opts: { paraphra
     return n === null ? null : String(n);
   }
   if (spec.answerType === 'mc') {
-    const letters = lettersNamed(body, spec, opts);
+    // an answer may paraphrase its option ("The car stops at the line." for "It stops at the line.")
+    const letters = lettersNamed(body, spec, { paraphrase: true, ...opts });
     return letters.size === 1 ? [...letters][0] : null;
   }
   const t = body.replace(/^[\s"'“‘「『:：,，-]+|[\s"'”’」』.。!！]+$/g, '');

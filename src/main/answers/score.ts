@@ -25,7 +25,7 @@ export function answerScore(answerText: string, spec: AnswerSpec): number {
   if (spec.answerType === 'mc') {
     const gold = goldLetter(spec);
     if (!gold) return 0;
-    const named = lettersNamed(text, spec);
+    const named = lettersNamed(text, spec, { paraphrase: true });
     return named.size === 1 && named.has(gold) ? 1 : 0;
   }
   const gold = goldAnswer(spec);

@@ -2,28 +2,36 @@
 import type { Db } from '../store';
 import type { EventHub } from '../events';
 import { ApiError, type RunLauncher } from '../api';
-import { ConfigError, configFields, resolveRunConfig } from '../loop/config';
+import { ConfigError, configFields, resolveRunConfig, type RunConfig } from '../loop/config';
 import { RUN_PRESETS } from '../loop/presets';
-import { createRunFromPreset, startRunWorker, type RunHandle } from '../loop/launcher';
+import { runConfigFromPreset, storeRun, startRunWorker, type RunHandle } from '../loop/launcher';
 
-export function createRunLauncher(db: Db, dbPath: string, events: EventHub): RunLauncher & { shutdown(): Promise<void> } {
+export function createRunLauncher(
+  db: Db,
+  dbPath: string,
+  events: EventHub,
+  /** Refuses (throws) or normalises a config before it is stored: the API's path policy. */
+  checkConfig?: (config: RunConfig) => Promise<void>,
+): RunLauncher & { shutdown(): Promise<void> } {
   const running = new Map<number, RunHandle>();
   return {
     presets() {
       return Object.entries(RUN_PRESETS).map(([name, p]) => ({ name, description: p.description, fields: configFields(resolveRunConfig({ preset: name })) }));
     },
     async start(args) {
-      let created;
+      let config;
       try {
-        created = createRunFromPreset(db, args);
+        config = runConfigFromPreset(args);
       } catch (err) {
         if (err instanceof ConfigError) throw new ApiError(err.message, 422);
         throw err;
       }
-      const handle = startRunWorker({ runId: created.runId, dbPath, onEvent: (e) => events.emit(e) });
-      running.set(created.runId, handle);
-      void handle.done.then(() => running.delete(created.runId));
-      return created.runId;
+      await checkConfig?.(config);
+      const runId = storeRun(db, args, config);
+      const handle = startRunWorker({ runId, dbPath, onEvent: (e) => events.emit(e) });
+      running.set(runId, handle);
+      void handle.done.then(() => running.delete(runId));
+      return runId;
     },
     async stop(runId) {
       const h = running.get(runId);

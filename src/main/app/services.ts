@@ -6,12 +6,17 @@ import type { Db } from '../store';
 import * as store from '../store';
 import { parseRubric, rubricJsonSchema, defaultRubric } from '../verifier/rubric';
 import { verifyAll } from '../verifier/verify';
+import { RUBRIC_PRESET_TEXT } from '../verifier/presets';
 import { JudgeClient, JudgeError } from '../verifier/judge';
 import type { Verdict } from '../verifier/types';
 import { exportPairs, pairRecordFromStored } from '../io/export';
 import { encodePng } from '../video';
 import { taskFromId, isBenchmarkTaskId, toVerifierRollout } from '../loop/tasks';
+import { dataDirFor } from '../loop/launcher';
 import { createRunLauncher } from './run-launcher';
+import { runLive } from './live';
+import { ApiError } from '../api';
+import { createPathPolicy, checkRunConfigPaths, PathNotAllowedError, type PathPolicy } from './paths';
 import { initBackend } from '../model/backend';
 
 /** The label a dry run counts and compares: the verdict fields a person filters by. */
@@ -20,33 +25,47 @@ export function verdictLabel(v: Pick<Verdict, 'correct' | 'consistent' | 'repeti
   return [v.correct ? 'correct' : 'wrong', v.consistent ? 'consistent' : 'inconsistent', ...(v.repetitive ? ['repetitive'] : [])].join(', ');
 }
 
-async function dryRunRubric(db: Db, args: { body: string; run_id?: number; compare_to?: number; sample: number }) {
+/** Pass/fail of each check in a verdict (stored JSON or fresh), by check name. */
+function checkPasses(v: unknown): Map<string, boolean> {
+  const checks = (v as { checks?: { name?: unknown; pass?: unknown }[] } | null)?.checks;
+  return new Map(Array.isArray(checks) ? checks.filter((c) => typeof c.name === 'string' && typeof c.pass === 'boolean').map((c) => [c.name as string, c.pass as boolean]) : []);
+}
+
+async function dryRunRubric(db: Db, args: { body: string; run_id?: number; compare_to?: number; compare_body?: string; sample: number }) {
   const rubric = parseRubric(args.body, 'edited rubric');
   // A dry run judges by rules only: it must answer in seconds and never hit a judge server.
   rubric.checks.judge.enabled = false;
   const rows = store.sampleRollouts(db, args.run_id, args.sample);
   const inputs = rows.map((r, i) => toVerifierRollout(r, i));
   const after = await verifyAll(inputs, rubric);
-  let before: (string | null)[];
+  let before: (unknown | null)[];
   let baselineCounts: Record<string, number> | null = null;
-  if (args.compare_to != null) {
-    const saved = store.getRubric(db, args.compare_to);
-    if (!saved) throw new Error(`rubric version ${args.compare_to} does not exist`);
-    const base = parseRubric(saved.body, `${saved.name} v${saved.version}`);
+  const savedBody = args.compare_body ?? (args.compare_to != null ? store.getRubric(db, args.compare_to)?.body : undefined);
+  if (args.compare_to != null && savedBody == null) throw new Error(`rubric version ${args.compare_to} does not exist`);
+  if (savedBody != null) {
+    const base = parseRubric(savedBody, 'saved rubric');
     base.checks.judge.enabled = false;
-    before = (await verifyAll(inputs, base)).map(verdictLabel);
+    before = await verifyAll(inputs, base);
   } else {
-    before = rows.map((r) => (r.verdict ? verdictLabel(r.verdict) : null));
+    before = rows.map((r) => r.verdict ?? null);
   }
+  const labels = before.map((v) => (v ? verdictLabel(v as Record<string, unknown>) : null));
   const counts: Record<string, number> = {};
   for (const v of after) counts[verdictLabel(v)] = (counts[verdictLabel(v)] ?? 0) + 1;
-  if (before.some((b) => b != null)) {
+  if (labels.some((b) => b != null)) {
     baselineCounts = {};
-    for (const b of before) if (b) baselineCounts[b] = (baselineCounts[b] ?? 0) + 1;
+    for (const b of labels) if (b) baselineCounts[b] = (baselineCounts[b] ?? 0) + 1;
   }
   const changed = after
-    .map((v, i) => ({ rollout_id: rows[i]!.id, before: before[i] ?? 'unverified', after: verdictLabel(v) }))
-    .filter((c) => c.before !== c.after);
+    .map((v, i) => {
+      const was = checkPasses(before[i]);
+      const now = checkPasses(v);
+      const flipped = [...new Set([...was.keys(), ...now.keys()])]
+        .filter((name) => was.get(name) !== now.get(name))
+        .map((name) => ({ check: name, before: was.get(name) ?? null, after: now.get(name) ?? null }));
+      return { rollout_id: rows[i]!.id, run_id: rows[i]!.run_id, before: labels[i] ?? 'unverified', after: verdictLabel(v), flipped };
+    })
+    .filter((c) => c.before !== c.after || c.flipped.length > 0);
   return { n: rows.length, counts, baseline_counts: baselineCounts, changed };
 }
 
@@ -94,14 +113,32 @@ export function appServices(): Partial<WorkbenchServices> {
         .join('\n') + (pairs.length ? '\n' : ''),
     taskFrames,
     testJudge,
+    runLive,
+    builtinRubrics: () => Object.entries(RUBRIC_PRESET_TEXT).map(([name, body]) => ({ name, body })),
     backend: backendProbe(),
   };
 }
 
-export async function openAppWorkbench(opts: { dbPath: string; mode: 'electron' | 'web' | 'cli' }): Promise<OpenedWorkbench> {
-  return openWorkbench({
-    ...opts,
+export async function openAppWorkbench(opts: {
+  dbPath: string;
+  mode: 'electron' | 'web' | 'cli';
+  /** Folders besides the data folder whose rubric and checkpoint files API calls may name. */
+  workspaces?: string[];
+}): Promise<OpenedWorkbench & { paths: PathPolicy }> {
+  const paths = createPathPolicy(dataDirFor(opts.dbPath), opts.workspaces);
+  const checkConfig = async (db: Db, config: Parameters<typeof checkRunConfigPaths>[0]) => {
+    try {
+      await checkRunConfigPaths(config, paths, db);
+    } catch (err) {
+      if (err instanceof PathNotAllowedError) throw new ApiError(err.message, 422);
+      throw err;
+    }
+  };
+  const opened = await openWorkbench({
+    dbPath: opts.dbPath,
+    mode: opts.mode,
     services: appServices(),
-    launcher: opts.dbPath === ':memory:' ? undefined : (db, dbPath, events) => createRunLauncher(db, dbPath, events),
+    launcher: opts.dbPath === ':memory:' ? undefined : (db, dbPath, events) => createRunLauncher(db, dbPath, events, (config) => checkConfig(db, config)),
   });
+  return { ...opened, paths };
 }

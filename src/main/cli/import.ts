@@ -41,7 +41,8 @@ export const command: CliCommand = {
     }
     const warn = (line: string) => process.stderr.write(`${line}\n`);
     const dbPath = resolveDbPath(values.db);
-    checkOutputPath('db', dbPath, values.rollouts);
+    // The default database's folder ($VERIPO_HOME) is created on first use; a --db the user names must be writable already.
+    if (values.db) checkOutputPath('db', dbPath, values.rollouts);
     const rubric = await loadRubricOrFail(values.rubric!);
     const read = await readRolloutInput(values, warn);
     const judge = rubric.checks.judge.enabled ? judgeClientFor(rubric) : undefined;

@@ -153,7 +153,8 @@ export function toFlat(format: FormatName, r: Obj): Obj[] {
       return [defined({ prompt: r.problem, completion: r.output, ground_truth: r.solution ?? r.answer, problem_type: r.problem_type, options: r.options, video: r.path ?? r.video, prompt_id: r.problem_id, reward: typeof r.reward === 'number' ? r.reward : undefined })];
     case 'openr1': {
       const p = readPrompt(r.problem ?? r.prompt ?? r.messages);
-      const gens = r.generations as unknown[];
+      // A record given as openr1 without a generations list has no completion (an InputError upstream).
+      const gens: unknown[] = Array.isArray(r.generations) ? r.generations : [];
       const finish = Array.isArray(r.finish_reasons) ? r.finish_reasons : [];
       const base = defined({ ...p, ground_truth: r.answer ?? r.solution, prompt_id: r.uuid ?? r.problem_id ?? r.id, problem_type: r.problem_type, options: r.options });
       return gens.map((g, i) => defined({ ...base, completion: g, finish_reason: finish[i] }));

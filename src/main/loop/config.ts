@@ -3,6 +3,7 @@
 // Runs form) and presets (./presets.ts) become a validated config.
 import { z } from 'zod';
 import { DpoConfigSchema, GrpoConfigSchema, SftConfigSchema } from '../train/config';
+import { HealthConfigSchema, DEFAULT_HEALTH_CONFIG } from '../train/health';
 import { parseOverride, type ConfigField, type ConfigFieldKind } from '../../shared/config-fields';
 import { DEFAULT_PRESET, RUN_PRESETS } from './presets';
 
@@ -19,9 +20,9 @@ const ModelConfigSchema = z
 const DataConfigSchema = z
   .object({
     /** Training prompts GRPO draws from (benchmark train split). */
-    train_size: z.number().int().positive().default(512),
-    val_size: z.number().int().positive().default(96),
-    test_size: z.number().int().positive().default(192),
+    train_size: z.number().int().positive().max(100_000).default(512),
+    val_size: z.number().int().positive().max(10_000).default(96),
+    test_size: z.number().int().positive().max(10_000).default(192),
     difficulty: z.number().int().min(1).max(3).default(1),
     modality: z.enum(['video', 'image', 'text']).default('video'),
   })
@@ -29,7 +30,7 @@ const DataConfigSchema = z
 
 const VerifierConfigSchema = z
   .object({
-    /** A rubric preset name (default | strict | lenient) or a path to a rubric JSON file. */
+    /** A rubric preset (default | strict | lenient), a saved rubric's name or "#id", or a rubric JSON file. */
     rubric: z.string().default('default'),
     /** Use the rubric's LLM judge (needs a reachable OpenAI-compatible server). */
     judge: z.boolean().default(false),
@@ -40,7 +41,7 @@ const LoopConfigSchema = z
   .object({
     /** veripo: GRPO → verify → DPO per iteration, then a final GRPO; grpo: continual GRPO only (baseline). */
     method: z.enum(['veripo', 'grpo']).default('veripo'),
-    iterations: z.number().int().min(0).default(2),
+    iterations: z.number().int().min(0).max(1000).default(2),
     /** Probability of dropping a prompt every rollout solved from the next GRPO stage (paper: 0.8). */
     discard_solved: z.number().min(0).max(1).default(0.8),
     /** Paper's curriculum: the first GRPO stage on text, then image, then video. */
@@ -57,7 +58,7 @@ const LoopConfigSchema = z
 export const RunConfigSchema = z
   .object({
     seed: z.number().int().min(0).default(0),
-    experiment: z.string().default('default'),
+    experiment: z.string().min(1).max(200).default('default'),
     model: ModelConfigSchema.default(ModelConfigSchema.parse({})),
     data: DataConfigSchema.default(DataConfigSchema.parse({})),
     sft: SftConfigSchema.default(SftConfigSchema.parse({})),
@@ -65,6 +66,8 @@ export const RunConfigSchema = z
     verifier: VerifierConfigSchema.default(VerifierConfigSchema.parse({})),
     dpo: DpoConfigSchema.default(DpoConfigSchema.parse({})),
     loop: LoopConfigSchema.default(LoopConfigSchema.parse({})),
+    /** The training health guard's thresholds (docs/reliability.md). */
+    health: HealthConfigSchema.default(DEFAULT_HEALTH_CONFIG),
   })
   .strict();
 export type RunConfig = z.output<typeof RunConfigSchema>;

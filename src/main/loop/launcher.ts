@@ -40,11 +40,16 @@ export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: 
   if (opts.dbPath === ':memory:') throw new Error('runs need a database file (an in-memory DB cannot be shared with the training thread)');
   const stop = new SharedArrayBuffer(4);
   const data: RunWorkerData = { runId: opts.runId, dbPath: opts.dbPath, dataDir: dataDirFor(opts.dbPath), cacheDir: cacheDir(), stop };
+  const raiseStop = () => Atomics.store(new Int32Array(stop), 0, 1);
+  const control = followControl(opts.dbPath, opts.runId, raiseStop);
   const worker = spawnEntryWorker('worker', { workerData: data });
   let error: string | null = null;
   let status: LoopStatus | 'failed' = 'failed';
   worker.on('message', (m: WorkerMessage) => {
-    if (m.type === 'event') opts.onEvent?.(m.event as unknown as RunEvent);
+    if (m.type === 'event') {
+      control.record(m.event as unknown as RunEvent);
+      opts.onEvent?.(m.event as unknown as RunEvent);
+    }
     else if (m.type === 'done') {
       status = m.status;
       error = m.error ?? null;
@@ -60,6 +65,7 @@ export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: 
       status = 'failed';
     });
     worker.on('exit', () => {
+      control.close();
       if (status === 'failed') markFailedIfUnfinished(opts.dbPath, opts.runId, error ?? 'the training thread exited without finishing');
       opts.onEvent?.({ type: 'run_finished', run_id: opts.runId, t: Date.now() / 1000, status, error });
       resolve({ status, error });
@@ -68,8 +74,44 @@ export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: 
   return {
     runId: opts.runId,
     done,
-    stop: () => {
-      Atomics.store(new Int32Array(stop), 0, 1);
+    stop: raiseStop,
+  };
+}
+
+/**
+ * The database side of a running run, so any process can watch or stop it: polls the stop
+ * request another process may store (Stop in any workbench window), and records progress
+ * (at most once a second) and log lines for viewers that were not there when they happened.
+ */
+function followControl(dbPath: string, runId: number, onStop: () => void): { record(e: RunEvent): void; close(): void } {
+  const db = store.openDb(dbPath);
+  store.clearStopRequest(db, runId);
+  let lastProgress = 0;
+  const timer = setInterval(() => {
+    try {
+      if (store.stopRequested(db, runId)) onStop();
+    } catch {
+      // a busy or vanished DB file: try again on the next tick
+    }
+  }, 1000);
+  timer.unref();
+  return {
+    record(e) {
+      try {
+        if (e.type === 'log') store.appendRunLog(db, runId, { t: e.t, level: e.level, message: e.message });
+        else if (e.type === 'progress' || e.type === 'stage_started') {
+          const now = Date.now();
+          if (e.type === 'progress' && now - lastProgress < 1000 && e.step !== e.total) return;
+          lastProgress = now;
+          store.recordProgress(db, runId, e.type === 'progress' ? { stage: e.stage, iteration: e.iteration, step: e.step, total: e.total, t: e.t } : { stage: e.stage, iteration: e.iteration, step: 0, total: 0, t: e.t });
+        }
+      } catch {
+        // watching must never stop training
+      }
+    },
+    close() {
+      clearInterval(timer);
+      db.close();
     },
   };
 }
@@ -85,16 +127,26 @@ function markFailedIfUnfinished(dbPath: string, runId: number, error: string): v
   }
 }
 
-/** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
-export function createRunFromPreset(db: Db, args: { preset: string; overrides?: Record<string, unknown>; experiment?: string; name?: string; file?: Record<string, unknown> }): { runId: number; config: RunConfig } {
+type RunRequest = { preset: string; overrides?: Record<string, unknown>; experiment?: string; name?: string; file?: Record<string, unknown> };
+
+/** A preset + overrides (+ a config file) as one validated config; throws ConfigError. */
+export function runConfigFromPreset(args: RunRequest): RunConfig {
   // Text values (CLI --set, form inputs) are parsed by their key's kind inside resolveRunConfig.
-  const config = resolveRunConfig({ preset: args.preset, file: args.file, sets: Object.entries(args.overrides ?? {}) });
-  const runId = store.createRun(db, {
+  return resolveRunConfig({ preset: args.preset, file: args.file, sets: Object.entries(args.overrides ?? {}) });
+}
+
+export function storeRun(db: Db, args: RunRequest, config: RunConfig): number {
+  return store.createRun(db, {
     experiment: args.experiment ?? config.experiment,
     name: args.name ?? null,
     preset: args.preset,
     config: config as unknown as Record<string, unknown>,
     seed: config.seed,
   });
-  return { runId, config };
+}
+
+/** Turn a preset + overrides into a stored run (validated config), ready for a worker. */
+export function createRunFromPreset(db: Db, args: RunRequest): { runId: number; config: RunConfig } {
+  const config = runConfigFromPreset(args);
+  return { runId: storeRun(db, args, config), config };
 }

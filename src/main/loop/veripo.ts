@@ -10,12 +10,14 @@ import { initBackend } from '../model/backend';
 import { createPolicy, countParameters, disposePolicy, type Policy } from '../model/policy';
 import { presetConfig } from '../model/config';
 import { benchmarkTokenizer, benchmarkPolicyData } from '../model/prompt';
-import { saveCheckpoint, loadCheckpoint, copyWeights } from '../model/checkpoint';
-import { NonFiniteLossError } from '../model/optim';
+import { saveCheckpoint, loadCheckpoint } from '../model/checkpoint';
+import type { HealthGuard } from '../train/health';
 import type { TrainEvent } from '../model/worker-protocol';
 import { sampleTasks, type Task, type Modality } from '../video';
 import { mulberry32 } from '../video/prng';
-import type { ValMetrics } from '../../shared/api';
+import type { LoopStatus, ValMetrics } from '../../shared/api';
+import { runGuarded, type Divergence } from './guard';
+import { clearStageProgress, latestStageProgress } from './stage-checkpoint';
 import type { LoopContext } from './stages/context';
 import { dpoStage } from './stages/dpo';
 import { evalStage, fixedEvalTasks, testRun } from './stages/eval';
@@ -51,7 +53,9 @@ export function planStages(config: RunConfig, hasInitCheckpoint: boolean): Plann
 }
 
 export interface LoopResult {
-  status: 'finished' | 'stopped';
+  status: LoopStatus;
+  /** Why a diverged run stopped. */
+  error?: string;
   stages: { kind: string; iteration: number; wall_s: number; val: ValMetrics | null }[];
 }
 
@@ -110,7 +114,12 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
     if (done.some((d) => d.ordinal === ordinal)) continue;
     if (ctx.shouldStop()) return { status: 'stopped', stages: results };
 
-    const stageId = store.startStage(db, runId, ordinal, stage.iteration, stage.kind);
+    // A stage cut short after an in-stage checkpoint continues from it, on the same metric steps.
+    const saved = stage.kind === 'sft' ? latestStageProgress(runDir, ordinal, stage.kind) : null;
+    const reopened = saved ? store.reopenStage(db, runId, ordinal, saved.stepBase + saved.step) : null;
+    const resume = reopened != null ? saved : null;
+    if (saved && !resume) clearStageProgress(runDir, ordinal, stage.kind);
+    const stageId = reopened ?? store.startStage(db, runId, ordinal, stage.iteration, stage.kind);
     const started = performance.now();
     ctx.emit({ type: 'stage_started', stage_id: stageId, stage: stage.kind, iteration: stage.iteration });
     const metricBuffer: store.MetricPoint[] = [];
@@ -118,7 +127,7 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
       if (metricBuffer.length) store.insertMetrics(db, runId, metricBuffer.splice(0));
     };
     // Metric steps are global per run so curves of successive stages line up on one axis.
-    const stepBase = store.nextMetricStep(db, runId);
+    const stepBase = resume ? resume.stepBase : store.nextMetricStep(db, runId);
     const onTrainEvent = (ev: TrainEvent) => {
       if (ev.type === 'metric') {
         const step = stepBase + ev.step;
@@ -134,36 +143,44 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
 
     let summary: Record<string, unknown> = {};
     let status: 'finished' | 'failed' = 'finished';
-    try {
-      if (stage.kind === 'sft') {
-        summary = await sftStage(ctx, policy, tokenizer, onTrainEvent);
-      } else if (stage.kind === 'grpo') {
-        const pool = trainTasks(config, stage.modality).filter((t) => !dropped.has(t.id));
-        const left = secondsLeft();
-        const maxSeconds = left == null ? config.grpo.max_seconds : Math.min(config.grpo.max_seconds ?? Infinity, left / Math.max(1, grpoStagesLeft()));
-        summary = await grpoStage(ctx, policy, tokenizer, { stageId, ordinal, pool, maxSeconds, stepBase, onEvent: onTrainEvent });
-        lastGrpoStageId = stageId;
-      } else if (stage.kind === 'verify') {
-        if (lastGrpoStageId == null) throw new Error('verify stage without a GRPO stage before it');
-        summary = await verifyStage(ctx, stageId, lastGrpoStageId, rand);
-        for (const id of summary.dropped as string[]) dropped.add(id);
-        lastVerifyStageId = stageId;
-      } else if (stage.kind === 'dpo') {
-        summary = await dpoStage(ctx, policy, tokenizer, lastVerifyStageId, ordinal, onTrainEvent);
-      }
-    } catch (err) {
-      if (!(err instanceof NonFiniteLossError)) throw err;
-      // Guard rail: a NaN/Inf loss ends the stage; the policy goes back to the last good checkpoint.
+    let diverged: Divergence | null = null;
+    // Training stages run under the health guard: on divergence the stage's starting weights come back.
+    const guarded = async (train: (health: HealthGuard) => Promise<Record<string, unknown>>) => {
+      const out = await runGuarded(policy, stage.kind, config.health, train);
+      diverged = out.diverged;
+      return out.value ?? {};
+    };
+    if (stage.kind === 'sft') {
+      summary = await guarded((health) => sftStage(ctx, policy, tokenizer, { onEvent: onTrainEvent, health, runDir, ordinal, stepBase, resume, flushMetrics: flush }));
+    } else if (stage.kind === 'grpo') {
+      const pool = trainTasks(config, stage.modality).filter((t) => !dropped.has(t.id));
+      const left = secondsLeft();
+      const maxSeconds = left == null ? config.grpo.max_seconds : Math.min(config.grpo.max_seconds ?? Infinity, left / Math.max(1, grpoStagesLeft()));
+      summary = await guarded((health) => grpoStage(ctx, policy, tokenizer, { stageId, ordinal, pool, maxSeconds, stepBase, onEvent: onTrainEvent, health }));
+      lastGrpoStageId = stageId;
+    } else if (stage.kind === 'verify') {
+      if (lastGrpoStageId == null) throw new Error('verify stage without a GRPO stage before it');
+      summary = await verifyStage(ctx, stageId, lastGrpoStageId, rand);
+      for (const id of summary.dropped as string[]) dropped.add(id);
+      lastVerifyStageId = stageId;
+    } else if (stage.kind === 'dpo') {
+      summary = await guarded((health) => dpoStage(ctx, policy, tokenizer, lastVerifyStageId, ordinal, onTrainEvent, health));
+    }
+    const divergence = diverged as Divergence | null;
+    let error: string | null = null;
+    if (divergence) {
       status = 'failed';
-      const good = store.latestCheckpoint(db, runId);
-      const message = `${(err as Error).message}; ${good ? `restored ${good.path}` : 'no checkpoint yet: kept the initial policy'}`;
-      if (good) {
-        const restored = loadCheckpoint(good.path).policy;
-        copyWeights(restored, policy);
-        disposePolicy(restored);
-      }
-      summary = { error: message };
-      log('warn', message);
+      error = `${divergence.stage}: ${divergence.message}; stopping the stage; restored the stage's starting weights`;
+      summary = { ...summary, diverged: divergence, error };
+      log('error', error);
+      clearStageProgress(runDir, ordinal, stage.kind);
+    }
+    if (summary.interrupted === true) {
+      // Stopped mid-stage after saving its progress: resume continues the stage from there.
+      flush();
+      store.finishStage(db, stageId, { status: 'interrupted', wall_s: (performance.now() - started) / 1000, summary });
+      disposePolicy(policy);
+      return { status: 'stopped', stages: results };
     }
     flush();
     const trainSeconds = (performance.now() - started) / 1000;
@@ -172,8 +189,10 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
 
     let valMetrics: ValMetrics | null = null;
     if (stage.kind !== 'verify') {
-      ctx.emit({ type: 'progress', stage: `${stage.kind}:eval`, iteration: stage.iteration, step: 0, total: val.length });
-      valMetrics = evalStage(ctx, policy, tokenizer, val, stageId, () => (performance.now() - started) / 1000);
+      if (!divergence) {
+        ctx.emit({ type: 'progress', stage: `${stage.kind}:eval`, iteration: stage.iteration, step: 0, total: val.length });
+        valMetrics = evalStage(ctx, policy, tokenizer, val, stageId, () => (performance.now() - started) / 1000);
+      }
       const dir = join(runDir, `stage-${ordinal}-${stage.kind}`);
       rmSync(dir, { recursive: true, force: true });
       saveCheckpoint(dir, policy, tokenizer, { run_id: runId, stage: stage.kind, iteration: stage.iteration, ordinal });
@@ -184,6 +203,11 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
     store.finishStage(db, stageId, { status, wall_s: wall, val: valMetrics, summary });
     results.push({ kind: stage.kind, iteration: stage.iteration, wall_s: wall, val: valMetrics });
     ctx.emit({ type: 'stage_finished', stage_id: stageId, stage: stage.kind, iteration: stage.iteration, wall_s: wall, val: valMetrics });
+    if (error) {
+      // Later stages would build on a policy that could not train: end the run here.
+      disposePolicy(policy);
+      return { status: 'diverged', error, stages: results };
+    }
   }
 
   if (config.loop.final_test) {

@@ -2,7 +2,7 @@
 // It opens its own SQLite connection (WAL lets both sides work at once), forwards events
 // with postMessage, and stops between steps when the shared stop flag is raised.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDb, markRunFinished, runConfig } from '../store';
+import { openDb, markRunFinished, runConfig, databaseError } from '../store';
 import { parseRunConfig } from './config';
 import { runLoop } from './veripo';
 import type { LoopEvent } from './stages/context';
@@ -26,10 +26,10 @@ async function main(): Promise<void> {
       emit: (event: LoopEvent) => post({ type: 'event', event: { ...event, run_id: data.runId, t: Date.now() / 1000 } }),
       shouldStop: () => Atomics.load(stop, 0) !== 0,
     });
-    markRunFinished(db, data.runId, result.status);
-    post({ type: 'done', status: result.status });
+    markRunFinished(db, data.runId, result.status, result.error ?? null);
+    post({ type: 'done', status: result.status, error: result.error ?? null });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = databaseError(err, data.dbPath).message;
     try {
       markRunFinished(db, data.runId, 'failed', message);
     } catch {

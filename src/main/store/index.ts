@@ -4,3 +4,4 @@ export * from './rollouts';
 export * from './pairs';
 export * from './rubrics';
 export * from './axes';
+export * from './live';

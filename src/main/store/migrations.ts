@@ -132,4 +132,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs_new RENAME TO runs;
   CREATE INDEX runs_experiment ON runs(experiment_id);
   `,
+  // 4: any process can watch or stop any run: a stop request the running process polls, its
+  // latest progress, and its log, all in the database rather than in one process's memory.
+  `
+  CREATE TABLE run_control (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    stop_requested_at TEXT,
+    progress TEXT,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE run_logs (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    t REAL NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX run_logs_run ON run_logs(run_id, id);
+  `,
 ];

@@ -169,3 +169,20 @@ export function rolloutSteps(db: Db, runId: number) {
     )
     .all(runId) as { stage_id: number | null; kind: string | null; iteration: number | null; step: number | null; count: number }[];
 }
+
+/** Where a rollout sits in its run's unfiltered listing (step, prompt, group index): deep links open it there. */
+export function locateRollout(db: Db, rolloutId: number): { run_id: number; index: number } | null {
+  const r = db.prepare('SELECT run_id, step, prompt_id, group_index, id FROM rollouts WHERE id = ?').get(rolloutId) as
+    | { run_id: number; step: number | null; prompt_id: string; group_index: number; id: number }
+    | undefined;
+  if (!r) return null;
+  // SQLite sorts NULL first: a NULL step comes before every number.
+  const { n } = db
+    .prepare(
+      `SELECT COUNT(*) AS n FROM rollouts WHERE run_id = ? AND (
+         (step IS NOT ? AND (? IS NOT NULL AND (step IS NULL OR step < ?)))
+         OR (step IS ? AND (prompt_id < ? OR (prompt_id = ? AND (group_index < ? OR (group_index = ? AND id < ?))))))`,
+    )
+    .get(r.run_id, r.step, r.step, r.step, r.step, r.prompt_id, r.prompt_id, r.group_index, r.group_index, r.id) as { n: number };
+  return { run_id: r.run_id, index: n };
+}

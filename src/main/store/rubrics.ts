@@ -19,3 +19,8 @@ export function listRubrics(db: Db): Rubric[] {
 export function getRubric(db: Db, id: number): Rubric | null {
   return (db.prepare('SELECT * FROM rubrics WHERE id = ?').get(id) as Rubric | undefined) ?? null;
 }
+
+/** The newest saved version of a rubric, as a run config names it by name. */
+export function latestRubric(db: Db, name: string): Rubric | null {
+  return (db.prepare('SELECT * FROM rubrics WHERE name = ? ORDER BY version DESC LIMIT 1').get(name) as Rubric | undefined) ?? null;
+}

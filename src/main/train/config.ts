@@ -86,25 +86,29 @@ export const DEFAULT_SFT_CONFIG: SftConfig = {
   vocab_loss_weight: 1,
 };
 
+// Every count and size has an upper bound: past it a typo (loop.iterations=1e9) exhausts memory
+// or time before a stage starts, and the error names the key and the limit.
 export const SftConfigSchema = z
   .object({
     /** 0 skips cold-start SFT (then model.init_checkpoint should point at a trained policy). */
-    steps: z.number().int().min(0).default(DEFAULT_SFT_CONFIG.steps),
+    steps: z.number().int().min(0).max(1_000_000).default(DEFAULT_SFT_CONFIG.steps),
     learning_rate: z.number().positive().default(DEFAULT_SFT_CONFIG.learning_rate),
-    batch_size: z.number().int().positive().default(DEFAULT_SFT_CONFIG.batch_size),
-    warmup_steps: z.number().int().min(0).default(DEFAULT_SFT_CONFIG.warmup_steps),
+    batch_size: z.number().int().positive().max(1024).default(DEFAULT_SFT_CONFIG.batch_size),
+    warmup_steps: z.number().int().min(0).max(1_000_000).default(DEFAULT_SFT_CONFIG.warmup_steps),
     min_lr_ratio: z.number().min(0).max(1).default(DEFAULT_SFT_CONFIG.min_lr_ratio),
     weight_decay: z.number().min(0).default(DEFAULT_SFT_CONFIG.weight_decay),
     max_grad_norm: z.number().positive().default(DEFAULT_SFT_CONFIG.max_grad_norm),
     mix: z.partialRecord(z.enum(COT_VARIANTS), z.number().min(0)).default({ ...DEFAULT_SFT_CONFIG.mix }),
-    modalities: z.array(z.enum(['video', 'image', 'text'])).min(1).default([...DEFAULT_SFT_CONFIG.modalities]),
-    difficulties: z.array(z.number().int().min(1).max(3)).min(1).default([...DEFAULT_SFT_CONFIG.difficulties]),
+    modalities: z.array(z.enum(['video', 'image', 'text'])).min(1).max(64).default([...DEFAULT_SFT_CONFIG.modalities]),
+    difficulties: z.array(z.number().int().min(1).max(3)).min(1).max(64).default([...DEFAULT_SFT_CONFIG.difficulties]),
     /** Threads per SFT batch (1 = one thread; default 2 on a machine with 2+ cores). Not part of the SFT cache key. */
-    workers: z.number().int().min(1).default(DEFAULT_SFT_CONFIG.workers),
+    workers: z.number().int().min(1).max(64).default(DEFAULT_SFT_CONFIG.workers),
     /** Weight of the copy pointer's own loss next to the next-token loss (copy_head policies; 0 = off). */
     pointer_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.pointer_loss_weight),
     /** Weight of the vocabulary head's own loss next to the next-token loss (copy_head policies; 0 = off). */
     vocab_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.vocab_loss_weight),
+    /** Save weights, optimizer state and step every this many steps, so a run killed mid-SFT resumes there (TRL's name; 0 = only at the end). */
+    save_steps: z.number().int().min(0).max(1_000_000).default(50),
     /** Reuse a finished SFT of the same model, config and seed from $VERIPO_HOME/cache (fair baselines start from one checkpoint). */
     cache: z.boolean().default(true),
   })
@@ -115,14 +119,15 @@ export const SftConfigSchema = z
 export const GrpoConfigSchema = z
   .object({
     /** Budget: optimizer steps, and/or wall-clock seconds (whichever ends first). */
-    steps: z.number().int().positive().default(40),
+    // Upper bounds on counts and sizes: past them a typo (1e9) exhausts memory or time before anything is learned.
+    steps: z.number().int().positive().max(1_000_000).default(40),
     max_seconds: z.number().positive().nullable().default(null),
     /** Distinct prompts per step; each gets num_generations completions. */
-    per_step_prompts: z.number().int().positive().default(4),
-    num_generations: z.number().int().min(2).default(8),
+    per_step_prompts: z.number().int().positive().max(1024).default(4),
+    num_generations: z.number().int().min(2).max(256).default(8),
     temperature: z.number().positive().default(1.0),
     top_p: z.number().gt(0).max(1).default(1.0),
-    max_completion_length: z.number().int().positive().default(128),
+    max_completion_length: z.number().int().positive().max(4096).default(128),
     /** KL weight to the frozen reference. TRL defaults to 0; VerIPO and DeepSeekMath use a KL term (0.04). */
     beta: z.number().min(0).default(0.04),
     epsilon: z.number().positive().default(0.2),
@@ -135,22 +140,22 @@ export const GrpoConfigSchema = z
       .default('group')
       .transform((v): ScaleRewards => (v === true ? 'group' : v === false ? 'none' : v)),
     importance_sampling_level: z.enum(['token', 'sequence']).default('token'),
-    num_iterations: z.number().int().positive().default(1),
+    num_iterations: z.number().int().positive().max(64).default(1),
     reward_weights: z
       .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number(), grounded_accuracy: z.number(), reading_recall: z.number() })
       .partial()
       .strict()
       .default({}),
     /** Length reward shape (only matters when reward_weights.length > 0): words of reasoning for full reward, hard cap. */
-    length_target: z.number().int().positive().default(64),
-    length_max: z.number().int().positive().nullable().default(null),
+    length_target: z.number().int().positive().max(4096).default(64),
+    length_max: z.number().int().positive().max(4096).nullable().default(null),
     mask_truncated_completions: z.boolean().default(false),
     /**
      * Completions per forward/backward pass; a step's gradients accumulate over all of them
      * (TRL's name). 4, not TRL's 8: eight 330-token scene-text rows grow the wasm heap to
      * 1.9-2.3 GB (four: 1.0-1.3 GB), close to what tfjs-wasm can address.
      */
-    per_device_train_batch_size: z.number().int().positive().default(4),
+    per_device_train_batch_size: z.number().int().positive().max(1024).default(4),
     /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
     learning_rate: z.number().positive().default(2e-5),
     /**
@@ -158,12 +163,12 @@ export const GrpoConfigSchema = z
      * (constant_with_warmup). A fresh Adam's first steps move every weight by about the full
      * learning rate whatever its gradient's signal-to-noise; warmup keeps those steps small.
      */
-    warmup_steps: z.number().int().min(0).default(0),
+    warmup_steps: z.number().int().min(0).max(1_000_000).default(0),
     ...OPTIMIZER_CONFIG_FIELDS,
     /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
     dynamic_sampling: z.boolean().default(false),
     /** Extra sampling rounds dynamic sampling may spend per step to refill the batch. */
-    dynamic_sampling_max_rounds: z.number().int().min(0).default(2),
+    dynamic_sampling_max_rounds: z.number().int().min(0).max(64).default(2),
     /** Video-R1 T-GRPO: a second group on shuffled frames and the temporal bonus. */
     temporal: z.boolean().default(false),
     temporal_alpha: z.number().min(0).default(0.3),
@@ -193,13 +198,14 @@ export const DpoConfigSchema = z
     /** TRL's 1e-6 is tuned for 7B models; a small policy needs a larger step. */
     learning_rate: z.number().positive().default(1e-5),
     /** Pairs per optimizer step (TRL per_device_train_batch_size). */
-    batch_size: z.number().int().positive().default(8),
+    // Upper bounds on counts and sizes: past them a typo exhausts memory or time.
+    batch_size: z.number().int().positive().max(1024).default(8),
     /** Passes over the pairs (TRL num_train_epochs); `steps` (TRL max_steps) wins when set. */
-    epochs: z.number().int().positive().default(1),
-    steps: z.number().int().positive().nullable().default(null),
+    epochs: z.number().int().positive().max(10_000).default(1),
+    steps: z.number().int().positive().max(1_000_000).nullable().default(null),
     max_seconds: z.number().positive().nullable().default(null),
     /** Completion tokens including <eos>, as GRPO's sampler counts them; longer ones are cut. null = whatever fits the model. */
-    max_completion_length: z.number().int().positive().nullable().default(null),
+    max_completion_length: z.number().int().positive().max(4096).nullable().default(null),
     ...OPTIMIZER_CONFIG_FIELDS,
   })
   .strict();

@@ -13,6 +13,7 @@ import { mulberry32 } from '../model/sample';
 import { sequenceLogprobs } from '../model/forward';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
+import type { HealthGuard } from './health';
 import { DpoConfigSchema, type DpoConfigInput } from './config';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
@@ -142,6 +143,8 @@ export interface DpoContext {
   config: DpoConfigInput;
   onEvent?: (ev: TrainEvent) => void;
   shouldStop?: () => boolean;
+  /** Checked after every step (./health); throws to stop a diverged stage. */
+  health?: HealthGuard;
   seed?: number;
 }
 
@@ -250,6 +253,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
       metric(step, 'loss', loss);
       for (const [k, v] of Object.entries(stats)) metric(step, k, v);
       metric(step, 'grad_norm', gradNorm);
+      ctx.health?.check({ step, loss, gradNorm });
       metric(step, 'step_seconds', (performance.now() - stepStart) / 1000);
       emit({ type: 'progress', stage: 'dpo', step, total });
     }

@@ -13,6 +13,7 @@ import type { Policy } from '../model/policy';
 import { mulberry32 } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
+import type { HealthGuard } from './health';
 import type { ScaleRewards } from './advantages';
 import { GrpoConfigSchema, usesReference, type GrpoConfig, type GrpoConfigInput } from './config';
 import { accumulateGradients, grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
@@ -59,6 +60,8 @@ export interface GrpoContext {
   onEvent?: (ev: TrainEvent) => void;
   onRollouts?: (rows: GrpoRollout[]) => void;
   shouldStop?: () => boolean;
+  /** Checked after every step (./health); throws to stop a diverged stage. */
+  health?: HealthGuard;
   seed?: number;
 }
 
@@ -172,6 +175,8 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
         updatePolicy(step, trained, trained.map((r) => advOf.get(r)!));
       }
       metric(step, 'update_seconds', (performance.now() - updateStart) / 1000);
+      // A step without an update reports only its rewards (the last loss is a step old).
+      ctx.health?.check({ step, rewardStd: rStd, ...(trained.length > 0 ? { loss: last.loss, gradNorm: last.grad_norm, kl: last.kl } : {}) });
       emit({ type: 'progress', stage: 'grpo', step, total: cfg.steps });
     }
   } finally {

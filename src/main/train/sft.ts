@@ -205,6 +205,8 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
       await new Promise((resolve) => setImmediate(resolve));
       if (hooks.shouldStop?.()) {
         stopped = true;
+        // Keep the steps since the last save: a resumed stage continues from here.
+        if (hooks.checkpoints && step > firstStep && step % hooks.checkpoints.every !== 0) hooks.checkpoints.save({ step, optimizer: optimizer.exportState() });
         break;
       }
       let loss: number;

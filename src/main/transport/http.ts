@@ -1,21 +1,29 @@
 // Web mode: the built renderer plus the Workbench API over HTTP and a live event stream
-// (server-sent events). Binds loopback by default; every /api request needs the token.
+// (server-sent events). Binds loopback by default; every /api request needs the token or the
+// session cookie it was exchanged for, a Host naming this server and, if any, its own Origin.
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join } from 'node:path';
+import { contentTypeFor, resolveStaticPath } from './static-files';
 import { isApiMethod, parseApiArgs, ApiValidationError, type WorkbenchApi } from '../../shared/api';
 import type { EventHub } from '../events';
 import { ApiError } from '../api';
 import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
+import { allowedHosts, checkTokenStrength, hostAllowed, originAllowed, readCookie, sessionCookieHeader, sessionCookieName, sessionValue, tokenMatches } from './http-guard';
+
+export { tokenMatches } from './http-guard';
 
 export interface HttpServerOptions {
   api: WorkbenchApi;
   events: EventHub;
+  /** At least MIN_TOKEN_LENGTH characters; a random one when left out. */
   token?: string;
   /** Folder with the built renderer (index.html); without it only the API is served. */
   staticDir?: string | null;
   maxBodyBytes?: number;
+  /** This machine's addresses, accepted as Host when bound to 0.0.0.0 or :: (tests pass their own). */
+  interfaces?: () => string[];
 }
 
 export interface WebServer {
@@ -25,30 +33,9 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ttf': 'font/ttf',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.ico': 'image/x-icon',
-};
 
 export function newToken(): string {
   return randomBytes(24).toString('hex');
-}
-
-export function tokenMatches(expected: string, given: string | null | undefined): boolean {
-  if (!given) return false;
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function requestToken(req: IncomingMessage, url: URL): string | null {
@@ -69,17 +56,55 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** Past this multiple of the body limit an upload is cut off instead of read and dropped. */
+const DRAIN_FACTOR = 4;
+
+/**
+ * Read a request body of at most `limit` bytes. A longer one is reported once it passes the
+ * limit (`onTooLarge`) while the rest is still read and dropped, so the client can read the
+ * answer instead of being reset mid-upload; a far longer one loses its connection.
+ */
+function collectBody(req: IncomingMessage, limit: number, onTooLarge: () => void): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size - chunk.length <= limit) onTooLarge();
+      if (size > DRAIN_FACTOR * limit) req.socket.destroy();
+    });
+    req.once('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/** Answer without using the body: drop it first, so the client is not reset while sending. */
+function answerAfterBody(req: IncomingMessage, res: ServerResponse, limit: number, answer: () => void): void {
+  if (req.complete) return answer();
+  let answered = false;
+  const once = () => {
+    if (answered) return;
+    answered = true;
+    answer();
+  };
+  collectBody(req, limit, () => {
+    res.setHeader('connection', 'close');
+    once();
+  }).then(once, () => req.socket.destroy());
+}
+
+class TooLargeError extends Error {}
+
 async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new ApiError(`request body larger than ${limit} bytes`, 400);
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
+  const tooLarge = () => new TooLargeError(`request body larger than ${limit} bytes`);
+  let reportTooLarge: () => void = () => undefined;
+  const early = new Promise<never>((_, reject) => (reportTooLarge = () => reject(tooLarge())));
+  const body = await Promise.race([collectBody(req, limit, () => reportTooLarge()), early]);
+  if (body === null) throw tooLarge();
+  if (body.length === 0) return {};
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new ApiError(`request body is not valid JSON: ${(err as Error).message}`, 400);
   }
@@ -87,23 +112,48 @@ async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
 
 export function createWebServer(opts: HttpServerOptions): WebServer {
   const token = opts.token ?? newToken();
+  checkTokenStrength(token);
   const limit = opts.maxBodyBytes ?? 16 * 1024 * 1024;
+  const session = sessionValue(token);
+  let hosts = new Set<string>();
+  let port = 0;
+
+  /** The URL token (or header) is exchanged for an HttpOnly cookie so new tabs need no token. */
+  const authenticate = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+    if (tokenMatches(token, requestToken(req, url))) {
+      if (!tokenMatches(session, readCookie(req.headers.cookie, sessionCookieName(port)))) res.setHeader('set-cookie', sessionCookieHeader(port, token));
+      return true;
+    }
+    return tokenMatches(session, readCookie(req.headers.cookie, sessionCookieName(port)));
+  };
+
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, error: string) => answerAfterBody(req, res, limit, () => sendJson(res, status, { error }));
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    if (!tokenMatches(token, requestToken(req, url))) {
-      sendJson(res, 401, { error: 'missing or wrong token: open the URL printed by `veripo serve` (it carries ?token=…)' });
+    if (!originAllowed(req.headers.origin, req.headers.host ?? '')) {
+      refuse(req, res, 403, `origin "${req.headers.origin}" is not this server: the API answers only pages it served itself`);
+      return;
+    }
+    if (!authenticate(req, res, url)) {
+      refuse(req, res, 401, 'missing or wrong token: open the URL printed by `veripo serve` (it carries ?token=…)');
       return;
     }
     const name = url.pathname.slice('/api/'.length);
-    if (name === 'events') return streamEvents(req, res);
-    if (name === 'health' && req.method === 'GET') return sendJson(res, 200, await opts.api.health({}));
-    if (!isApiMethod(name)) return sendJson(res, 404, { error: `unknown API method "${name}"` });
-    if (req.method !== 'POST') return sendJson(res, 405, { error: `use POST for /api/${name}` });
+    if (name === 'events') return req.method === 'GET' ? streamEvents(req, res) : refuse(req, res, 405, 'use GET for /api/events (an event stream)');
+    if (name === 'health' && req.method === 'GET') return answerAfterBody(req, res, limit, () => sendJson(res, 200, { ok: true }));
+    if (!isApiMethod(name)) return refuse(req, res, 404, `unknown API method "${name}"`);
+    if (req.method !== 'POST') return refuse(req, res, 405, `use POST for /api/${name}`);
     try {
       const args = parseApiArgs(name, await readBody(req, limit));
       const fn = opts.api[name] as (a: unknown) => Promise<unknown>;
       sendJson(res, 200, await fn(args));
     } catch (err) {
+      if (err instanceof TooLargeError) {
+        // The client may still be sending: answer at once; the rest is dropped, then the connection.
+        res.setHeader('connection', 'close');
+        sendJson(res, 413, { error: err.message });
+        return;
+      }
       if (err instanceof ApiValidationError) return sendJson(res, 400, { error: err.message, issues: err.issues });
       if (err instanceof ApiError) return sendJson(res, err.status, { error: err.message });
       sendJson(res, 500, { error: (err as Error).message ?? String(err) });
@@ -128,19 +178,23 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
   };
 
   const handleStatic = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    // Files are only read: a body sent along is dropped before answering.
+    if (!req.complete) await new Promise<void>((done) => answerAfterBody(req, res, limit, done));
     if (!opts.staticDir) {
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('the renderer is not built: run `npm run build` (API only at /api/*)');
+      res.end('the renderer is not built: run `npm run build:web` (API only at /api/*)');
       return;
     }
-    const root = normalize(opts.staticDir);
-    let rel = decodeURIComponent(url.pathname);
-    if (rel === '/' || rel === '') rel = '/index.html';
-    const file = normalize(join(root, rel));
-    if (!file.startsWith(root + sep) && file !== root) {
-      res.writeHead(403).end();
+    const root = opts.staticDir;
+    const resolved = resolveStaticPath(root, url.pathname);
+    if (!resolved.ok) {
+      res.writeHead(resolved.status, { 'content-type': 'text/plain' });
+      res.end(resolved.reason);
       return;
     }
+    // The app shell opened with ?token= is where the browser receives its session cookie.
+    if (url.searchParams.has('token')) authenticate(req, res, url);
+    const file = resolved.path;
     let path = file;
     try {
       const s = await stat(path);
@@ -152,7 +206,7 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
     try {
       const body = await readFile(path);
       res.writeHead(200, {
-        'content-type': MIME[extname(path)] ?? 'application/octet-stream',
+        'content-type': contentTypeFor(path),
         'content-security-policy': CONTENT_SECURITY_POLICY,
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
@@ -166,7 +220,18 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
   };
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!hostAllowed(req.headers.host, hosts)) {
+      return answerAfterBody(req, res, limit, () => {
+        res.writeHead(421, { 'content-type': 'text/plain' });
+        res.end(`this server answers to ${[...hosts].join(', ')}, not to Host "${String(req.headers.host ?? '').slice(0, 200)}"`);
+      });
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return answerAfterBody(req, res, limit, () => sendJson(res, 400, { error: 'the request target is not a valid URL path' }));
+    }
     const work = url.pathname.startsWith('/api/') ? handleApi(req, res, url) : handleStatic(req, res, url);
     work.catch((err) => {
       if (!res.headersSent) sendJson(res, 500, { error: String(err) });
@@ -177,12 +242,14 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
   return {
     server,
     token,
-    listen(port, host = '127.0.0.1') {
+    listen(wanted, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen(wanted, host, () => {
           const addr = server.address();
-          const actual = typeof addr === 'object' && addr ? addr.port : port;
+          const actual = typeof addr === 'object' && addr ? addr.port : wanted;
+          hosts = allowedHosts(host, actual, opts.interfaces);
+          port = actual;
           const shownHost = host.includes(':') ? `[${host}]` : host;
           resolve({ url: `http://${shownHost}:${actual}/?token=${token}`, port: actual, host });
         });

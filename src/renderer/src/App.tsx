@@ -8,6 +8,7 @@ import { PairsPage } from './pages/Pairs';
 import { RubricsPage } from './pages/Rubrics';
 import { SettingsPage } from './pages/Settings';
 import { api } from './client';
+import { mayLeave } from './lib';
 
 export const PAGES: { id: string; title: string; render: () => ReactNode }[] = [
   { id: 'experiments', title: 'Experiments', render: () => <ExperimentsPage /> },
@@ -26,10 +27,19 @@ function currentPage(): string {
 export function App() {
   const [page, setPage] = useState(currentPage);
   useEffect(() => {
-    const onHash = () => setPage(currentPage());
+    const onHash = (e: HashChangeEvent) => {
+      const next = currentPage();
+      if (next === page) return;
+      // Unsaved edits (a rubric): stay, and put the address back, unless the user confirms.
+      if (!mayLeave()) {
+        window.history.replaceState(null, '', new URL(e.oldURL).hash);
+        return;
+      }
+      setPage(next);
+    };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
-  }, []);
+  }, [page]);
   const [status, setStatus] = useState<{ text: string; ok: boolean }>({ text: 'connecting…', ok: true });
   useEffect(() => {
     api.info({}).then(

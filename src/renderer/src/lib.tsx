@@ -39,6 +39,28 @@ export function useInterval(fn: () => void, ms: number | null): void {
   }, [ms]);
 }
 
+let leaveGuard: (() => boolean) | null = null;
+
+/** While `dirty`, leaving the page (another page, reload, closing the tab) asks first. */
+export function useLeaveGuard(dirty: boolean, message: string): void {
+  useEffect(() => {
+    if (!dirty) return;
+    const guard = () => window.confirm(message);
+    leaveGuard = guard;
+    const onUnload = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', onUnload);
+    return () => {
+      if (leaveGuard === guard) leaveGuard = null;
+      window.removeEventListener('beforeunload', onUnload);
+    };
+  }, [dirty, message]);
+}
+
+/** Asked by the app shell before it switches pages. */
+export function mayLeave(): boolean {
+  return leaveGuard ? leaveGuard() : true;
+}
+
 export function isUnavailable(err: unknown): boolean {
   return err instanceof ApiCallError && err.status === 503;
 }

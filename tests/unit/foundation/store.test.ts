@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync, chmodSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   openDb,
@@ -249,10 +249,13 @@ describe('database files', () => {
     db.close();
     chmodSync(file, 0o444);
     chmodSync(home, 0o555);
+    const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'veripo.js');
+    // Root writes anything: drop to nobody to be a user who may only read. nobody must be able
+    // to reach the checkout, which may sit in a private (0700) folder such as mktemp's.
+    const asRoot = process.getuid?.() === 0;
+    const opened = asRoot ? openPathFor(dirname(bin)) : [];
     try {
-      // Root writes anything: drop to nobody to be a user who may only read.
-      const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-      const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'veripo.js');
+      const asUser = asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
       const argv = [...asUser, process.execPath, bin, 'runs', 'list', '--json', '--db', file];
       const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { ...process.env, HOME: home, VERIPO_HOME: home }, timeout: 60_000 });
       expect(r.status, r.stderr).toBe(0);
@@ -260,6 +263,7 @@ describe('database files', () => {
       expect(statSync(file).mode & 0o777).toBe(0o444);
     } finally {
       chmodSync(home, 0o755);
+      for (const [dir, mode] of opened) chmodSync(dir, mode);
     }
     // In-process, the same file opens read-only when SQLite says it cannot write it.
     const { db: again, readonly } = openDbForReading(file);
@@ -268,3 +272,17 @@ describe('database files', () => {
     again.close();
   });
 });
+
+/** Adds search (x) permission for others on every ancestor of `dir` lacking it; returns what to restore. */
+function openPathFor(dir: string): Array<[string, number]> {
+  const changed: Array<[string, number]> = [];
+  for (let d = dir; ; d = dirname(d)) {
+    const mode = statSync(d).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      chmodSync(d, mode | 0o001);
+      changed.push([d, mode]);
+    }
+    if (dirname(d) === d) break;
+  }
+  return changed;
+}

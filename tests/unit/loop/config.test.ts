@@ -3,6 +3,8 @@ import { resolveRunConfig, applySet, parseSets, stageRunConfig, ConfigError, con
 import { RUN_PRESETS } from '../../../src/main/loop/presets';
 import { parseOverride } from '../../../src/shared/config-fields';
 import { planStages } from '../../../src/main/loop/veripo';
+import { createRunFromPreset } from '../../../src/main/loop/launcher';
+import { openDb, listRuns } from '../../../src/main/store';
 
 describe('run config', () => {
   it('every preset validates, and baselines differ from veripo only where they should', () => {
@@ -87,5 +89,66 @@ describe('stage plan', () => {
   it('the curriculum runs text, then image, then video GRPO', () => {
     const plan = planStages(resolveRunConfig({ preset: 'veripo', sets: [['loop.curriculum', true]] }), true).filter((s) => s.kind === 'grpo');
     expect(plan.map((s) => s.modality)).toEqual(['text', 'image', null]);
+  });
+});
+
+describe('config bounds', () => {
+  // Each count or size, its limit: the limit passes, one past it is refused naming key and limit.
+  const LIMITS: [string, number][] = [
+    ['loop.iterations', 1000],
+    ['data.train_size', 100_000],
+    ['data.val_size', 10_000],
+    ['data.test_size', 10_000],
+    ['sft.steps', 1_000_000],
+    ['sft.batch_size', 1024],
+    ['sft.warmup_steps', 1_000_000],
+    ['sft.workers', 64],
+    ['sft.save_steps', 1_000_000],
+    ['grpo.steps', 1_000_000],
+    ['grpo.per_step_prompts', 1024],
+    ['grpo.num_generations', 256],
+    ['grpo.max_completion_length', 4096],
+    ['grpo.num_iterations', 64],
+    ['grpo.length_target', 4096],
+    ['grpo.length_max', 4096],
+    ['grpo.per_device_train_batch_size', 1024],
+    ['grpo.warmup_steps', 1_000_000],
+    ['grpo.dynamic_sampling_max_rounds', 64],
+    ['dpo.batch_size', 1024],
+    ['dpo.epochs', 10_000],
+    ['dpo.steps', 1_000_000],
+    ['dpo.max_completion_length', 4096],
+    ['health.reward_collapse_steps', 10_000],
+  ];
+  for (const [key, limit] of LIMITS) {
+    it(`${key} is at most ${limit}`, () => {
+      expect(() => resolveRunConfig({ preset: 'smoke', sets: [[key, limit]] })).not.toThrow();
+      let message = '';
+      try {
+        resolveRunConfig({ preset: 'smoke', sets: [[key, limit + 1]] });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toContain(key);
+      expect(message).toContain(String(limit));
+    });
+  }
+
+  it('lists of modalities and difficulties are bounded too', () => {
+    expect(() => resolveRunConfig({ preset: 'smoke', sets: [['sft.difficulties', Array(65).fill(1)]] })).toThrow(/sft\.difficulties.*64/);
+    expect(() => resolveRunConfig({ preset: 'smoke', sets: [['sft.modalities', Array(65).fill('text')]] })).toThrow(/sft\.modalities.*64/);
+  });
+
+  it("loop.iterations=1e9 through the API's startRun overrides is refused before a run is stored", () => {
+    const db = openDb(':memory:');
+    expect(() => createRunFromPreset(db, { preset: 'smoke', overrides: { 'loop.iterations': 1e9 } })).toThrow(ConfigError);
+    expect(() => createRunFromPreset(db, { preset: 'smoke', overrides: { 'loop.iterations': '1e9' } })).toThrow(/loop\.iterations.*1000/);
+    expect(listRuns(db)).toEqual([]);
+    db.close();
+  });
+
+  it('health thresholds are settable with --set and validated', () => {
+    expect(resolveRunConfig({ preset: 'smoke', sets: [['health.max_kl', 2]] }).health.max_kl).toBe(2);
+    expect(() => resolveRunConfig({ preset: 'smoke', sets: [['health.weight_norm_factor', 0.5]] })).toThrow(/health\.weight_norm_factor/);
   });
 });

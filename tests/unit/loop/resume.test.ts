@@ -2,7 +2,7 @@
 // `veripo run --resume` finishes it without redoing finished stages.
 import { describe, it, expect } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, getRun, reconcileInterruptedRuns } from '../../../src/main/store';
@@ -70,4 +70,47 @@ describe('kill and resume', () => {
     expect(after.stages.map((s) => s.ordinal)).toEqual([0, 1, 2, 3, 4]);
     db2.close();
   });
+
+  it('SIGKILL during SFT, then --resume continues from the last in-stage checkpoint: every step trained once', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'veripo-resume-sft-'));
+    const dbPath = join(home, 'r.db');
+    const runDir = join(home, 'r-data', 'runs', '1');
+    const env = { ...process.env, VERIPO_HOME: home };
+    const STEPS = 48;
+    const args = [...TINY, '--set', `sft.steps=${STEPS}`, '--set', 'sft.save_steps=8', '--db', dbPath, '--json'];
+    const inStage = () => (existsSync(runDir) ? readdirSync(runDir).filter((d) => d.startsWith('stage-0-sft.step-') && existsSync(join(runDir, d, 'progress.json'))) : []);
+    const child = spawn(process.execPath, [BIN, 'run', ...args], { env, stdio: 'ignore' });
+    // Kill once SFT has saved at step 16 or later, well before its end.
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline && !inStage().some((d) => Number(d.split('.step-')[1]) >= 16)) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const saved = inStage().map((d) => Number(d.split('.step-')[1]));
+    // Only the newest is kept (its predecessor only while the newest is being completed).
+    expect(saved.length).toBeLessThanOrEqual(2);
+    const resumeAt = Math.max(...saved);
+    expect(resumeAt).toBeGreaterThanOrEqual(16);
+    expect(resumeAt).toBeLessThan(STEPS);
+    const db = openDb(dbPath);
+    expect(getRun(db, 1)!.stages.map((s) => [s.kind, s.status])).toEqual([['sft', 'running']]);
+    const lossesBefore = (db.prepare(`SELECT COUNT(*) AS n FROM metrics WHERE name = 'sft/loss'`).get() as { n: number }).n;
+    db.close();
+    expect(lossesBefore).toBeGreaterThanOrEqual(resumeAt);
+
+    const resumed = spawnSync(process.execPath, [BIN, 'run', '--resume', '1', '--db', dbPath, '--json'], { env, encoding: 'utf8', timeout: 240_000 });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout.trim().split('\n').at(-1)!).status).toBe('finished');
+
+    const db2 = openDb(dbPath);
+    const sft = getRun(db2, 1)!.stages[0]!;
+    expect(sft.status).toBe('finished');
+    // The stage picked up at the checkpoint's step and ran only the steps left.
+    expect(sft.summary).toMatchObject({ steps: STEPS, resumed_from: resumeAt, steps_run: STEPS - resumeAt });
+    // Its loss curve has each of the stage's steps exactly once: the first process's up to the
+    // checkpoint, the resumed process's after it.
+    const steps = (db2.prepare(`SELECT step FROM metrics WHERE name = 'sft/loss' AND stage_id = ? ORDER BY step`).all(sft.id) as { step: number }[]).map((r) => r.step);
+    expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => steps[0]! + i));
+    db2.close();
+    expect(inStage()).toEqual([]);
+  }, 420_000);
 });

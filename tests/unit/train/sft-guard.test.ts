@@ -26,23 +26,21 @@ const sft = { ...DEFAULT_SFT_CONFIG, steps: 8, batch_size: 2, warmup_steps: 2, m
 const weightsOf = (p: ReturnType<typeof createPolicy>) => new Map([...p.params].map(([k, v]) => [k, Array.from(v.dataSync())]));
 
 describe('sft in-stage checkpoints', () => {
-  it('a stage stopped after step 4 and resumed from its step-4 checkpoint ends with the weights of an uninterrupted stage', async () => {
+  it('a stage killed during step 5 and resumed from its step-4 checkpoint ends with the weights of an uninterrupted stage', async () => {
     const straight = createPolicy(config, 5);
     await runSft(straight, tokenizer, sft);
 
     const runDir = mkdtempSync(join(tmpdir(), 'veripo-sft-resume-'));
     const first = createPolicy(config, 5);
     const saved: number[] = [];
-    let steps = 0;
-    const r1 = await runSft(first, tokenizer, sft, {
+    // The kill: the process dies during step 5 (an error out of the step here); step 4's checkpoint is the last.
+    const killed = await runSft(first, tokenizer, sft, {
       checkpoints: { every: 2, save: (p: SftProgress) => (saved.push(p.step), saveStageProgress(runDir, 0, 'sft', first, tokenizer, { ...p, stepBase: 7 })) },
       onEvent: (ev) => {
-        if (ev.type === 'progress') steps = ev.step;
+        if (ev.type === 'progress' && ev.step === 5) throw new Error('killed');
       },
-      // The kill: nothing after step 5 is seen; the last checkpoint is step 4's.
-      shouldStop: () => steps >= 5,
-    });
-    expect(r1.stopped).toBe(true);
+    }).catch((e: Error) => e.message);
+    expect(killed).toBe('killed');
     expect(saved).toEqual([2, 4]);
     disposePolicy(first);
 
@@ -65,6 +63,22 @@ describe('sft in-stage checkpoints', () => {
     expect(weightsOf(resumed)).toEqual(weightsOf(straight));
     clearStageProgress(runDir, 0, 'sft');
     expect(latestStageProgress(runDir, 0, 'sft')).toBeNull();
+  });
+
+  it('a stop between saves saves the steps since the last one', async () => {
+    const policy = createPolicy(config, 6);
+    const saved: number[] = [];
+    let steps = 0;
+    const r = await runSft(policy, tokenizer, { ...sft, steps: 6 }, {
+      checkpoints: { every: 2, save: (p) => saved.push(p.step) },
+      onEvent: (ev) => {
+        if (ev.type === 'progress') steps = ev.step;
+      },
+      shouldStop: () => steps >= 3,
+    });
+    expect(r).toMatchObject({ stopped: true, steps: 3 });
+    expect(saved).toEqual([2, 3]);
+    disposePolicy(policy);
   });
 });
 

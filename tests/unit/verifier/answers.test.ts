@@ -50,6 +50,16 @@ describe('conclusions', () => {
     expect(concl('So the answer is A. Wait, let me double-check. I missed one: the right count is 7.', num('7'))).toBe('7');
     expect(concl('So the answer is B. Let me double-check: the car stops at 0:04. Yes.', mc('B'))).toBe('B');
   });
+  it('after a reflection only an asserted answer replaces the conclusion, not a question, a hedge or an option being weighed', () => {
+    expect(concl('So the answer is B. But wait, could it be C? No, the car clearly stops.', mc('B'))).toBe('B');
+    expect(concl('The answer is B. Hmm, option A says it speeds up, which is wrong.', mc('B'))).toBe('B');
+    expect(concl('So there are 4. Wait, let me recount: I see 2 on the left and 3 on the right.', num('4'))).toBe('4');
+    expect(concl('So A. Wait, actually it is stopping at the light.', mc('B'))).toBe('B');
+  });
+  it('letters next to CJK text, and "B is the correct answer." followed by a remark', () => {
+    expect(concl('视频中红色汽车在红灯时停下。所以选B', mc('B'))).toBe('B');
+    expect(concl('B is the correct answer. This matches the observation.', mc('B'))).toBe('B');
+  });
   it('denied options do not count', () => {
     expect(concl('The answer is C, not A.', mc('C'))).toBe('C');
     expect(concl('A is wrong and B is wrong, so C.', mc('C'))).toBe('C');

@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fillTemplate, JudgeClient, JudgeError, parseVerdictContent, type JudgeConfig } from '../../../src/main/verifier/judge';
 import { parseRubric } from '../../../src/main/verifier/rubric';
-import { verifyAll } from '../../../src/main/verifier/verify';
+import { buildAllPairs, isChosenCandidate } from '../../../src/main/verifier/pairs';
+import { judgeClientFor, verifyAll } from '../../../src/main/verifier/verify';
+import { command as verifyCommand } from '../../../src/main/cli/verify';
+import { command as importCommand } from '../../../src/main/cli/import';
+import { writeFileSync } from 'node:fs';
+import { vi } from 'vitest';
 import { chain, rollout, wrap } from './helpers';
 
 let server: Server;
@@ -38,6 +43,8 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
       maxInFlight = Math.max(maxInFlight, inFlight);
       setTimeout(() => (reply(res, 200, completion(GOOD)), inFlight--), 20);
       return;
+    case 'disagrees':
+      return reply(res, 200, completion('{"consistent": false, "reason": "the reasoning concludes C, the answer says B"}'));
     case 'fenced':
       return reply(res, 200, completion('Here is my verdict:\n```json\n{"score": 0.2, "consistent": false, "reason": "concludes C, answers B"}\n```'));
     case 'malformed':
@@ -201,6 +208,86 @@ describe('judge inside the verifier', () => {
       expect(withJudge[i].score).toBeCloseTo(rulesOnly[i].score);
       expect(withJudge[i]).toMatchObject({ correct: rulesOnly[i].correct, consistent: rulesOnly[i].consistent });
     }
+  });
+});
+
+describe('a judge that counts', () => {
+  const rubric = (model: string, over: Record<string, unknown> = {}, pairs: Record<string, unknown> = {}) =>
+    parseRubric(JSON.stringify({ checks: { judge: { enabled: true, ...over } }, pairs, judge: { base_url: baseUrl, model, timeout_ms: 3000, retries: 0, backoff_ms: 1 } }));
+  const good = () => rollout(wrap(chain('B', 60), 'B'));
+
+  it('override: the judge\'s "consistent: false" makes the rollout inconsistent, so it is never chosen', async () => {
+    const r = good();
+    const [rules] = await verifyAll([r], parseRubric('{}'));
+    expect(rules.consistent).toBe(true);
+    const [judged] = await verifyAll([r], rubric('disagrees'));
+    expect(judged).toMatchObject({ consistent: false, judge_failed: true });
+    expect(judged.checks.find((c) => c.name === 'judge')).toMatchObject({ pass: false, score: 0 });
+    expect(isChosenCandidate(judged, rubric('disagrees'))).toBe(false);
+    // and a judge that agrees clears a rollout the rules found inconsistent
+    const [cleared] = await verifyAll([rollout(wrap(chain('C', 60), 'B'))], rubric('good'));
+    expect(cleared.consistent).toBe(true);
+  });
+
+  it('score mode: the judge only adds its weighted score', async () => {
+    const [v] = await verifyAll([good()], rubric('disagrees', { mode: 'score' }));
+    const [rules] = await verifyAll([good()], parseRubric('{}'));
+    expect(v.consistent).toBe(true);
+    expect(v.score).toBeLessThan(rules.score);
+  });
+
+  it('judge_failed in reject_when: a failed call is judge_failed; such rollouts are rejected, never chosen', async () => {
+    const rb = rubric('http500', {}, { reject_when: ['wrong', 'judge_failed'] });
+    const group = [good(), rollout(wrap(chain('B', 61), 'B')), rollout(wrap(chain('C', 62), 'C'))];
+    const vs = await verifyAll(group, rb);
+    expect(vs.every((v) => v.judge_failed)).toBe(true);
+    expect(buildAllPairs(group, vs, rb)).toEqual([]);
+  });
+
+  it('the circuit breaker stops calling a dead judge after N consecutive failures and says so', async () => {
+    const rb = rubric('http500', { max_consecutive_failures: 3 });
+    rb.judge.concurrency = 1;
+    const client = judgeClientFor(rb);
+    const rs = Array.from({ length: 20 }, (_, i) => rollout(wrap(chain('B', 40 + i), 'B'), undefined, { promptId: `p${i}` }));
+    const vs = await verifyAll(rs, rb, { judge: client });
+    expect(seen.filter((x) => x.model === 'http500')).toHaveLength(3);
+    expect(vs.every((v) => v.judge_failed)).toBe(true);
+    expect(vs.filter((v) => v.checks.find((c) => c.name === 'judge')!.details?.kind === 'circuit_open')).toHaveLength(17);
+    expect(client.breakerMessage).toMatch(/judge stopped after 3 consecutive failures/);
+  });
+
+  it('verify and import exit non-zero when the rubric requires the judge and it failed; import asks the rubric\'s judge', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'judge-cli-'));
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+    try {
+      const rf = join(dir, 'rubric.json');
+      const rows = [good(), rollout(wrap(chain('C', 50), 'C'))].map((r) => JSON.stringify({ prompt: r.prompt, completion: r.completion, ground_truth: 'B' }));
+      const rolls = join(dir, 'r.jsonl');
+      writeFileSync(rolls, rows.join('\n') + '\n');
+      writeFileSync(rf, JSON.stringify({ checks: { judge: { enabled: true, max_consecutive_failures: 1 } }, judge: { base_url: baseUrl, model: 'http500', retries: 0 } }));
+      expect(await verifyCommand.run(['--rollouts', rolls, '--rubric', rf, '--json'])).toBe(3);
+      expect(out.join('')).toMatch(/the judge is required by the rubric and failed on 2 of 2 rollouts/);
+      expect(out.join('')).toMatch(/judge stopped after 1 consecutive failures/);
+      seen.length = 0;
+      writeFileSync(rf, JSON.stringify({ checks: { judge: { enabled: true } }, judge: { base_url: baseUrl, model: 'good', retries: 0 } }));
+      expect(await importCommand.run(['--rollouts', rolls, '--rubric', rf, '--db', join(dir, 'db.sqlite'), '--json'])).toBe(0);
+      expect(seen.filter((x) => x.model === 'good').length).toBe(2);
+    } finally {
+      vi.restoreAllMocks();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the shipped judge preset asks for consistency with a one-line reason and overrides the rules', async () => {
+    const { rubricPreset } = await import('../../../src/main/verifier/presets');
+    const j = rubricPreset('judge');
+    expect(j.checks.judge).toMatchObject({ enabled: true, mode: 'override', required: true });
+    expect(j.pairs.reject_when).toContain('judge_failed');
+    expect(j.judge.prompt_template).toMatch(/\{reasoning\}[\s\S]*\{answer\}/);
+    expect(j.judge.prompt_template).toMatch(/one line/);
+    expect(parseVerdictContent('{"consistent": false, "reason": "concludes C, answers B"}')).toMatchObject({ consistent: false });
   });
 });
 

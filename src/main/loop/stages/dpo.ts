@@ -6,6 +6,7 @@ import type { Tokenizer } from '../../model/tokenizer';
 import type { TrainEvent } from '../../model/worker-protocol';
 import * as store from '../../store';
 import { runDpo, type DpoPair } from '../../train/dpo';
+import type { HealthGuard } from '../../train/health';
 import { taskFromId } from '../tasks';
 import type { LoopContext } from './context';
 
@@ -16,6 +17,7 @@ export async function dpoStage(
   verifyStageId: number | null,
   ordinal: number,
   onEvent: (ev: TrainEvent) => void,
+  health?: HealthGuard,
 ): Promise<Record<string, unknown>> {
   const { db, runId, config } = ctx;
   const stored = store.pairsForTraining(db, runId, verifyStageId);
@@ -40,6 +42,7 @@ export async function dpoStage(
       seed: config.seed * 1000 + ordinal,
       onEvent,
       shouldStop: ctx.shouldStop,
+      health,
     });
     return { pairs: pairs.length, steps: r.steps, stopped_by: r.stoppedBy, last: r.last };
   } finally {

@@ -8,6 +8,7 @@ import type { Db } from '../../store';
 import { runGrpo, type GrpoRollout } from '../../train/grpo';
 import { trainTaskOf } from '../../train/grpo-rollouts';
 import { usesReference } from '../../train/config';
+import type { HealthGuard } from '../../train/health';
 import type { Task } from '../../video';
 import type { LoopContext } from './context';
 
@@ -21,6 +22,7 @@ export interface GrpoStageInput {
   /** Metric step the stage's step 1 is stored after. */
   stepBase: number;
   onEvent: (ev: TrainEvent) => void;
+  health?: HealthGuard;
 }
 
 export async function grpoStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, input: GrpoStageInput): Promise<Record<string, unknown>> {
@@ -38,6 +40,7 @@ export async function grpoStage(ctx: LoopContext, policy: Policy, tokenizer: Tok
       onEvent: input.onEvent,
       shouldStop: ctx.shouldStop,
       onRollouts: (rows) => storeRollouts(db, runId, stageId, stepBase, rows),
+      health: input.health,
     });
     return { steps: r.steps, stopped_by: r.stoppedBy, prompts: pool.length, last: r.last };
   } finally {

@@ -6,28 +6,65 @@ import { copyWeights, loadCheckpoint, saveCheckpoint } from '../../model/checkpo
 import { disposePolicy, type Policy } from '../../model/policy';
 import type { Tokenizer } from '../../model/tokenizer';
 import type { TrainEvent } from '../../model/worker-protocol';
-import { runSft } from '../../train/sft';
+import { runSft, type SftProgress } from '../../train/sft';
+import type { HealthGuard } from '../../train/health';
+import { clearStageProgress, saveStageProgress, type StageProgress } from '../stage-checkpoint';
 import type { RunConfig } from '../config';
 import type { LoopContext } from './context';
 
 function sftCacheKey(config: RunConfig): string {
-  // workers changes how a batch is computed, not what is learned (up to float rounding).
-  const { cache: _cache, workers: _workers, ...sft } = config.sft;
+  // workers changes how a batch is computed, save_steps how often it is saved: neither what is learned (up to float rounding).
+  const { cache: _cache, workers: _workers, save_steps: _saveSteps, ...sft } = config.sft;
   return createHash('sha256').update(JSON.stringify({ model: config.model.preset, sft, seed: config.seed, v: 1 })).digest('hex').slice(0, 16);
 }
 
-export async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, onEvent: (ev: TrainEvent) => void): Promise<Record<string, unknown>> {
+export interface SftStageInput {
+  onEvent: (ev: TrainEvent) => void;
+  health?: HealthGuard;
+  /** Where in-stage checkpoints go (../stage-checkpoint), and which stage this is. */
+  runDir: string;
+  ordinal: number;
+  /** Metric step of the stage's step 0. */
+  stepBase: number;
+  /** An in-stage checkpoint to continue from. */
+  resume: (StageProgress & { dir: string }) | null;
+  /** Writes buffered metrics: a checkpoint's steps must be in the database before it counts. */
+  flushMetrics: () => void;
+}
+
+export async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, input: SftStageInput): Promise<Record<string, unknown>> {
   const { config } = ctx;
+  const log = (message: string) => ctx.emit({ type: 'log', level: 'info', message });
   const cacheDir = join(ctx.cacheDir, `sft-${sftCacheKey(config)}`);
-  if (config.sft.cache && existsSync(join(cacheDir, 'model.json'))) {
+  if (!input.resume && config.sft.cache && existsSync(join(cacheDir, 'model.json'))) {
     const cached = loadCheckpoint(cacheDir).policy;
     copyWeights(cached, policy);
     disposePolicy(cached);
-    ctx.emit({ type: 'log', level: 'info', message: `sft: reused the cached cold-start checkpoint ${cacheDir}` });
+    log(`sft: reused the cached cold-start checkpoint ${cacheDir}`);
     return { cached: cacheDir };
   }
-  const { cache: _cache, ...sft } = config.sft;
-  const r = await runSft(policy, tokenizer, { ...sft, seed: config.seed }, { onEvent, shouldStop: ctx.shouldStop });
+  const { cache: _cache, save_steps: saveSteps, ...sft } = config.sft;
+  if (input.resume) {
+    const saved = loadCheckpoint(input.resume.dir).policy;
+    copyWeights(saved, policy);
+    disposePolicy(saved);
+    log(`sft: resuming at step ${input.resume.step} of ${sft.steps} from ${input.resume.dir}`);
+  }
+  const save = (progress: SftProgress) => {
+    input.flushMetrics();
+    saveStageProgress(input.runDir, input.ordinal, 'sft', policy, tokenizer, { ...progress, stepBase: input.stepBase });
+  };
+  const r = await runSft(policy, tokenizer, { ...sft, seed: config.seed }, {
+    onEvent: input.onEvent,
+    shouldStop: ctx.shouldStop,
+    health: input.health,
+    resume: input.resume ?? undefined,
+    checkpoints: saveSteps > 0 ? { every: saveSteps, save } : undefined,
+  });
+  const summary = { steps: r.steps, resumed_from: r.resumed_from, steps_run: r.losses.length, final_loss: r.losses.at(-1) ?? null, response_tokens: r.response_tokens };
+  // Stopped with its progress saved: the stage is not done, resume continues it.
+  if (r.stopped && saveSteps > 0) return { ...summary, interrupted: true };
+  clearStageProgress(input.runDir, input.ordinal, 'sft');
   if (config.sft.cache && !r.stopped) {
     const tmp = `${cacheDir}.tmp-${process.pid}`;
     saveCheckpoint(tmp, policy, tokenizer, { sft: sft });
@@ -35,5 +72,5 @@ export async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Toke
     cpSync(tmp, cacheDir, { recursive: true });
     rmSync(tmp, { recursive: true, force: true });
   }
-  return { steps: r.steps, final_loss: r.losses.at(-1) ?? null, response_tokens: r.response_tokens };
+  return summary;
 }

@@ -4,16 +4,16 @@ import * as store from '../../store';
 import { scoreGrounding, type Task } from '../../video';
 import { discardSolved } from '../../verifier/discard';
 import { buildAllPairs } from '../../verifier/pairs';
-import { loadRubric } from '../../verifier/presets';
 import { summarise } from '../../verifier/summary';
 import { verifyAll } from '../../verifier/verify';
 import { taskFromId, toVerifierRollout } from '../tasks';
+import { resolveRubricRef, loadRubricRef } from '../rubric-ref';
 import type { LoopContext } from './context';
 
 /** The Rollout-Aware Verifier over one GRPO stage's rollouts: verdicts, pairs, solved prompts. */
 export async function verifyStage(ctx: LoopContext, stageId: number, grpoStageId: number, rand: () => number): Promise<Record<string, unknown>> {
   const { db, runId, config } = ctx;
-  const rubric = await loadRubric(config.verifier.rubric);
+  const rubric = await loadRubricRef(resolveRubricRef(db, config.verifier.rubric));
   if (!config.verifier.judge) rubric.checks.judge.enabled = false;
   const rows = store.rolloutsForStage(db, grpoStageId).filter((r) => !store.isShuffledTwin(r.prompt_id));
   const tasks = new Map<string, Task>();

@@ -1,4 +1,5 @@
-// Word-level diff (longest common subsequence over tokens) for the chosen/rejected view.
+// Word- and line-level diffs (longest common subsequence over tokens): the chosen/rejected
+// view and the rubric's changes against its saved version.
 export interface DiffPart {
   text: string;
   /** 'same' in both, 'del' only in the left text, 'add' only in the right text */
@@ -12,8 +13,16 @@ export function tokenize(s: string): string[] {
 
 /** O(n·m) LCS; texts longer than `limit` tokens on both sides fall back to a prefix/suffix diff. */
 export function wordDiff(a: string, b: string, limit = 3000): DiffPart[] {
-  const x = tokenize(a);
-  const y = tokenize(b);
+  return diffTokens(tokenize(a), tokenize(b), limit);
+}
+
+/** Lines with their newline: the rubric's text diff against the saved version. */
+export function lineDiff(a: string, b: string, limit = 3000): DiffPart[] {
+  const lines = (s: string) => s.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  return diffTokens(lines(a), lines(b), limit);
+}
+
+function diffTokens(x: string[], y: string[], limit: number): DiffPart[] {
   let pre = 0;
   while (pre < x.length && pre < y.length && x[pre] === y[pre]) pre++;
   let suf = 0;

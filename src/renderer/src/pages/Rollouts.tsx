@@ -6,6 +6,7 @@ import { api } from '../client';
 import type { Rollout } from '../../../shared/api';
 import { ErrorNote, RunOptions, fmtNum, hashParams, useApi } from '../lib';
 import { VirtualList } from '../components/VirtualList';
+import { usePagedList } from '../pagedList';
 import { CheckBadges, CotText, SPAN_KINDS, type CheckView } from '../components/Cot';
 import { Filmstrip } from '../components/Filmstrip';
 
@@ -65,51 +66,38 @@ export function RolloutsPage() {
     return q;
   }, [runId, where, filters]);
 
-  // Pages of the current query, keyed by page index; a new query starts a new cache.
-  const [total, setTotal] = useState<number | null>(null);
-  const [pages, setPages] = useState<Map<number, Rollout[]>>(new Map());
-  const [error, setError] = useState<Error | null>(null);
-  const inflight = useRef(new Set<number>());
-  const generation = useRef(0);
-  const queryKey = JSON.stringify(query);
+  // Pages of the current query, fetched as rows come into view; a new query starts a new cache.
+  const queryKey = query ? JSON.stringify(query) : null;
+  const list = usePagedList<Rollout>(queryKey, (offset, limit) => api.listRollouts({ ...query!, offset, limit }).then((r) => ({ total: r.total, rows: r.rollouts })), PAGE);
+  const { total, error, onRange, at } = list;
   const [selected, setSelected] = useState<number | null>(null);
-
-  const loadPage = useCallback(
-    (p: number) => {
-      if (!query || inflight.current.has(p)) return;
-      inflight.current.add(p);
-      const gen = generation.current;
-      api.listRollouts({ ...query, offset: p * PAGE, limit: PAGE }).then(
-        (res) => {
-          if (gen !== generation.current) return;
-          setTotal(res.total);
-          setPages((prev) => new Map(prev).set(p, res.rollouts));
-        },
-        (err: Error) => gen === generation.current && setError(err),
-      );
-    },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [queryKey],
-  );
-
+  // A deep link (#/rollouts?run=3&rollout=812) opens that rollout where the listing has it.
+  const focusId = useRef<number | null>(Number(hashParams().get('rollout')) || null);
   useEffect(() => {
-    generation.current++;
-    inflight.current = new Set();
-    setPages(new Map());
-    setTotal(null);
-    setError(null);
-    setSelected(null);
-    loadPage(0);
-  }, [loadPage]);
-
-  const onRange = useCallback(
-    (start: number, end: number) => {
-      for (let p = Math.floor(start / PAGE); p <= Math.floor(Math.max(start, end - 1) / PAGE); p++) if (!pages.has(p)) loadPage(p);
-    },
-    [pages, loadPage],
-  );
-
-  const at = useCallback((i: number) => pages.get(Math.floor(i / PAGE))?.[i % PAGE] ?? null, [pages]);
+    if (focusId.current == null) return;
+    api.locateRollout({ rollout_id: focusId.current }).then(
+      (loc) => {
+        setRunId(loc.run_id);
+        setWhere('');
+        setFilters({ correct: '', consistent: '', repetitive: '', reflective: '', in_pair: '' });
+        pendingIndex.current = loc.index;
+        setSelected(loc.index);
+      },
+      () => (focusId.current = null),
+    );
+  }, []);
+  const pendingIndex = useRef<number | null>(null);
+  useEffect(() => {
+    setSelected(pendingIndex.current);
+    pendingIndex.current = null;
+  }, [queryKey]);
+  // The address follows the selection, so a copied link opens what is on screen.
+  useEffect(() => {
+    if (!runId) return;
+    const r = selected != null ? at(selected) : null;
+    const q = new URLSearchParams({ run: String(runId), ...(r ? { rollout: String(r.id) } : {}) });
+    window.history.replaceState(null, '', `#/rollouts?${q}`);
+  }, [runId, selected, at]);
 
   // The group of the selected row: neighbours with the same prompt (rows are ordered by step, prompt, group index).
   const group = useMemo(() => {
@@ -230,7 +218,7 @@ export function RolloutsPage() {
             <span className="col-reward">reward</span>
             <span className="col-verdict">verdict</span>
           </div>
-          <VirtualList label="Rollouts" count={total ?? 0} rowHeight={ROW_H} height="calc(100vh - 230px)" renderRow={renderRow} onRange={onRange} />
+          <VirtualList label="Rollouts" count={total ?? 0} rowHeight={ROW_H} height="calc(100vh - 230px)" renderRow={renderRow} onRange={onRange} focusIndex={selected} />
         </div>
         <div className="detail-pane">
           {group.length > 0 ? <GroupView group={group} focus={at(selected!)?.id ?? null} /> : <p className="muted">Select a rollout to see its prompt group.</p>}

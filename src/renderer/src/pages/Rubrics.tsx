@@ -1,10 +1,13 @@
 // Rubrics: edit a verifier rubric in Monaco with the rubric JSON Schema (markers, completion,
-// hover docs), save versions, and dry-run an edit on stored rollouts against a saved version.
+// hover docs), save versions (Ctrl+S), and dry-run an edit on stored rollouts against the saved
+// version. Built-in rubrics open read-only and are duplicated to edit; any schema problem blocks
+// Save and Dry run; leaving with unsaved edits asks first.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../client';
 import type { Rubric } from '../../../shared/api';
 import type { ApiResult } from '../client';
-import { ErrorNote, RunOptions, isUnavailable, useApi } from '../lib';
+import { ErrorNote, RunOptions, isUnavailable, useApi, useLeaveGuard } from '../lib';
+import { lineDiff } from '../components/diff';
 
 type Monaco = typeof import('monaco-editor/esm/vs/editor/editor.api');
 type Editor = import('monaco-editor/esm/vs/editor/editor.api').editor.IStandaloneCodeEditor;
@@ -20,6 +23,11 @@ const NEW_RUBRIC = JSON.stringify({ name: 'my-rubric', version: 1, checks: {} },
 
 export function RubricsPage() {
   const rubrics = useApi(() => api.listRubrics({}), []);
+  const builtins = useApi(() => api.listBuiltinRubrics({}), []);
+  const [builtin, setBuiltin] = useState<string | null>(null);
+  /** What the editor's text is compared with: the selected saved version or built-in, or what it was duplicated from. */
+  const [baseline, setBaseline] = useState<{ label: string; body: string } | null>(null);
+  const saveRef = useRef<() => void>(() => undefined);
   const schema = useApi(() => api.getRubricSchema({}), []);
   const runs = useApi(() => api.listRuns({}), []);
   const host = useRef<HTMLDivElement>(null);
@@ -58,6 +66,7 @@ export function RubricsPage() {
           ariaLabel: 'Rubric JSON',
         });
         editorRef.current = editor;
+        editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => saveRef.current());
         const refreshMarkers = () => {
           const ms = monaco.editor.getModelMarkers({ resource: model.uri });
           setProblems(
@@ -96,6 +105,8 @@ export function RubricsPage() {
     if (!ready || !monaco || !schema.data) return;
     monaco.languages.json.jsonDefaults.setDiagnosticsOptions({
       validate: true,
+      // A schema violation is an error, not a warning: the server would refuse the rubric.
+      schemaValidation: 'error',
       allowComments: false,
       enableSchemaRequest: false,
       schemas: [{ uri: 'veripo://schemas/rubric.json', fileMatch: [MODEL_URI], schema: schema.data }],
@@ -103,10 +114,18 @@ export function RubricsPage() {
   }, [ready, schema.data]);
 
   // Pick the latest version when the list first arrives.
+  const picked = useRef(false);
   useEffect(() => {
-    if (selectedId == null && rubrics.data?.length) setSelectedId(rubrics.data[rubrics.data.length - 1]!.id);
-  }, [rubrics.data, selectedId]);
+    if (!picked.current && selectedId == null && builtin == null && rubrics.data?.length) {
+      picked.current = true;
+      setSelectedId(rubrics.data[rubrics.data.length - 1]!.id);
+    }
+  }, [rubrics.data, selectedId, builtin]);
   const selected = rubrics.data?.find((r) => r.id === selectedId) ?? null;
+  const builtinBody = builtin ? (builtins.data?.find((b) => b.name === builtin)?.body ?? null) : null;
+  useEffect(() => {
+    editorRef.current?.updateOptions({ readOnly: builtin != null });
+  }, [builtin, ready]);
 
   const load = (body: string) => {
     const editor = editorRef.current;
@@ -117,15 +136,35 @@ export function RubricsPage() {
   };
   useEffect(() => {
     if (!ready) return;
-    if (selected) {
+    if (builtin && builtinBody != null) {
+      setName(builtin);
+      setBaseline({ label: `built-in ${builtin}`, body: prettify(builtinBody) });
+      load(prettify(builtinBody));
+    } else if (selected) {
       setName(selected.name);
+      setBaseline({ label: `${selected.name} v${selected.version}`, body: prettify(selected.body) });
       load(prettify(selected.body));
-    } else if (rubrics.data && rubrics.data.length === 0) load(NEW_RUBRIC);
+    } else if (!builtin && rubrics.data && rubrics.data.length === 0 && !dirty) load(NEW_RUBRIC);
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ready, selected?.id, rubrics.data?.length === 0]);
+  }, [ready, selected?.id, builtin, builtinBody, rubrics.data?.length === 0]);
 
-  const errors = problems.filter((p) => p.severity === 'error').length;
+  const duplicate = () => {
+    if (!builtin) return;
+    const body = bodyRef.current;
+    setBuiltin(null);
+    setSelectedId(null);
+    setName(`${builtin}-copy`);
+    editorRef.current?.updateOptions({ readOnly: false });
+    editorRef.current?.getModel()!.setValue(body);
+    setDirty(true);
+    editorRef.current?.focus();
+  };
+
+  // Schema problems block saving as much as syntax errors: the server would refuse both.
+  const errors = problems.length;
+  useLeaveGuard(dirty, 'The rubric has unsaved changes. Leave and discard them?');
   const save = async () => {
+    if (builtin || errors > 0 || !name.trim()) return;
     setSaveError(null);
     setSaved(null);
     try {
@@ -138,12 +177,25 @@ export function RubricsPage() {
       const r = await api.saveRubric({ name: name.trim(), body: bodyRef.current });
       setSaved(r);
       setDirty(false);
+      setBuiltin(null);
       setSelectedId(r.id);
       rubrics.reload();
     } catch (err) {
       setSaveError(err as Error);
     }
   };
+
+  saveRef.current = () => void save();
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
+        e.preventDefault();
+        saveRef.current();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   const byName = useMemo(() => {
     const m = new Map<string, Rubric[]>();
@@ -158,13 +210,31 @@ export function RubricsPage() {
         <label>
           Version{' '}
           <select
-            value={selectedId ?? ''}
+            aria-label="Version"
+            value={builtin ? `builtin:${builtin}` : (selectedId ?? '')}
             onChange={(e) => {
               if (dirty && !window.confirm('Discard unsaved changes?')) return;
-              setSelectedId(e.target.value ? Number(e.target.value) : null);
+              const v = e.target.value;
+              setDirty(false);
+              if (v.startsWith('builtin:')) {
+                setSelectedId(null);
+                setBuiltin(v.slice('builtin:'.length));
+              } else {
+                setBuiltin(null);
+                setSelectedId(v ? Number(v) : null);
+              }
             }}
           >
-            {rubrics.data?.length === 0 && <option value="">no saved rubric</option>}
+            {rubrics.data?.length === 0 && !builtin && <option value="">no saved rubric</option>}
+            {(builtins.data?.length ?? 0) > 0 && (
+              <optgroup label="built-in (read-only)">
+                {builtins.data!.map((b) => (
+                  <option key={b.name} value={`builtin:${b.name}`}>
+                    {b.name} (built-in)
+                  </option>
+                ))}
+              </optgroup>
+            )}
             {[...byName.entries()].map(([n, list]) => (
               <optgroup key={n} label={n}>
                 {list.map((r) => (
@@ -179,10 +249,21 @@ export function RubricsPage() {
         <label>
           Name <input value={name} onChange={(e) => setName(e.target.value)} />
         </label>
-        <button className="primary" onClick={() => void save()} disabled={!ready || errors > 0 || !name.trim()}>
-          Save as new version
-        </button>
-        <button onClick={() => load(selected ? prettify(selected.body) : NEW_RUBRIC)} disabled={!ready || !dirty}>
+        {builtin ? (
+          <>
+            <span className="badge" aria-label="Read-only">
+              built-in · read-only
+            </span>
+            <button className="primary" onClick={duplicate} disabled={!ready}>
+              Duplicate to edit
+            </button>
+          </>
+        ) : (
+          <button className="primary" onClick={() => void save()} disabled={!ready || errors > 0 || !name.trim()} aria-keyshortcuts="Control+S">
+            Save as new version <kbd>Ctrl+S</kbd>
+          </button>
+        )}
+        <button onClick={() => load(baseline?.body ?? NEW_RUBRIC)} disabled={!ready || !dirty}>
           Revert
         </button>
         <span role="status" aria-label="Problems" className={problems.length ? 'error' : 'ok'}>
@@ -215,7 +296,7 @@ export function RubricsPage() {
             </ul>
           )}
         </div>
-        <DryRun getBody={() => bodyRef.current} compareTo={selected} runs={runs.data ?? []} disabled={!ready || errors > 0} />
+        <DryRun getBody={() => bodyRef.current} baseline={baseline} runs={runs.data ?? []} disabled={!ready || errors > 0} />
       </div>
     </section>
   );
@@ -229,7 +310,8 @@ function prettify(body: string): string {
   }
 }
 
-function DryRun({ getBody, compareTo, runs, disabled }: { getBody: () => string; compareTo: Rubric | null; runs: { id: number; name: string | null; preset: string | null }[]; disabled: boolean }) {
+function DryRun({ getBody, baseline, runs, disabled }: { getBody: () => string; baseline: { label: string; body: string } | null; runs: { id: number; name: string | null; preset: string | null }[]; disabled: boolean }) {
+  const [diff, setDiff] = useState<ReturnType<typeof lineDiff> | null>(null);
   const [runId, setRunId] = useState<number | ''>('');
   const [sample, setSample] = useState(200);
   const [busy, setBusy] = useState(false);
@@ -239,7 +321,9 @@ function DryRun({ getBody, compareTo, runs, disabled }: { getBody: () => string;
     setBusy(true);
     setError(null);
     try {
-      setResult(await api.dryRunRubric({ body: getBody(), sample, ...(runId ? { run_id: runId } : {}), ...(compareTo ? { compare_to: compareTo.id } : {}) }));
+      const body = getBody();
+      setDiff(baseline ? lineDiff(baseline.body, body) : null);
+      setResult(await api.dryRunRubric({ body, sample, ...(runId ? { run_id: runId } : {}), ...(baseline ? { compare_body: baseline.body } : {}) }));
     } catch (err) {
       setError(err as Error);
       setResult(null);
@@ -251,7 +335,7 @@ function DryRun({ getBody, compareTo, runs, disabled }: { getBody: () => string;
   return (
     <aside className="panel dry-run" aria-label="Dry run">
       <h2>Dry run</h2>
-      <p className="muted small">Verify a sample of stored rollouts with the edited rubric{compareTo ? ` and compare with ${compareTo.name} v${compareTo.version}` : ''}.</p>
+      <p className="muted small">Verify a sample of stored rollouts with the edited rubric{baseline ? ` and compare with ${baseline.label}` : ''}.</p>
       <div className="toolbar">
         <label>
           Rollouts from{' '}
@@ -267,6 +351,18 @@ function DryRun({ getBody, compareTo, runs, disabled }: { getBody: () => string;
         </button>
       </div>
       <ErrorNote error={error} what="dry run" />
+      {diff && (
+        <details className="rubric-diff" open>
+          <summary>Changes against {baseline?.label}</summary>
+          <pre className="mono small" aria-label="Rubric diff">
+            {diff.some((d) => d.op !== 'same')
+              ? diff
+                  .filter((d) => d.op !== 'same')
+                  .flatMap((d) => d.text.replace(/\n$/, '').split('\n').map((line, i) => <div key={`${d.op}${i}${line}`} className={d.op === 'add' ? 'ok' : 'bad'}>{`${d.op === 'add' ? '+' : '-'} ${line}`}</div>))
+              : 'no changes'}
+          </pre>
+        </details>
+      )}
       {result && (
         <div aria-label="Dry run result">
           <p role="status">
@@ -302,7 +398,23 @@ function DryRun({ getBody, compareTo, runs, disabled }: { getBody: () => string;
               <ul className="changed small" aria-label="Changed verdicts">
                 {result.changed.slice(0, 200).map((c) => (
                   <li key={c.rollout_id}>
-                    rollout #{c.rollout_id}: <span className="bad">{c.before}</span> → <span className="ok">{c.after}</span>
+                    <a href={`#/rollouts?run=${c.run_id}&rollout=${c.rollout_id}`} title="Open this rollout on the Rollouts page">
+                      rollout #{c.rollout_id}
+                    </a>
+                    :{' '}
+                    {c.flipped.length > 0 ? (
+                      c.flipped.map((f) => (
+                        <span key={f.check} className="flip" data-check={f.check}>
+                          {f.check} <span className={f.before ? 'ok' : 'bad'}>{f.before == null ? '—' : f.before ? 'pass' : 'fail'}</span> →{' '}
+                          <span className={f.after ? 'ok' : 'bad'}>{f.after == null ? '—' : f.after ? 'pass' : 'fail'}</span>
+                        </span>
+                      ))
+                    ) : (
+                      <span className="muted">no check flipped</span>
+                    )}{' '}
+                    <span className="muted small">
+                      ({c.before} → {c.after})
+                    </span>
                   </li>
                 ))}
                 {result.changed.length > 200 && <li className="muted">… {result.changed.length - 200} more</li>}

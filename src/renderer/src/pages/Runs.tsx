@@ -1,100 +1,27 @@
-// Runs: start a run from a preset with overrides (TRL-aligned dotted keys), stop it, and
-// watch it live from the event stream. Events are buffered and applied a few times a
-// second so a chatty trainer cannot make the page sluggish.
-import { useEffect, useMemo, useRef, useState } from 'react';
+// Runs: start a run from a preset with overrides (TRL-aligned dotted keys), and watch and
+// stop every run in the database that is training, wherever it was started (components/LiveRun).
+import { useEffect, useMemo, useState } from 'react';
 import { api } from '../client';
-import type { RunEvent } from '../../../shared/events';
 import type { Preset, RunSummary } from '../../../shared/api';
 import { parseOverride, type ConfigField as Field } from '../../../shared/config-fields';
-import { ErrorNote, fmtDuration, fmtNum, useApi } from '../lib';
+import { ErrorNote, fmtDuration, useApi, useInterval } from '../lib';
+import { LiveRun } from '../components/LiveRun';
 
 /** Config sections unfolded by default: the ones a researcher tunes most. */
 const OPEN_SECTIONS = ['grpo', 'loop'];
 
-interface Live {
-  run_id: number;
-  stage: string | null;
-  iteration: number | null;
-  step: number;
-  total: number;
-  eta_s: number | null;
-  metrics: Record<string, number>;
-  logs: { level: string; message: string }[];
-  status: string;
-  error: string | null;
-  stages: { stage: string; iteration: number; wall_s: number | null }[];
-  updated: number;
-}
-
-function emptyLive(runId: number, status = 'running'): Live {
-  return { run_id: runId, stage: null, iteration: null, step: 0, total: 0, eta_s: null, metrics: {}, logs: [], status, error: null, stages: [], updated: Date.now() };
-}
-
-export function applyEvent(live: Live, e: RunEvent): Live {
-  const next = { ...live, updated: Date.now() };
-  switch (e.type) {
-    case 'progress':
-      Object.assign(next, { stage: e.stage, iteration: e.iteration, step: e.step, total: e.total, eta_s: e.eta_s });
-      break;
-    case 'stage_started':
-      next.stage = e.stage;
-      next.iteration = e.iteration;
-      next.step = 0;
-      next.total = 0;
-      next.stages = [...live.stages, { stage: e.stage, iteration: e.iteration, wall_s: null }];
-      break;
-    case 'stage_finished':
-      next.stages = live.stages.map((s, i) => (i === live.stages.length - 1 && s.stage === e.stage ? { ...s, wall_s: e.wall_s } : s));
-      break;
-    case 'metric':
-      next.metrics = { ...live.metrics, [e.name]: e.value };
-      break;
-    case 'log':
-      next.logs = [...live.logs.slice(-49), { level: e.level, message: e.message }];
-      break;
-    case 'run_finished':
-      next.status = e.status;
-      next.error = e.error;
-      break;
-  }
-  return next;
-}
-
 export function RunsPage() {
   const presets = useApi(() => api.listPresets({}), []);
   const runs = useApi(() => api.listRuns({}), []);
-  const [live, setLive] = useState<Record<number, Live>>({});
-  const buffer = useRef<RunEvent[]>([]);
-
+  const [started, setStarted] = useState<number[]>([]);
+  // Runs started anywhere (another window, `veripo run` in a terminal) appear within seconds.
+  useInterval(runs.reload, 3000);
+  // A run seen training on this page stays listed after it ends, with how it ended.
   useEffect(() => {
-    const off = api.onEvent((e) => buffer.current.push(e));
-    // Apply buffered events at most 5 times a second.
-    const timer = setInterval(() => {
-      if (buffer.current.length === 0) return;
-      const events = buffer.current;
-      buffer.current = [];
-      let finished = false;
-      setLive((prev) => {
-        const next = { ...prev };
-        for (const e of events) {
-          next[e.run_id] = applyEvent(next[e.run_id] ?? emptyLive(e.run_id), e);
-          if (e.type === 'run_finished') finished = true;
-        }
-        return next;
-      });
-      if (finished || events.some((e) => e.type === 'stage_started')) runs.reload();
-    }, 200);
-    return () => {
-      off();
-      clearInterval(timer);
-    };
-  }, [runs.reload]);
-
-  const active = useMemo(() => {
-    const ids = new Set<number>(Object.keys(live).map(Number));
-    for (const r of runs.data ?? []) if (r.status === 'running' || r.status === 'pending') ids.add(r.id);
-    return [...ids].sort((a, b) => b - a);
-  }, [live, runs.data]);
+    const now = (runs.data ?? []).filter((r) => r.status === 'running' || r.status === 'pending').map((r) => r.id);
+    if (now.some((id) => !started.includes(id))) setStarted((prev) => [...new Set([...prev, ...now])]);
+  }, [runs.data, started]);
+  const active = useMemo(() => [...new Set(started)].sort((a, b) => b - a), [started]);
 
   return (
     <section aria-labelledby="page-title">
@@ -102,14 +29,14 @@ export function RunsPage() {
       <h2 id="live-heading">Live</h2>
       {active.length === 0 && <p className="muted">No run is in progress.</p>}
       {active.map((id) => (
-        <LiveRun key={id} live={live[id] ?? emptyLive(id, runs.data?.find((r) => r.id === id)?.status ?? 'running')} summary={runs.data?.find((r) => r.id === id)} />
+        <LiveRun key={id} runId={id} summary={runs.data?.find((r) => r.id === id)} onFinished={runs.reload} />
       ))}
       <StartForm
         presets={presets.data ?? []}
         loading={presets.loading}
         error={presets.error}
         onStarted={(id) => {
-          setLive((prev) => ({ ...prev, [id]: prev[id] ?? emptyLive(id, 'pending') }));
+          setStarted((prev) => [...prev, id]);
           runs.reload();
           document.getElementById('live-heading')?.scrollIntoView({ block: 'start' });
         }}
@@ -285,83 +212,5 @@ function StartForm({ presets, loading, error, onStarted }: { presets: Preset[]; 
       </div>
       <ErrorNote error={serverError} what="the server refused the run" />
     </form>
-  );
-}
-
-function LiveRun({ live, summary }: { live: Live; summary?: RunSummary }) {
-  const [stopError, setStopError] = useState<Error | null>(null);
-  const [stopping, setStopping] = useState(false);
-  const status = live.status === 'running' || live.status === 'pending' ? summary?.status ?? live.status : live.status;
-  const done = !['running', 'pending'].includes(status);
-  const pct = live.total > 0 ? Math.min(100, (live.step / live.total) * 100) : 0;
-  const metricEntries = Object.entries(live.metrics).sort(([a], [b]) => a.localeCompare(b));
-  return (
-    <article className="panel live" aria-label={`Live run ${live.run_id}`}>
-      <header className="toolbar">
-        <strong>
-          Run #{live.run_id} {summary?.name ?? summary?.preset ?? ''}
-        </strong>
-        <span className={`badge status-${status}`} aria-label="Run status" title={live.error ?? summary?.error ?? undefined}>
-          {status}
-        </span>
-        <span aria-label="Current stage">
-          {live.stage ? `${live.stage.toUpperCase()} · iteration ${live.iteration}` : done ? '' : 'waiting for the first event…'}
-        </span>
-        {!done && (
-          <button
-            disabled={stopping}
-            onClick={async () => {
-              setStopping(true);
-              try {
-                await api.stopRun({ run_id: live.run_id });
-              } catch (err) {
-                setStopError(err as Error);
-              } finally {
-                setStopping(false);
-              }
-            }}
-          >
-            {stopping ? 'Stopping…' : 'Stop'}
-          </button>
-        )}
-      </header>
-      <div className="progress-row">
-        <progress aria-label={`Run ${live.run_id} progress`} max={Math.max(1, live.total)} value={done && status === 'finished' ? Math.max(1, live.total) : live.step} />
-        <span className="mono">
-          {done ? `${status}${summary?.wall_s != null ? ` in ${fmtDuration(summary.wall_s)}` : ''}` : `step ${live.step}/${live.total || '?'} · ${pct.toFixed(0)} %${live.eta_s != null ? ` · ETA ${fmtDuration(live.eta_s)}` : ''}`}
-        </span>
-      </div>
-      {status === 'diverged' && (
-        <p className="small" role="note" aria-label="Why the run diverged">
-          The health guard stopped training and restored the stage&apos;s starting weights: {live.error ?? summary?.error}
-        </p>
-      )}
-      {live.stages.length > 0 && (
-        <ol className="timeline" aria-label={`Stages of run ${live.run_id}`}>
-          {live.stages.map((s, i) => (
-            <li key={i} className={`stage stage-${s.stage}`} style={{ flexGrow: s.wall_s ?? 1 }}>
-              <span>{s.stage.toUpperCase()}</span> <span className="small">{s.wall_s != null ? fmtDuration(s.wall_s) : '…'}</span>
-            </li>
-          ))}
-        </ol>
-      )}
-      {metricEntries.length > 0 && (
-        <dl className="metric-grid" aria-label={`Latest metrics of run ${live.run_id}`}>
-          {metricEntries.map(([k, v]) => (
-            <div key={k}>
-              <dt>{k}</dt>
-              <dd>{fmtNum(v, 4)}</dd>
-            </div>
-          ))}
-        </dl>
-      )}
-      {live.error && <div className="note error">{live.error}</div>}
-      <ErrorNote error={stopError} what="stop" />
-      {live.logs.length > 0 && (
-        <pre className="log" aria-label={`Log of run ${live.run_id}`}>
-          {live.logs.slice(-8).map((l) => `[${l.level}] ${l.message}`).join('\n')}
-        </pre>
-      )}
-    </article>
   );
 }
