@@ -99,7 +99,7 @@ export function applySet(config: Plain, key: string, value: unknown): Plain {
 }
 
 interface JsonSchema {
-  type?: string;
+  type?: string | string[];
   enum?: unknown[];
   anyOf?: JsonSchema[];
   properties?: Record<string, JsonSchema>;
@@ -108,7 +108,8 @@ interface JsonSchema {
 
 /** Kind (and enum options, nullability) of one leaf of the config's JSON schema. */
 function leafKind(s: JsonSchema): { kind: ConfigFieldKind; options?: string[]; nullable: boolean } {
-  const alts = s.anyOf ?? [s];
+  // Nullable leaves come as anyOf [T, null] or as type [T, "null"].
+  const alts = s.anyOf ?? (Array.isArray(s.type) ? s.type.map((type) => ({ ...s, type })) : [s]);
   const nullable = alts.some((a) => a.type === 'null');
   const main = alts.find((a) => a.type !== 'null') ?? {};
   if (main.enum) return { kind: 'enum', options: main.enum.map(String), nullable };

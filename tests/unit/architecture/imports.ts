@@ -26,7 +26,8 @@ export function layerOf(file: string): string | null {
   const inMain = rel.slice('src/main/'.length);
   if (inMain === 'worker-entry.ts') return 'platform';
   if (inMain === 'api.ts' || inMain === 'events.ts' || inMain.startsWith('app/')) return 'api';
-  if (inMain === 'index.ts') return 'cli';
+  // index.ts and desktop/ are the Electron shell: the top, beside the CLI.
+  if (inMain === 'index.ts' || inMain.startsWith('desktop/')) return 'cli';
   const top = inMain.split('/')[0]!;
   return (MAIN_LAYERS as readonly string[]).includes(top) ? top : `unknown:${top}`;
 }

@@ -66,6 +66,8 @@ describe('run config', () => {
     expect(fields.get('grpo.epsilon_high')).toMatchObject({ kind: 'number', nullable: true, default: null });
     expect(fields.get('loop.final_test')).toMatchObject({ kind: 'boolean', default: false });
     expect(fields.get('sft.modalities')).toMatchObject({ kind: 'json' });
+    expect(fields.get('model.init_checkpoint')).toMatchObject({ kind: 'string', nullable: true, default: null });
+    expect(parseSets(['model.init_checkpoint=/tmp/ckpt'])).toEqual([['model.init_checkpoint', '/tmp/ckpt']]);
     // The form's parser is the CLI's: the same field refuses the same text.
     expect(parseOverride(fields.get('grpo.num_generations')!, '8.5')).toEqual({ error: 'grpo.num_generations: expected an integer, got "8.5"' });
     expect(parseOverride(fields.get('grpo.epsilon_high')!, 'null')).toEqual({ value: null });
