@@ -109,6 +109,7 @@ export const RolloutFilterSchema = z.object({
   run_id: Id,
   stage_id: Id.optional(),
   step: z.number().int().nonnegative().optional(),
+  prompt_id: z.string().max(500).optional(),
   correct: z.boolean().optional(),
   consistent: z.boolean().optional(),
   repetitive: z.boolean().optional(),

@@ -143,10 +143,22 @@ function phraseValue(s: string, spec: AnswerSpec): string | null {
     }
     const rest = s.slice(m.index + m[0].length);
     if (/^\s*(?:not\b|n['’]t\b|never\b|unclear|不|pas\b|no\b|nicht\b|n[ãa]o\b)/i.test(rest)) continue;
-    const v = isNumericType(spec.answerType) ? firstNumber(rest) : canonicalAnswer(rest, spec, { paraphrase: true });
+    const read = (t: string) => (isNumericType(spec.answerType) ? firstNumber(t) : canonicalAnswer(t, spec, { paraphrase: true }));
+    // "the answer is B, since option A …": the answer is the clause right after the phrase
+    const clause = firstClause(rest);
+    const v = (clause && clause !== rest ? read(clause) : null) ?? read(rest);
     if (v !== null) value = v;
   }
   return value ?? verdictValue;
+}
+
+const CLAUSE_END = /[,;，；]|\s(?:since|because|as|given|due\s+to|which|while|whereas|but|car|parce|porque|ya\s+que|weil|da|pois|因为|由于)\b/iu;
+
+/** The first clause of a text, up to a comma or "since / because / which …". */
+function firstClause(text: string): string {
+  const t = text.replace(/^[\s:：]+/, '');
+  const m = CLAUSE_END.exec(t);
+  return m && m.index > 0 ? t.slice(0, m.index) : t;
 }
 
 function firstNumber(text: string): string | null {
@@ -171,8 +183,10 @@ export function findConclusion(reasoning: string, spec: AnswerSpec): Conclusion 
       strong = { i, value: phrased, how: 'phrase' };
       break;
     }
-    if (CONCLUSION_MARKER.test(s)) {
-      const v = readSentence(s, spec, true, true);
+    const marker = CONCLUSION_MARKER.exec(s);
+    if (marker) {
+      const clause = spec.answerType === 'mc' ? firstClause(s.slice(marker.index + marker[0].length).replace(/^[\s,，]+/, '')) : '';
+      const v = (clause ? canonicalAnswer(clause, spec, { paraphrase: true }) : null) ?? readSentence(s, spec, true, true);
       if (v !== null) {
         strong = { i, value: v, how: 'marker' };
         break;

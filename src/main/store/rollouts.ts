@@ -99,6 +99,8 @@ export interface RolloutQuery {
   run_id: number;
   stage_id?: number;
   step?: number;
+  /** one prompt's group (the group view shows all of it whatever the filter) */
+  prompt_id?: string;
   correct?: boolean;
   consistent?: boolean;
   repetitive?: boolean;
@@ -118,6 +120,10 @@ export function queryRollouts(db: Db, q: RolloutQuery): { total: number; rollout
   if (q.step != null) {
     where.push('r.step = ?');
     params.push(q.step);
+  }
+  if (q.prompt_id != null) {
+    where.push('r.prompt_id = ?');
+    params.push(q.prompt_id);
   }
   for (const key of ['correct', 'consistent', 'repetitive', 'reflective'] as const) {
     const want = q[key];

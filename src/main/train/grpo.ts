@@ -176,7 +176,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       }
       metric(step, 'update_seconds', (performance.now() - updateStart) / 1000);
       // A step without an update reports only its rewards (the last loss is a step old).
-      ctx.health?.check({ step, rewardStd: rStd, ...(trained.length > 0 ? { loss: last.loss, gradNorm: last.grad_norm, kl: last.kl } : {}) });
+      ctx.health?.check({ step, reward: rMean, rewardStd: rStd, ...(trained.length > 0 ? { loss: last.loss, gradNorm: last.grad_norm, kl: last.kl } : {}) });
       emit({ type: 'progress', stage: 'grpo', step, total: cfg.steps });
     }
   } finally {

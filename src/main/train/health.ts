@@ -17,8 +17,9 @@ export const HealthConfigSchema = z
     /** Stop when GRPO's mean per-token KL to the reference exceeds this (nats; only with beta > 0). */
     max_kl: z.number().positive().default(10),
     /**
-     * Stop when every rollout of this many consecutive GRPO steps got the same reward, once
-     * the stage has seen different rewards (a stage that starts flat has not collapsed). 0 = off.
+     * Stop when every rollout of this many consecutive GRPO steps got the same reward, below
+     * the best mean reward of the stage, once the stage has seen different rewards (a stage
+     * that starts flat has not collapsed, one where every rollout is right has succeeded). 0 = off.
      */
     reward_collapse_steps: z.number().int().min(0).max(10_000).default(5),
   })
@@ -34,7 +35,8 @@ export interface StepHealth {
   /** Global L2 norm of the weights after the step. */
   weightNorm?: number;
   kl?: number;
-  /** Standard deviation of the step's rewards over all its rollouts (GRPO). */
+  /** Mean and standard deviation of the step's rewards over all its rollouts (GRPO). */
+  reward?: number;
   rewardStd?: number;
 }
 
@@ -55,11 +57,12 @@ export interface HealthState {
   lossScale: number | null;
   startWeightNorm: number | null;
   sawRewardSpread: boolean;
+  bestReward: number;
   flatRewardSteps: number;
 }
 
 export function initialHealth(startWeightNorm: number | null = null): HealthState {
-  return { lossScale: null, startWeightNorm, sawRewardSpread: false, flatRewardSteps: 0 };
+  return { lossScale: null, startWeightNorm, sawRewardSpread: false, bestReward: -Infinity, flatRewardSteps: 0 };
 }
 
 /** Rewards closer than this count as equal (float sums of equal parts differ in the last bits). */
@@ -70,6 +73,7 @@ const METRIC_OF: Record<keyof Omit<StepHealth, 'step'>, string> = {
   gradNorm: 'grad_norm',
   weightNorm: 'weight_norm',
   kl: 'kl',
+  reward: 'reward',
   rewardStd: 'reward_std',
 };
 
@@ -109,8 +113,12 @@ export function assessStep(state: HealthState, obs: StepHealth, cfg: HealthConfi
     return { state: next, problem: problem('kl', 'kl', obs.kl, cfg.max_kl, ` (health.max_kl ${cfg.max_kl})`) };
   }
   if (obs.rewardStd !== undefined) {
+    const belowBest = obs.reward === undefined || obs.reward < next.bestReward - FLAT_REWARD_STD;
+    if (obs.reward !== undefined) next.bestReward = Math.max(next.bestReward, obs.reward);
     if (obs.rewardStd > FLAT_REWARD_STD) {
       next.sawRewardSpread = true;
+      next.flatRewardSteps = 0;
+    } else if (!belowBest) {
       next.flatRewardSteps = 0;
     } else if (next.sawRewardSpread) {
       next.flatRewardSteps++;

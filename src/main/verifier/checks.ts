@@ -160,15 +160,18 @@ export const consistencyCheck: Check = ({ rollout, rubric, parsed }) => {
   // Without both reasoning and a readable answer there is nothing to compare: the
   // format/accuracy checks already fail such rollouts, and calling them "inconsistent"
   // would inflate the inconsistency rate and make them look like hard negatives.
-  if (!parsed.think) return skipped('consistency', 'no <think> to compare with the answer');
+  // without <think> tags the reasoning is what precedes the answer (the format check fails the tags)
+  const reasoning = parsed.think ? parsed.think.content : parsed.reasoning;
+  const offset = parsed.think ? parsed.think.contentStart : parsed.reasoningStart;
+  if (!reasoning.trim()) return skipped('consistency', 'no reasoning to compare with the answer');
   const answer = parsed.answer ? canonicalAnswer(parsed.answer.text, spec) : null;
   if (answer === null) return skipped('consistency', 'no readable answer to compare with the reasoning');
-  const concl = findConclusion(parsed.think.content, spec);
+  const concl = findConclusion(reasoning, spec);
   if (!concl) {
     const pass = rubric.checks.consistency.no_conclusion === 'pass';
     return result('consistency', pass, 0.5, 'the reasoning states no conclusion that can be read', [], { answer, conclusion: null });
   }
-  const spans: Span[] = [[parsed.think.contentStart + concl.start, parsed.think.contentStart + concl.end]];
+  const spans: Span[] = [[offset + concl.start, offset + concl.end]];
   if (parsed.answer) spans.push([parsed.answer.start, parsed.answer.end]);
   const details = { answer, conclusion: concl.value, read_by: concl.how };
   return sameAnswer(concl.value, answer, spec)

@@ -49,6 +49,13 @@ describe('assessStep', () => {
     expect(run([{ kl: 0.2 }, { kl: 12 }])).toMatchObject({ check: 'kl', limit: 10, step: 1 });
   });
 
+  it('does not call a policy that gets every rollout right collapsed', () => {
+    const perfect = { reward: 1, rewardStd: 0 };
+    expect(run([{ reward: 0.5, rewardStd: 0.3 }, { reward: 0.8, rewardStd: 0.2 }, ...Array(10).fill(perfect)])).toBeNull();
+    // The same flat steps at 0, below the stage's best, are a collapse.
+    expect(run([{ reward: 0.5, rewardStd: 0.3 }, ...Array(10).fill({ reward: 0, rewardStd: 0 })])).toMatchObject({ check: 'reward_collapse', step: 5 });
+  });
+
   it('stops when rewards collapse to a constant after having spread, not when a stage starts flat', () => {
     const flat = { rewardStd: 0 };
     expect(run(Array(20).fill(flat))).toBeNull();

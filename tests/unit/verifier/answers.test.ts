@@ -60,6 +60,11 @@ describe('conclusions', () => {
     expect(concl('视频中红色汽车在红灯时停下。所以选B', mc('B'))).toBe('B');
     expect(concl('B is the correct answer. This matches the observation.', mc('B'))).toBe('B');
   });
+  it('the answer is the clause right after the phrase or marker', () => {
+    expect(concl('So the answer is B, since option A (speeding up) is contradicted.', mc('B'))).toBe('B');
+    expect(concl('So B, because A is contradicted by frame 3.', mc('B'))).toBe('B');
+    expect(concl('So the total is 2 + 3 = 5, since nobody else crosses.', num('5'))).toBe('5');
+  });
   it('denied options do not count', () => {
     expect(concl('The answer is C, not A.', mc('C'))).toBe('C');
     expect(concl('A is wrong and B is wrong, so C.', mc('C'))).toBe('C');

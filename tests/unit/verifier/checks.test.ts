@@ -75,6 +75,10 @@ describe('consistency check', () => {
     expect(c.pass).toBe(true);
     expect(spanText(r, c.spans[0])).toBe('So the answer is B.');
   });
+  it('without <think> tags, compares the reasoning written before the answer', () => {
+    expect(consistencyCheck(ctx(rollout('The sphere is green, so the answer is C.\n<answer>B</answer>')))).toMatchObject({ pass: false, reason: 'reasoning concludes C but the answer says B' });
+    expect(consistencyCheck(ctx(rollout('<answer>B</answer>'))).skipped).toBe(true);
+  });
   it('fails when the answer contradicts the reasoning (option letters, texts, numbers)', () => {
     const c = consistencyCheck(ctx(rollout(wrap('The object is a green cone, so the answer is C.', 'B'))));
     expect(c).toMatchObject({ pass: false, reason: 'reasoning concludes C but the answer says B' });

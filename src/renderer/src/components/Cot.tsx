@@ -14,11 +14,19 @@ export interface CheckView {
 
 /** Checks whose spans mark a flaw or a feature worth seeing, with their legend text. */
 export const SPAN_KINDS: Record<string, string> = {
+  // The verifier's own judgements first: these are what a reviewer looks for.
   consistency: 'inconsistency',
   repetition: 'repetition',
   grounding: 'ungrounded observation',
   reflection: 'reflection',
+  judge: 'LLM judge',
+  // Reward-side spans (where the answer and the length were read) last and quiet.
+  accuracy: 'answer read (accuracy)',
+  format: 'format',
+  length: 'length',
 };
+const KIND_ORDER = Object.keys(SPAN_KINDS);
+const rank = (k: string) => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : KIND_ORDER.length);
 
 interface Segment {
   start: number;
@@ -46,7 +54,8 @@ export function segments(length: number, checks: CheckView[]): Segment[] {
   for (let i = 0; i + 1 < sorted.length; i++) {
     const start = sorted[i]!;
     const end = sorted[i + 1]!;
-    out.push({ start, end, kinds: spans.filter((sp) => sp.s <= start && sp.e >= end).map((sp) => sp.kind) });
+    // The first kind gives the piece its colour: verifier spans win over reward-side ones.
+    out.push({ start, end, kinds: [...new Set(spans.filter((sp) => sp.s <= start && sp.e >= end).map((sp) => sp.kind))].sort((a, b) => rank(a) - rank(b)) });
   }
   return out;
 }
@@ -61,7 +70,7 @@ export function CotText({ text, checks, logprobs }: { text: string; checks: Chec
         const piece = text.slice(s.start, s.end);
         if (s.kinds.length === 0) return <span key={i}>{piece}</span>;
         return (
-          <mark key={i} className={s.kinds.map((k) => `hl-${k}`).join(' ')} data-check={s.kinds.join(' ')} title={s.kinds.map((k) => `${SPAN_KINDS[k] ?? k}: ${reasonOf(k)}`).join('\n')}>
+          <mark key={i} className={`hl-${KIND_ORDER.includes(s.kinds[0]!) ? s.kinds[0] : 'other'}`} data-check={s.kinds.join(' ')} title={s.kinds.map((k) => `${SPAN_KINDS[k] ?? k}: ${reasonOf(k)}`).join('\n')}>
             {piece}
           </mark>
         );

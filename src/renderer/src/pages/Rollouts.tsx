@@ -7,22 +7,11 @@ import type { Rollout } from '../../../shared/api';
 import { ErrorNote, RunOptions, fmtNum, hashParams, useApi } from '../lib';
 import { VirtualList } from '../components/VirtualList';
 import { usePagedList } from '../pagedList';
-import { CheckBadges, CotText, SPAN_KINDS, type CheckView } from '../components/Cot';
-import { Filmstrip } from '../components/Filmstrip';
+import { GroupView, flag } from '../components/GroupView';
 
 const PAGE = 200;
 const ROW_H = 34;
 type Tri = '' | 'yes' | 'no';
-
-function checksOf(r: Rollout): CheckView[] {
-  const checks = r.verdict?.checks;
-  return Array.isArray(checks) ? (checks as CheckView[]) : [];
-}
-
-function flag(r: Rollout, key: string): boolean | null {
-  const v = r.verdict?.[key];
-  return typeof v === 'boolean' ? v : null;
-}
 
 export function RolloutsPage() {
   const runs = useApi(() => api.listRuns({}), []);
@@ -120,6 +109,40 @@ export function RolloutsPage() {
   useEffect(() => {
     if (selected != null) onRange(Math.max(0, selected - 32), selected + 32);
   }, [selected, onRange]);
+
+  // Keyboard: j/k (or ↓/↑) the next/previous rollout, Shift+J/K the next/previous prompt group.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement).closest('input, textarea, select, [contenteditable="true"], [role="dialog"]') || e.ctrlKey || e.metaKey || e.altKey) return;
+      const n = total ?? 0;
+      if (n === 0) return;
+      const cur = selected ?? -1;
+      const key = e.key;
+      const groupOf = (i: number) => {
+        const r = at(i);
+        return r ? `${r.step}|${r.prompt_id}` : null;
+      };
+      let next: number | null = null;
+      if (key === 'j' || key === 'ArrowDown') next = Math.min(n - 1, cur + 1);
+      else if (key === 'k' || key === 'ArrowUp') next = Math.max(0, cur - 1);
+      else if (key === 'J') {
+        const g = groupOf(Math.max(0, cur));
+        next = Math.max(0, cur);
+        while (next < n - 1 && groupOf(next) === g) next++;
+      } else if (key === 'K') {
+        let i = Math.max(0, cur);
+        const g = groupOf(i);
+        while (i > 0 && groupOf(i) === g) i--;
+        const prev = groupOf(i);
+        while (i > 0 && groupOf(i - 1) === prev) i--;
+        next = i;
+      } else return;
+      e.preventDefault();
+      setSelected(next);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [selected, total, at]);
 
   const renderRow = useCallback(
     (i: number) => {
@@ -221,124 +244,9 @@ export function RolloutsPage() {
           <VirtualList label="Rollouts" count={total ?? 0} rowHeight={ROW_H} height="calc(100vh - 230px)" renderRow={renderRow} onRange={onRange} focusIndex={selected} />
         </div>
         <div className="detail-pane">
-          {group.length > 0 ? <GroupView group={group} focus={at(selected!)?.id ?? null} /> : <p className="muted">Select a rollout to see its prompt group.</p>}
+          {group.length > 0 ? <GroupView filtered={group} focus={at(selected!)?.id ?? null} filterOn={Object.values(filters).some(Boolean)} /> : <p className="muted">Select a rollout to see its prompt group.</p>}
         </div>
       </div>
     </section>
-  );
-}
-
-function GroupView({ group, focus }: { group: Rollout[]; focus: number | null }) {
-  const head = group[0]!;
-  const [chosen, setChosen] = useState<number | null>(null);
-  const [rejected, setRejected] = useState<number | null>(null);
-  const [shade, setShade] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  useEffect(() => {
-    setChosen(null);
-    setRejected(null);
-    setResult(null);
-    setError(null);
-  }, [head.prompt_id, head.step]);
-  const focusRef = useRef<HTMLElement | null>(null);
-  useEffect(() => {
-    focusRef.current?.scrollIntoView({ block: 'nearest' });
-  }, [focus]);
-  const anyLogprobs = group.some((r) => Array.isArray(r.meta?.token_logprobs));
-  const acc = group.filter((r) => flag(r, 'correct')).length;
-  return (
-    <article aria-label={`Prompt group ${head.prompt_id}`}>
-      <h2 className="mono">{head.prompt_id}</h2>
-      <Filmstrip taskId={head.task_id} videoPath={(head.meta?.video as string | undefined) ?? null} />
-      <p className="question">{head.prompt}</p>
-      <p className="muted small">
-        ground truth <strong>{head.ground_truth ?? '—'}</strong> · {group.length} rollouts in view · group accuracy {acc}/{group.length}
-      </p>
-      <div className="toolbar sticky">
-        <span>
-          chosen: <strong>{chosen ?? '—'}</strong> · rejected: <strong>{rejected ?? '—'}</strong>
-        </span>
-        {([false, true] as const).map((accept) => (
-          <button
-            key={String(accept)}
-            className={accept ? undefined : 'primary'}
-            disabled={chosen == null || rejected == null}
-            title={accept ? 'Create the pair already accepted for export and DPO' : 'Create the pair as pending: it is exported and trained on once accepted'}
-            onClick={async () => {
-              setError(null);
-              try {
-                const p = await api.createPair({ chosen_rollout_id: chosen!, rejected_rollout_id: rejected!, accept });
-                setResult({ ok: true, text: `Created pair #${p.id} (${p.kind}, ${p.status})` });
-              } catch (err) {
-                setError(err as Error);
-              }
-            }}
-          >
-            {accept ? 'Create and accept' : 'Create pair'}
-          </button>
-        ))}
-        {anyLogprobs && (
-          <label>
-            <input type="checkbox" checked={shade} onChange={(e) => setShade(e.target.checked)} /> Log-prob shading
-          </label>
-        )}
-        {result && <span role="status">{result.text}</span>}
-      </div>
-      <ErrorNote error={error} what="create pair" />
-      <Legend />
-      {group.map((r) => {
-        const checks = checksOf(r);
-        const reasons = Array.isArray(r.verdict?.reasons) ? (r.verdict!.reasons as string[]) : [];
-        return (
-          <section
-            key={r.id}
-            ref={r.id === focus ? (el) => void (focusRef.current = el) : undefined}
-            className={`rollout-card${r.id === focus ? ' focus' : ''}`}
-            aria-label={`Rollout ${r.id}`}
-          >
-            <header className="toolbar">
-              <strong>
-                #{r.id} · g{r.group_index}
-              </strong>
-              <span className="mono small">
-                reward {fmtNum(r.reward)}
-                {r.reward_parts ? ` (${Object.entries(r.reward_parts).map(([k, v]) => `${k} ${fmtNum(v)}`).join(', ')})` : ''}
-                {r.advantage != null ? ` · adv ${fmtNum(r.advantage)}` : ''}
-                {r.token_count != null ? ` · ${r.token_count} tokens` : ''}
-                {typeof r.verdict?.score === 'number' ? ` · score ${fmtNum(r.verdict.score as number)}` : ''}
-              </span>
-              <button aria-pressed={chosen === r.id} onClick={() => (setChosen(chosen === r.id ? null : r.id), rejected === r.id && setRejected(null))}>
-                Chosen
-              </button>
-              <button aria-pressed={rejected === r.id} onClick={() => (setRejected(rejected === r.id ? null : r.id), chosen === r.id && setChosen(null))}>
-                Rejected
-              </button>
-            </header>
-            {r.verdict ? <CheckBadges checks={checks} /> : <div className="muted small">not verified yet</div>}
-            {reasons.length > 0 && (
-              <ul className="reasons small">
-                {reasons.map((x, i) => (
-                  <li key={i}>{x}</li>
-                ))}
-              </ul>
-            )}
-            <CotText text={r.text} checks={checks} logprobs={shade && Array.isArray(r.meta?.token_logprobs) ? (r.meta!.token_logprobs as number[]) : null} />
-          </section>
-        );
-      })}
-    </article>
-  );
-}
-
-function Legend() {
-  return (
-    <div className="legend small" aria-label="Highlight legend">
-      {Object.entries(SPAN_KINDS).map(([k, label]) => (
-        <mark key={k} className={`hl-${k}`}>
-          {label}
-        </mark>
-      ))}
-    </div>
   );
 }
