@@ -140,7 +140,10 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
     }
     const name = url.pathname.slice('/api/'.length);
     if (name === 'events') return req.method === 'GET' ? streamEvents(req, res) : refuse(req, res, 405, 'use GET for /api/events (an event stream)');
-    if (name === 'health' && req.method === 'GET') return answerAfterBody(req, res, limit, () => sendJson(res, 200, { ok: true }));
+    if (name === 'health' && req.method === 'GET') {
+      const health = await opts.api.health({});
+      return answerAfterBody(req, res, limit, () => sendJson(res, 200, health));
+    }
     if (!isApiMethod(name)) return refuse(req, res, 404, `unknown API method "${name}"`);
     if (req.method !== 'POST') return refuse(req, res, 405, `use POST for /api/${name}`);
     try {
