@@ -3,7 +3,7 @@
 // Run: npx tsx bench/model.ts [--preset small] [--backends wasm,cpu]
 // Prints a markdown table (for README); backends are switched in-process.
 import { parseArgs } from 'node:util';
-import { benchGen, benchTrain } from '../src/main/cli/bench';
+import { benchGen, benchTrain } from '../src/main/train/throughput';
 import type { BackendName } from '../src/main/model/backend';
 import type { PresetName } from '../src/main/model/config';
 

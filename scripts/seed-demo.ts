@@ -2,7 +2,7 @@
 //   npx tsx scripts/seed-demo.ts /tmp/demo.db && npx veripo serve --db /tmp/demo.db
 // IMPORTED=N sets the size of the imported-rollouts run (default 10 000, 0 for none).
 import { existsSync } from 'node:fs';
-import { seedDemoDb } from '../tests/e2e/seed';
+import { seedDemoDb } from './demo-db';
 
 const file = process.argv[2];
 if (!file) {

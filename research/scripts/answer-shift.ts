@@ -8,7 +8,7 @@
 import { initBackend } from '../../src/main/model/backend';
 import { loadCheckpoint } from '../../src/main/model/checkpoint';
 import { answerSpec, DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../../src/main/train/eval';
-import { GrpoConfigSchema } from '../../src/main/train/grpo';
+import { GrpoConfigSchema } from '../../src/main/train/config';
 import { completionAnswer } from '../../src/main/answers/read';
 import { extractThink } from '../../src/main/answers/tags';
 import { parseClaims, scoreGrounding } from '../../src/main/video/claims';

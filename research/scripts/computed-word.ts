@@ -14,7 +14,8 @@ import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } f
 import { collate } from '../../src/main/model/inputs';
 import { sequenceLogprobs } from '../../src/main/model/forward';
 import { AdamW, clippedStep, learningRateAt, policyGradients } from '../../src/main/model/optim';
-import { DEFAULT_SFT_CONFIG, sftLoss } from '../../src/main/train/sft';
+import { DEFAULT_SFT_CONFIG } from '../../src/main/train/config';
+import { sftLoss } from '../../src/main/train/sft';
 import { sampleTasks } from '../../src/main/video/tasks';
 
 const [stepsArg, lrArg, model, pointerArg, vocabArg] = process.argv.slice(2);

@@ -7,7 +7,7 @@ import { initBackend } from '../../src/main/model/backend';
 import { loadCheckpoint } from '../../src/main/model/checkpoint';
 import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy } from '../../src/main/train/eval';
 import { sampledAccuracy } from '../lib/stats';
-import { GrpoConfigSchema } from '../../src/main/train/grpo';
+import { GrpoConfigSchema } from '../../src/main/train/config';
 
 await initBackend();
 const [ckpt, kArg, tArg, nArg] = process.argv.slice(2);

@@ -6,12 +6,13 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { lineChartSvg } from '../lib/svg-chart';
-import { applySet, parseSetValue } from '../../src/main/loop/config';
+import { applySet, parseOverrideFor } from '../../src/main/loop/config';
 import { initBackend } from '../../src/main/model/backend';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../../src/main/model/checkpoint';
 import { NonFiniteLossError } from '../../src/main/model/optim';
 import { disposePolicy } from '../../src/main/model/policy';
-import { GrpoConfigSchema, runGrpo } from '../../src/main/train/grpo';
+import { GrpoConfigSchema, usesReference } from '../../src/main/train/config';
+import { runGrpo } from '../../src/main/train/grpo';
 import { trainTaskOf } from '../../src/main/train/grpo-rollouts';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../../src/main/train/eval';
 import { mixedTasks, sampleTasks, type Modality } from '../../src/main/video/tasks';
@@ -56,7 +57,8 @@ function grpoOverrides(items: string[]): Record<string, unknown> {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new Error(`--set expects key=value, got "${item}"`);
     const key = item.slice(0, eq);
-    doc = applySet(doc, key.startsWith('grpo.') ? key : `grpo.${key}`, parseSetValue(item.slice(eq + 1)));
+    const full = key.startsWith('grpo.') ? key : `grpo.${key}`;
+    doc = applySet(doc, full, parseOverrideFor(full, item.slice(eq + 1)));
   }
   return (doc.grpo ?? {}) as Record<string, unknown>;
 }
@@ -101,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
 
   const backend = await initBackend();
   const { policy, tokenizer } = loadCheckpoint(values.from);
-  const reference = config.beta > 0 ? clonePolicy(policy) : null;
+  const reference = usesReference(config) ? clonePolicy(policy) : null;
   const trainN = num('train', values.train, 256);
   const trainFamilies = values.families ? values.families.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
   if (trainFamilies && modality) throw new Error('--families and --modality do not combine (--families covers every modality its families are asked in)');

@@ -14,7 +14,7 @@ import { initBackend } from '../../src/main/model/backend';
 import { clonePolicy, loadCheckpoint } from '../../src/main/model/checkpoint';
 import { mergePolicies } from '../lib/merge';
 import { DEFAULT_EVAL_CONFIG, evalTasks } from '../../src/main/train/eval';
-import { GrpoConfigSchema } from '../../src/main/train/grpo';
+import { GrpoConfigSchema } from '../../src/main/train/config';
 
 await initBackend();
 const [baseDir, endDir, alphasArg, kArg, tArg, nArg, baselineFile] = process.argv.slice(2);

@@ -13,7 +13,8 @@ import { benchmarkPolicyData, benchmarkTokenizer, taskPrompt, responseTokens } f
 import { collate } from '../../src/main/model/inputs';
 import { sequenceLogprobs } from '../../src/main/model/forward';
 import { saveCheckpoint } from '../../src/main/model/checkpoint';
-import { DEFAULT_SFT_CONFIG, runSft } from '../../src/main/train/sft';
+import { DEFAULT_SFT_CONFIG } from '../../src/main/train/config';
+import { runSft } from '../../src/main/train/sft';
 import { sampleTasks, type Modality } from '../../src/main/video/tasks';
 const [steps, batch, lr, out, extra, model] = process.argv.slice(2);
 await initBackend();

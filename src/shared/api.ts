@@ -3,6 +3,7 @@
 // Transports validate arguments with these schemas before anything else sees them.
 import { z } from 'zod';
 import { RunEventSchema } from './events';
+import { ConfigFieldSchema } from './config-fields';
 
 const Id = z.number().int().positive();
 
@@ -151,8 +152,10 @@ export type Rubric = z.infer<typeof RubricSchema>;
 export const PresetSchema = z.object({
   name: z.string(),
   description: z.string(),
-  config: z.record(z.string(), z.unknown()),
+  /** Every settable key of the run config with its kind and this preset's value. */
+  fields: z.array(ConfigFieldSchema),
 });
+export type Preset = z.infer<typeof PresetSchema>;
 
 const NameText = z.string().trim().min(1).max(200);
 

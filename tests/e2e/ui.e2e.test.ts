@@ -1,6 +1,6 @@
 // The workbench pages in Chromium against web mode. `npm run test:e2e` fills VERIPO_E2E_DB with a
 // real smoke run (`veripo run --preset smoke`) plus a 10 000-rollout imported run; without it the
-// demo seed (tests/e2e/seed.ts) stands in, for quick iteration on the UI alone.
+// demo seed (scripts/demo-db.ts) stands in, for quick iteration on the UI alone.
 // Assertions are about structure (roles, counts > 0, state changes), not seeded values.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { serve, launch, ROOT, type Served } from './harness';
-import { seedDemoDb, addImportedRollouts, addCurationRun, addSftLengthRuns } from './seed';
+import { seedDemoDb, addImportedRollouts, addCurationRun, addSftLengthRuns } from '../../scripts/demo-db';
 
 /** Screenshots of every page at 1440×900, the ones README shows. */
 function screenshotPath(name: string): string {

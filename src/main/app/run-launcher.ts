@@ -2,7 +2,8 @@
 import type { Db } from '../store';
 import type { EventHub } from '../events';
 import { ApiError, type RunLauncher } from '../api';
-import { ConfigError, flattenConfig, PRESETS, resolveRunConfig, type RunConfig } from '../loop/config';
+import { ConfigError, configFields, resolveRunConfig, type RunConfig } from '../loop/config';
+import { RUN_PRESETS } from '../loop/presets';
 import { runConfigFromPreset, storeRun, startRunWorker, type RunHandle } from '../loop/launcher';
 
 export function createRunLauncher(
@@ -15,11 +16,7 @@ export function createRunLauncher(
   const running = new Map<number, RunHandle>();
   return {
     presets() {
-      return Object.entries(PRESETS).map(([name, p]) => ({
-        name,
-        description: p.description,
-        config: flattenConfig(resolveRunConfig({ preset: name }) as unknown as Record<string, unknown>),
-      }));
+      return Object.entries(RUN_PRESETS).map(([name, p]) => ({ name, description: p.description, fields: configFields(resolveRunConfig({ preset: name })) }));
     },
     async start(args) {
       let config;

@@ -6,8 +6,9 @@ import { initBackend } from '../model/backend';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { NonFiniteLossError } from '../model/optim';
 import { disposePolicy } from '../model/policy';
-import { applySet, parseSetValue } from '../loop/config';
-import { GrpoConfigSchema, runGrpo, type GrpoConfig } from '../train/grpo';
+import { ConfigError, stageRunConfig } from '../loop/config';
+import { GrpoConfigSchema, usesReference, type GrpoConfig } from '../train/config';
+import { runGrpo } from '../train/grpo';
 import { trainTaskOf } from '../train/grpo-rollouts';
 import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, type EvalResult } from '../train/eval';
 import { mixedTasks } from '../video/tasks';
@@ -26,17 +27,12 @@ keys, TRL's names: --set grpo.loss_type=dr_grpo --set grpo.learning_rate=1e-4.
 
 /** `--set` items as a GRPO config: only grpo.* keys, each refused with its dotted path. */
 export function grpoConfigFromSets(items: readonly string[]): GrpoConfig {
-  let doc: Record<string, unknown> = {};
-  for (const item of items) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new CliError(`--set takes key=value, got "${item}"`, 2);
-    const key = item.slice(0, eq);
-    if (!key.startsWith('grpo.')) throw new CliError(`--set ${key}: veripo grpo takes grpo.* keys (e.g. grpo.learning_rate)`, 2);
-    doc = applySet(doc, key, parseSetValue(item.slice(eq + 1)));
+  try {
+    return stageRunConfig('grpo', items, ['grpo']).grpo;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, 2);
+    throw err;
   }
-  const parsed = GrpoConfigSchema.safeParse(doc.grpo ?? {});
-  if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => `grpo.${i.path.join('.')}: ${i.message}`).join('; '), 2);
-  return parsed.data;
 }
 
 function count(name: string, v: string | undefined, fallback: number): number {
@@ -75,7 +71,7 @@ export const command: CliCommand = {
 
     const backend = await initBackend();
     const { policy, tokenizer } = loadCheckpoint(values.from);
-    const reference = config.beta > 0 ? clonePolicy(policy) : null;
+    const reference = usesReference(config) ? clonePolicy(policy) : null;
     const train = mixedTasks(trainN, seed, 'train').map((t) => trainTaskOf(t, tokenizer));
     const val = valN > 0 ? evalTasks({ ...DEFAULT_EVAL_CONFIG, n: valN }) : [];
     const measure = () => (val.length ? summary(evaluatePolicy(policy, tokenizer, val, { max_completion_length: config.max_completion_length })) : null);

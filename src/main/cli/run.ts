@@ -7,7 +7,8 @@ import { resolveDbPath, printJson, formatTable } from './common';
 import { progressBar, formatSeconds, type ProgressBar } from './progress';
 import { openDb, getRun, reconcileInterruptedRuns, databaseError } from '../store';
 import { createRunFromPreset, startRunWorker } from '../loop/launcher';
-import { ConfigError, DEFAULT_PRESET, PRESETS } from '../loop/config';
+import { ConfigError } from '../loop/config';
+import { DEFAULT_PRESET, RUN_PRESETS } from '../loop/presets';
 import type { RunEvent } from '../../shared/events';
 
 export const command: CliCommand = {
@@ -15,7 +16,7 @@ export const command: CliCommand = {
   summary: 'run the VerIPO loop (or a baseline preset) on the embedded benchmark',
   usage:
     'veripo run [--preset ' +
-    Object.keys(PRESETS).join('|') +
+    Object.keys(RUN_PRESETS).join('|') +
     `] [--config FILE] [--set key=value]… [--db FILE] [--json]\n       veripo run --resume RUN_ID [--db FILE] [--json]\n(default preset: ${DEFAULT_PRESET}; keys are namespaced by stage: grpo.loss_type, dpo.beta, loop.iterations, …)`,
   async run(argv) {
     const { values } = parseArgs({

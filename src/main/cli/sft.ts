@@ -2,19 +2,20 @@
 import { parseArgs } from 'node:util';
 import { CliError, type CliCommand } from './command';
 import { progressBar } from './progress';
-import { initBackend, BACKEND_NAMES, type BackendName } from '../model/backend';
+import { initBackend } from '../model/backend';
+import { ConfigError, stageRunConfig } from '../loop/config';
 import { countParameters, createPolicy } from '../model/policy';
-import { presetConfig, POLICY_PRESETS, type PresetName } from '../model/config';
+import { presetConfig } from '../model/config';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
-import { DEFAULT_SFT_CONFIG, runSft, type SftConfig } from '../train/sft';
+import { DEFAULT_SFT_CONFIG, type SftConfig } from '../train/config';
+import { runSft } from '../train/sft';
 import { DEFAULT_EVAL_CONFIG, evaluate } from '../train/eval';
-import type { Modality } from '../video/tasks';
 
-const usage = `veripo sft [--preset tiny|small|base] [--steps N] [--batch-size N] [--lr X]
-           [--modalities text,image,video] [--eval-n N] [--out DIR] [--init DIR] [--seed N]
-           [--workers N] [--backend tensorflow|wasm|cpu] [--json]
-  --workers N   threads per batch (default ${DEFAULT_SFT_CONFIG.workers} here: 2 with 2+ cores, else 1)`;
+const usage = `veripo sft [--preset tiny|small|base] [--set key=value]… [--init DIR] [--out DIR] [--eval-n N] [--json]
+  keys as in \`veripo run\`: sft.* (sft.steps, sft.batch_size, sft.learning_rate, sft.modalities,
+  sft.workers, …), model.preset (tiny|small|base), model.backend, seed
+  --preset P is --set model.preset=P; sft.workers defaults to ${DEFAULT_SFT_CONFIG.workers} here (2 with 2+ cores, else 1)`;
 
 function positiveInt(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -31,42 +32,29 @@ export const command: CliCommand = {
     const { values } = parseArgs({
       args: argv,
       options: {
-        preset: { type: 'string', default: 'small' },
-        steps: { type: 'string' },
-        'batch-size': { type: 'string' },
-        lr: { type: 'string' },
-        modalities: { type: 'string' },
+        preset: { type: 'string' },
+        set: { type: 'string', multiple: true, default: [] },
         'eval-n': { type: 'string' },
         out: { type: 'string' },
         init: { type: 'string' },
-        seed: { type: 'string' },
-        workers: { type: 'string' },
-        backend: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       strict: true,
     });
-    const preset = values.preset as PresetName;
-    if (!(preset in POLICY_PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(POLICY_PRESETS).join(', ')}, got "${values.preset}"`, 2);
-    if (values.backend && !BACKEND_NAMES.includes(values.backend as BackendName)) throw new CliError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`, 2);
-    const modalities = (values.modalities?.split(',') ?? DEFAULT_SFT_CONFIG.modalities) as Modality[];
-    for (const m of modalities) if (!['text', 'image', 'video'].includes(m)) throw new CliError(`--modalities: unknown modality "${m}"`, 2);
-    const lr = values.lr === undefined ? DEFAULT_SFT_CONFIG.learning_rate : Number(values.lr);
-    if (!(lr > 0)) throw new CliError(`--lr must be a positive number, got "${values.lr}"`, 2);
-    const seed = positiveInt('seed', values.seed, 0);
-    const workers = positiveInt('workers', values.workers, DEFAULT_SFT_CONFIG.workers);
-    if (workers < 1) throw new CliError(`--workers must be at least 1, got "${values.workers}"`, 2);
-    const sft: SftConfig = {
-      ...DEFAULT_SFT_CONFIG,
-      steps: positiveInt('steps', values.steps, DEFAULT_SFT_CONFIG.steps),
-      batch_size: positiveInt('batch-size', values['batch-size'], DEFAULT_SFT_CONFIG.batch_size),
-      learning_rate: lr,
-      modalities,
-      seed,
-      workers,
-    };
+    let run;
+    try {
+      const sets = [...(values.preset ? [`model.preset=${values.preset}`] : []), ...(values.set ?? [])];
+      run = stageRunConfig('sft', sets, ['sft', 'model.preset', 'model.backend', 'seed']);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new CliError(err.message, 2);
+      throw err;
+    }
+    const { cache: _cache, ...stage } = run.sft;
+    const sft: SftConfig = { ...stage, seed: run.seed };
+    const { modalities, seed } = sft;
+    const preset = run.model.preset;
 
-    const backend = await initBackend(values.backend as BackendName | undefined);
+    const backend = await initBackend(run.model.backend ?? undefined);
     const tokenizer = benchmarkTokenizer();
     // --init continues from a checkpoint (a warm start, not a cold start: its time adds up).
     const init = values.init ? loadCheckpoint(values.init) : null;

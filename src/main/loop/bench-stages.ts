@@ -10,9 +10,12 @@ import { createPolicy, disposePolicy, type Policy } from '../model/policy';
 import { presetConfig, type PresetName } from '../model/config';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
 import type { Tokenizer } from '../model/tokenizer';
-import { runSft, DEFAULT_SFT_CONFIG } from '../train/sft';
-import { runDpo, type DpoConfigInput, type DpoPair } from '../train/dpo';
-import { runGrpo, type GrpoConfigInput } from '../train/grpo';
+import { runSft } from '../train/sft';
+import { DEFAULT_SFT_CONFIG } from '../train/config';
+import { runDpo, type DpoPair } from '../train/dpo';
+import type { DpoConfigInput } from '../train/config';
+import { runGrpo } from '../train/grpo';
+import type { GrpoConfigInput } from '../train/config';
 import { trainTaskOf } from '../train/grpo-rollouts';
 import { sampleTasks, type Modality } from '../video/tasks';
 

@@ -1,39 +1,11 @@
 // The run config: one JSON document validated by zod, namespaced by stage with TRL's names
-// inside (`grpo.loss_type`, `dpo.beta`, …), plus the presets and `--set a.b=value` overrides.
+// inside (`grpo.loss_type`, `dpo.beta`, …), and the one way overrides (`--set a.b=value`, the
+// Runs form) and presets (./presets.ts) become a validated config.
 import { z } from 'zod';
-import { GrpoConfigSchema } from '../train/grpo';
-import { DpoConfigSchema } from '../train/dpo';
-import { DEFAULT_SFT_CONFIG } from '../train/sft';
+import { DpoConfigSchema, GrpoConfigSchema, SftConfigSchema } from '../train/config';
 import { HealthConfigSchema, DEFAULT_HEALTH_CONFIG } from '../train/health';
-import { COT_VARIANTS } from '../video';
-
-// Every count and size has an upper bound: past it a typo (loop.iterations=1e9) exhausts memory
-// or time before a stage starts, and the error names the key and the limit.
-const SftConfigSchema = z
-  .object({
-    /** 0 skips cold-start SFT (then model.init_checkpoint should point at a trained policy). */
-    steps: z.number().int().min(0).max(1_000_000).default(DEFAULT_SFT_CONFIG.steps),
-    learning_rate: z.number().positive().default(DEFAULT_SFT_CONFIG.learning_rate),
-    batch_size: z.number().int().positive().max(1024).default(DEFAULT_SFT_CONFIG.batch_size),
-    warmup_steps: z.number().int().min(0).max(1_000_000).default(DEFAULT_SFT_CONFIG.warmup_steps),
-    min_lr_ratio: z.number().min(0).max(1).default(DEFAULT_SFT_CONFIG.min_lr_ratio),
-    weight_decay: z.number().min(0).default(DEFAULT_SFT_CONFIG.weight_decay),
-    max_grad_norm: z.number().positive().default(DEFAULT_SFT_CONFIG.max_grad_norm),
-    mix: z.partialRecord(z.enum(COT_VARIANTS), z.number().min(0)).default({ ...DEFAULT_SFT_CONFIG.mix }),
-    modalities: z.array(z.enum(['video', 'image', 'text'])).min(1).max(64).default([...DEFAULT_SFT_CONFIG.modalities]),
-    difficulties: z.array(z.number().int().min(1).max(3)).min(1).max(64).default([...DEFAULT_SFT_CONFIG.difficulties]),
-    /** Threads per SFT batch (1 = one thread; default 2 on a machine with 2+ cores). Not part of the SFT cache key. */
-    workers: z.number().int().min(1).max(64).default(DEFAULT_SFT_CONFIG.workers),
-    /** Weight of the copy pointer's own loss next to the next-token loss (copy_head policies; 0 = off). */
-    pointer_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.pointer_loss_weight),
-    /** Weight of the vocabulary head's own loss next to the next-token loss (copy_head policies; 0 = off). */
-    vocab_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.vocab_loss_weight),
-    /** Reuse a finished SFT of the same model, config and seed from $VERIPO_HOME/cache (fair baselines start from one checkpoint). */
-    cache: z.boolean().default(true),
-    /** Save weights, optimizer state and step every this many steps, so a run killed mid-SFT resumes there (TRL's name; 0 = only at the end). */
-    save_steps: z.number().int().min(0).max(1_000_000).default(50),
-  })
-  .strict();
+import { parseOverride, type ConfigField, type ConfigFieldKind } from '../../shared/config-fields';
+import { DEFAULT_PRESET, RUN_PRESETS } from './presets';
 
 const ModelConfigSchema = z
   .object({
@@ -102,84 +74,7 @@ export type RunConfig = z.output<typeof RunConfigSchema>;
 
 type Plain = Record<string, unknown>;
 
-/** Presets are partial configs merged over the defaults. */
-export const PRESETS: Record<string, { description: string; config: Plain }> = {
-  veripo: {
-    description: 'VerIPO: cold-start SFT, then GRPO → verifier → DPO twice, then GRPO (small policy, embedded benchmark)',
-    config: {
-      experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, num_generations: 8, learning_rate: 2e-5, max_completion_length: 96 },
-      dpo: { epochs: 2, batch_size: 8, learning_rate: 2e-5 },
-      loop: { method: 'veripo', iterations: 2 },
-    },
-  },
-  smoke: {
-    description: 'A three-minute check of the whole loop: tiny policy, short SFT, GRPO → verify → DPO → GRPO',
-    config: {
-      experiment: 'smoke',
-      model: { preset: 'tiny' },
-      data: { train_size: 64, val_size: 24, test_size: 24 },
-      // Enough cold start for the tiny policy to answer some video questions, so the verifier
-      // finds pairs: with 200 steps 5 of 192 rollouts are well-formed and none pair; 400 steps
-      // give 28 and 16 pairs. The tiny policy's pointer shares its trunk, where the
-      // vocabulary-head loss does not help (research/computed-word.md), so it is off.
-      sft: { steps: 400, batch_size: 16, learning_rate: 3e-3, modalities: ['video'], difficulties: [1], cache: false, vocab_loss_weight: 0 },
-      grpo: { steps: 3, per_step_prompts: 4, num_generations: 8, max_completion_length: 96 },
-      dpo: { epochs: 1, batch_size: 4 },
-      // The tiny policy's few right answers rarely ground their observations; the lenient rubric
-      // (no grounding check, 5-word floor) still gives DPO real pairs to train on.
-      verifier: { rubric: 'lenient' },
-      loop: { method: 'veripo', iterations: 1 },
-    },
-  },
-  demo: {
-    description: 'A ten-minute demo with the small policy: one VerIPO iteration',
-    config: {
-      experiment: 'demo',
-      sft: { steps: 150 },
-      grpo: { steps: 8, per_step_prompts: 4, max_completion_length: 96 },
-      loop: { method: 'veripo', iterations: 1 },
-    },
-  },
-  grpo: {
-    description: 'Baseline: continual GRPO (TRL loss_type grpo) with the same budget as veripo',
-    config: { experiment: 'veripo', grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96 }, loop: { method: 'grpo', iterations: 2 } },
-  },
-  dapo: {
-    description: 'Baseline: DAPO (loss_type dapo, clip-higher 0.28, dynamic sampling, no KL)',
-    config: {
-      experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96, loss_type: 'dapo', epsilon_high: 0.28, dynamic_sampling: true, beta: 0 },
-      loop: { method: 'grpo', iterations: 2 },
-    },
-  },
-  dr_grpo: {
-    description: 'Baseline: Dr. GRPO (loss_type dr_grpo, no std scaling)',
-    config: {
-      experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96, loss_type: 'dr_grpo', scale_rewards: 'none' },
-      loop: { method: 'grpo', iterations: 2 },
-    },
-  },
-  gspo: {
-    description: 'Baseline: GSPO (sequence-level importance sampling)',
-    config: {
-      experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96, importance_sampling_level: 'sequence', epsilon: 3e-4, epsilon_high: 4e-4 },
-      loop: { method: 'grpo', iterations: 2 },
-    },
-  },
-  't-grpo': {
-    description: "Baseline: Video-R1's T-GRPO (shuffled-frame group, temporal bonus α=0.3, μ=0.8)",
-    config: {
-      experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96, temporal: true },
-      loop: { method: 'grpo', iterations: 2 },
-    },
-  },
-};
-
-export const DEFAULT_PRESET = 'veripo';
+export class ConfigError extends Error {}
 
 function isPlain(v: unknown): v is Plain {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -189,15 +84,6 @@ export function deepMerge(base: Plain, over: Plain): Plain {
   const out: Plain = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = isPlain(v) && isPlain(out[k]) ? deepMerge(out[k] as Plain, v) : v;
   return out;
-}
-
-/** `--set grpo.beta=0.02`: values parse as JSON when they can (numbers, booleans, null, arrays), else stay strings. */
-export function parseSetValue(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
 }
 
 export function applySet(config: Plain, key: string, value: unknown): Plain {
@@ -212,13 +98,110 @@ export function applySet(config: Plain, key: string, value: unknown): Plain {
   return deepMerge(config, over);
 }
 
-export class ConfigError extends Error {}
+interface JsonSchema {
+  type?: string | string[];
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  default?: unknown;
+}
+
+/** Kind (and enum options, nullability) of one leaf of the config's JSON schema. */
+function leafKind(s: JsonSchema): { kind: ConfigFieldKind; options?: string[]; nullable: boolean } {
+  // Nullable leaves come as anyOf [T, null] or as type [T, "null"].
+  const alts = s.anyOf ?? (Array.isArray(s.type) ? s.type.map((type) => ({ ...s, type })) : [s]);
+  const nullable = alts.some((a) => a.type === 'null');
+  const main = alts.find((a) => a.type !== 'null') ?? {};
+  if (main.enum) return { kind: 'enum', options: main.enum.map(String), nullable };
+  if (main.type === 'integer' || main.type === 'number' || main.type === 'boolean' || main.type === 'string') return { kind: main.type, nullable };
+  return { kind: 'json', nullable };
+}
+
+let fieldKinds: Map<string, ReturnType<typeof leafKind>> | null = null;
+
+/** Every settable dotted key of the run config with its kind, read off the schema once. */
+function configKinds(): Map<string, ReturnType<typeof leafKind>> {
+  if (fieldKinds) return fieldKinds;
+  const root = z.toJSONSchema(RunConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const out = new Map<string, ReturnType<typeof leafKind>>();
+  const walk = (s: JsonSchema, prefix: string) => {
+    for (const [k, v] of Object.entries(s.properties ?? {})) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v.type === 'object' && v.properties) walk(v, key);
+      else out.set(key, leafKind(v));
+    }
+  };
+  walk(root, '');
+  fieldKinds = out;
+  return out;
+}
+
+function valueAt(config: Plain, key: string): unknown {
+  let cur: unknown = config;
+  for (const p of key.split('.')) cur = isPlain(cur) ? cur[p] : undefined;
+  return cur;
+}
+
+/** The Runs form's fields: every settable key, its kind, and the value `config` gives it. */
+export function configFields(config: RunConfig): ConfigField[] {
+  return [...configKinds()].map(([key, k]) => ({ key, ...k, default: valueAt(config as unknown as Plain, key) }));
+}
+
+/** Keys that TRL names differently, for the error an old config file gets. */
+const RENAMED: Record<string, string> = {};
+
+function unknownKey(key: string): ConfigError {
+  const renamed = RENAMED[key];
+  return new ConfigError(renamed ? `unknown key "${key}": it is now "${renamed}" (TRL's name)` : `unknown key "${key}" (see \`veripo run --help\` for the keys; sections: ${[...new Set([...configKinds().keys()].map((k) => k.split('.')[0]))].join(', ')})`);
+}
+
+/**
+ * One override as the user typed it (a CLI `--set` value, a form input) or as a typed value
+ * (JSON API callers): text is parsed by the key's kind; an unknown key is an error naming it.
+ */
+export function parseOverrideFor(key: string, value: unknown): unknown {
+  const kind = configKinds().get(key);
+  if (!kind) throw unknownKey(key);
+  if (typeof value !== 'string') return value;
+  const r = parseOverride({ key, ...kind, default: undefined }, value);
+  if ('error' in r) throw new ConfigError(r.error);
+  return r.value;
+}
+
+/** `--set key=value` items → [key, typed value], each checked against the schema's keys. */
+export function parseSets(items: readonly string[]): [string, unknown][] {
+  return items.map((item) => {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--set takes key=value, got "${item}"`);
+    const key = item.slice(0, eq).trim();
+    return [key, parseOverrideFor(key, item.slice(eq + 1))];
+  });
+}
+
+/**
+ * A single-stage command's config (`veripo sft|grpo`): the run config schema's defaults with the same
+ * `--set` keys as `veripo run`, limited to the sections the stage reads.
+ */
+export function stageRunConfig(command: string, items: readonly string[], sections: readonly string[]): RunConfig {
+  const sets = parseSets(items);
+  for (const [key] of sets) {
+    if (!sections.some((s) => key === s || key.startsWith(`${s}.`))) throw new ConfigError(`--set ${key}: veripo ${command} reads ${sections.map((s) => (s.includes('.') || s === 'seed' ? s : `${s}.*`)).join(', ')}`);
+  }
+  // The schema's defaults, not a run preset's: a stage run alone starts from TRL-like defaults.
+  let doc: Plain = {};
+  for (const [k, v] of sets) doc = applySet(doc, k, v);
+  return parseRunConfig(doc, `veripo ${command} --set`);
+}
 
 /** Validate a config document; errors name each bad key with its dotted path. */
 export function parseRunConfig(raw: unknown, source = 'config'): RunConfig {
   const r = RunConfigSchema.safeParse(raw);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = r.error.issues.map((i) => {
+      const path = i.path.join('.');
+      if (i.code === 'unrecognized_keys') return i.keys.map((k) => `  ${unknownKey(path ? `${path}.${k}` : k).message}`).join('\n');
+      return `  ${path || '(root)'}: ${i.message}`;
+    });
     throw new ConfigError(`${source} is not a valid run config:\n${lines.join('\n')}`);
   }
   return r.data;
@@ -226,21 +209,10 @@ export function parseRunConfig(raw: unknown, source = 'config'): RunConfig {
 
 export function resolveRunConfig(opts: { preset?: string; file?: Plain; sets?: [string, unknown][]; source?: string }): RunConfig {
   const name = opts.preset ?? DEFAULT_PRESET;
-  const preset = PRESETS[name];
-  if (!preset) throw new ConfigError(`unknown preset "${name}" (known: ${Object.keys(PRESETS).join(', ')})`);
+  const preset = RUN_PRESETS[name];
+  if (!preset) throw new ConfigError(`unknown preset "${name}" (known: ${Object.keys(RUN_PRESETS).join(', ')})`);
   let doc: Plain = deepMerge({}, preset.config);
   if (opts.file) doc = deepMerge(doc, opts.file);
-  for (const [k, v] of opts.sets ?? []) doc = applySet(doc, k, v);
+  for (const [k, v] of opts.sets ?? []) doc = applySet(doc, k, parseOverrideFor(k, v));
   return parseRunConfig(doc, opts.source ?? `preset ${name}`);
-}
-
-/** Flatten to dotted keys: what the Runs form shows as defaults. */
-export function flattenConfig(obj: Plain, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (isPlain(v)) Object.assign(out, flattenConfig(v, key));
-    else out[key] = v;
-  }
-  return out;
 }

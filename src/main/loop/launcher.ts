@@ -7,7 +7,7 @@ import type { Db } from '../store';
 import * as store from '../store';
 import type { RunEvent } from '../../shared/events';
 import type { LoopStatus } from '../../shared/api';
-import { resolveRunConfig, parseSetValue, type RunConfig } from './config';
+import { resolveRunConfig, type RunConfig } from './config';
 
 export interface RunWorkerData {
   runId: number;
@@ -131,8 +131,8 @@ type RunRequest = { preset: string; overrides?: Record<string, unknown>; experim
 
 /** A preset + overrides (+ a config file) as one validated config; throws ConfigError. */
 export function runConfigFromPreset(args: RunRequest): RunConfig {
-  const sets = Object.entries(args.overrides ?? {}).map(([k, v]) => [k, typeof v === 'string' ? parseSetValue(v) : v] as [string, unknown]);
-  return resolveRunConfig({ preset: args.preset, file: args.file, sets });
+  // Text values (CLI --set, form inputs) are parsed by their key's kind inside resolveRunConfig.
+  return resolveRunConfig({ preset: args.preset, file: args.file, sets: Object.entries(args.overrides ?? {}) });
 }
 
 export function storeRun(db: Db, args: RunRequest, config: RunConfig): number {

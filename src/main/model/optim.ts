@@ -5,15 +5,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { Policy } from './policy';
 
-/** TRL's optimizer settings, shared by the GRPO and DPO configs (`grpo.adam_beta1`, `dpo.max_grad_norm`, …). */
-export const OPTIMIZER_CONFIG_FIELDS = {
-  adam_beta1: z.number().min(0).lt(1).default(0.9),
-  adam_beta2: z.number().min(0).lt(1).default(0.999),
-  adam_epsilon: z.number().positive().default(1e-8),
-  /** Decoupled (AdamW) weight decay on matrices; TRL's default is 0. */
-  weight_decay: z.number().min(0).default(0),
-  max_grad_norm: z.number().positive().default(1.0),
-};
 
 export function adamWFromConfig(
   policy: Policy,

@@ -3,6 +3,20 @@ import type { Db } from './db';
 import { parseJsonColumn, toJsonColumn } from './json';
 import type { Rollout } from '../../shared/api';
 
+/**
+ * A T-GRPO twin group (the same prompt, frames shuffled) is stored under its prompt's id with
+ * this suffix: the group key (step, prompt_id) then tells the twin apart from the ordered group.
+ */
+export const SHUFFLED_TWIN_SUFFIX = '#shuffled';
+
+export function twinPromptId(taskId: string): string {
+  return `${taskId}${SHUFFLED_TWIN_SUFFIX}`;
+}
+
+export function isShuffledTwin(promptId: string): boolean {
+  return promptId.endsWith(SHUFFLED_TWIN_SUFFIX);
+}
+
 export interface NewRollout {
   stage_id: number | null;
   step: number | null;

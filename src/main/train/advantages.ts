@@ -58,18 +58,6 @@ export function groupAdvantages(rewards: readonly number[], groupSize: number, s
 }
 
 /**
- * Separate weights for reinforcing above-average completions (positive advantage: "PSR") and
- * penalising below-average ones ("NSR"), as Zhu et al. 2025 ("The Surprising Effectiveness of
- * Negative Reinforcement in LLM Reasoning") split the policy gradient; W-REINFORCE is
- * positive 0.1, negative 1. Both 1 = plain GRPO; negative 0 trains only on the completions
- * that beat their group (close to rejection-sampling fine-tuning on the policy's own samples).
- */
-export function weightAdvantages(advantages: readonly number[], positive: number, negative: number): number[] {
-  if (!(positive >= 0) || !(negative >= 0)) throw new Error(`advantages.ts weightAdvantages: weights must be >= 0, got positive ${positive}, negative ${negative}`);
-  return advantages.map((a) => (a > 0 ? a * positive : a < 0 ? a * negative : 0));
-}
-
-/**
  * DAPO dynamic sampling: a group whose rewards are all equal has zero advantage for every
  * row and contributes no gradient, only noise in the token normaliser; drop it.
  * Returns one flag per row (true = keep), constant within each group.

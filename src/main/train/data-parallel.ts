@@ -12,7 +12,7 @@ import type { Policy } from '../model/policy';
 import type { PolicyConfig } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
 import { spawnEntryWorker } from '../worker-entry';
-import type { SftConfig } from './sft';
+import type { SftConfig } from './config';
 
 /** Rows [start, end) of a step's batch. */
 export interface RowRange {

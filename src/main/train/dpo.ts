@@ -5,8 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
-import type { HealthGuard } from './health';
+import { adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
 import type { Policy } from '../model/policy';
 import type { PolicyPrompt } from '../model/inputs';
 import { collate } from '../model/inputs';
@@ -14,6 +13,8 @@ import { mulberry32 } from '../model/sample';
 import { sequenceLogprobs } from '../model/forward';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
+import type { HealthGuard } from './health';
+import { DpoConfigSchema, type DpoConfigInput } from './config';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
 
@@ -121,29 +122,7 @@ export function dpoLoss(inp: DpoLossInputs, p: DpoLossParams): DpoLossOutput {
 // =========================================================================================
 // Config (TRL DPOConfig names; the run config nests it under `dpo.*`)
 
-export const DpoConfigSchema = z
-  .object({
-    beta: z.number().positive().default(0.1),
-    loss_type: z.enum(['sigmoid', 'ipo', 'hinge']).default('sigmoid'),
-    label_smoothing: z.number().min(0).max(0.5).default(0),
-    /** RPO: weight of the NLL of chosen completions; null = off (TRL default). */
-    rpo_alpha: z.number().min(0).nullable().default(null),
-    /** TRL's 1e-6 is tuned for 7B models; a small policy needs a larger step. */
-    learning_rate: z.number().positive().default(1e-5),
-    /** Pairs per optimizer step (TRL per_device_train_batch_size). */
-    // Upper bounds on counts and sizes: past them a typo exhausts memory or time.
-    batch_size: z.number().int().positive().max(1024).default(8),
-    /** Passes over the pairs (TRL num_train_epochs); `steps` (TRL max_steps) wins when set. */
-    epochs: z.number().int().positive().max(10_000).default(1),
-    steps: z.number().int().positive().max(1_000_000).nullable().default(null),
-    max_seconds: z.number().positive().nullable().default(null),
-    /** Completion tokens including <eos>, as GRPO's sampler counts them; longer ones are cut. null = whatever fits the model. */
-    max_completion_length: z.number().int().positive().max(4096).nullable().default(null),
-    ...OPTIMIZER_CONFIG_FIELDS,
-  })
-  .strict();
-export type DpoConfig = z.output<typeof DpoConfigSchema>;
-export type DpoConfigInput = z.input<typeof DpoConfigSchema>;
+
 
 // =========================================================================================
 // Trainer

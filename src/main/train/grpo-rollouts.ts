@@ -6,12 +6,14 @@ import type { PolicyPrompt } from '../model/inputs';
 import type { Policy } from '../model/policy';
 import { promptText, taskPrompt } from '../model/prompt';
 import type { Tokenizer } from '../model/tokenizer';
-import { isGrounded, parseClaims } from '../video/claims';
 import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
-import { dynamicSamplingKeep, groupAdvantages, temporalBonus, weightAdvantages } from './advantages';
-import type { GrpoConfig } from './grpo';
-import { computeRewards, findBlocks, isNeeded, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
+import { dynamicSamplingKeep, groupAdvantages, temporalBonus } from './advantages';
+import type { GrpoConfig } from './config';
+import { computeRewards, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
+
+/** An accuracy reward at or above this counts as correct for T-GRPO (numeric answers score in [0, 1]). */
+const CORRECT = 0.5;
 
 /** Completions sampled in one batch (see sampleGroups). */
 export const GENERATION_ROWS = 32;
@@ -57,37 +59,6 @@ export function shuffleFrames(prompt: PolicyPrompt, rand: () => number): PolicyP
   return { ...prompt, frames };
 }
 
-// Reading credit (reading_advantage): per-token advantages for the readings in <think>
-
-/**
- * The readings of a completion's <think> (retracted ones left out), each with whether the fact
- * log supports it and, when `needed` is given, whether the question needs it: a right reading
- * of a frame the question does not ask about counts as wrong.
- */
-export function gradedReadings(text: string, facts: FactLog, needed?: readonly NeededReading[] | null): { span: [number, number]; grounded: boolean }[] {
-  // The rewards' notion of the reasoning (extractThink): the first <think> block, else the whole text.
-  const think = findBlocks(text, 'think')[0];
-  const [start, end] = think ? [think.contentStart, think.contentEnd] : [0, text.length];
-  return parseClaims(text)
-    .filter((c) => !c.retracted && c.span[0] >= start && c.span[1] <= end)
-    .map((c) => ({ span: c.span, grounded: isGrounded(c, facts) && isNeeded(c, needed) }));
-}
-
-/**
- * Reading credit per completion token: the tokens of each reading get (grounded ? 1 : 0) -
- * baseline, every other token 0. The sequence advantage credits a whole chain for its answer,
- * so a frame misread in a chain that still ends right is reinforced with the rest; this credit
- * moves each reading by its own correctness. baseline: the step's grounded share, so readings
- * as good as the policy's average are left alone. spans: tokenizer.decodeWithSpans's.
- */
-export function readingCredit(spans: readonly ([number, number] | null)[], readings: readonly { span: [number, number]; grounded: boolean }[], baseline: number): number[] {
-  return spans.map((t) => {
-    if (!t) return 0;
-    const r = readings.find((x) => t[0] < x.span[1] && t[1] > x.span[0]);
-    return r ? (r.grounded ? 1 : 0) - baseline : 0;
-  });
-}
-
 export interface Sampled {
   task: TrainTask;
   prompt: PolicyPrompt;
@@ -100,10 +71,6 @@ export interface Sampled {
   truncated: boolean;
   parts: Record<RewardName, number>;
   reward: number;
-  /** Where each token landed in `text` (tokenizer.decodeWithSpans), for the reading credit. */
-  spans: ([number, number] | null)[];
-  /** Per-token reading credit (reading_advantage > 0 only). */
-  credit?: number[];
 }
 
 /** Prompts drawn without replacement from a shuffled epoch, reshuffled when used up. */
@@ -164,7 +131,7 @@ export function sampleGroups(src: RolloutSource, tasks: TrainTask[], round: numb
     const p = out.promptIndex[row]!;
     const shuffled = p >= tasks.length;
     const task = shuffled ? twinOf[p - tasks.length]! : tasks[p]!;
-    const { text, spans } = tokenizer.decodeWithSpans(tokens);
+    const text = tokenizer.decode(tokens);
     const { parts, total } = computeRewards(text, task.spec, cfg.reward_weights, {
       lengthTarget: cfg.length_target,
       lengthMax: cfg.length_max ?? undefined,
@@ -172,7 +139,7 @@ export function sampleGroups(src: RolloutSource, tasks: TrainTask[], round: numb
       facts: shuffled ? null : task.facts,
       needed: shuffled ? null : task.needed,
     });
-    return { task, prompt: prompts[p]!, shuffled, groupIndex: row % G, tokens, logprobs: out.logprobs[row]!, text, spans, truncated: out.truncated[row]!, parts, reward: total };
+    return { task, prompt: prompts[p]!, shuffled, groupIndex: row % G, tokens, logprobs: out.logprobs[row]!, text, truncated: out.truncated[row]!, parts, reward: total };
   });
 }
 
@@ -187,8 +154,6 @@ export interface StepRollouts {
   dropped: number;
   /** Ordered rows that received T-GRPO's temporal bonus. */
   bonusRows: number;
-  /** Share of graded readings that were right (reading_advantage > 0 only). */
-  groundedShare: number | null;
 }
 
 export function sampleStep(src: RolloutSource, step: number): StepRollouts {
@@ -216,8 +181,8 @@ export function sampleStep(src: RolloutSource, step: number): StepRollouts {
           continue;
         }
         const bonus = temporalBonus(
-          o.map((r) => r.parts.accuracy >= cfg.correct_threshold),
-          s.map((r) => r.parts.accuracy >= cfg.correct_threshold),
+          o.map((r) => r.parts.accuracy >= CORRECT),
+          s.map((r) => r.parts.accuracy >= CORRECT),
           cfg.temporal_alpha,
           cfg.temporal_mu,
         );
@@ -241,17 +206,6 @@ export function sampleStep(src: RolloutSource, step: number): StepRollouts {
     const keptRewards = ordered.filter((_, i) => keep[i]).map((r) => r.reward);
     if (keptRewards.length > 0) advantages.push(...groupAdvantages(keptRewards, G, cfg.scale_rewards));
   }
-  const weighted = weightAdvantages(advantages, cfg.positive_advantage_weight, cfg.negative_advantage_weight);
-  const advantageOf = new Map<Sampled, number>(trained.map((r, i) => [r, weighted[i]!]));
-  let groundedShare: number | null = null;
-  if (cfg.reading_advantage > 0) {
-    const graded = trained.map((r) => (r.task.facts ? gradedReadings(r.text, r.task.facts, r.task.needed) : []));
-    const all = graded.flat();
-    const baseline = all.length ? all.filter((g) => g.grounded).length / all.length : 0;
-    trained.forEach((r, i) => {
-      if (graded[i]!.length) r.credit = readingCredit(r.spans, graded[i]!, baseline);
-    });
-    groundedShare = baseline;
-  }
-  return { trained, logged, advantageOf, dropped, bonusRows, groundedShare };
+  const advantageOf = new Map<Sampled, number>(trained.map((r, i) => [r, advantages[i]!]));
+  return { trained, logged, advantageOf, dropped, bonusRows };
 }

@@ -5,8 +5,7 @@
 // advantages -> `num_iterations` clipped updates with the loss of grpo-loss.ts.
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { OPTIMIZER_CONFIG_FIELDS, adamWFromConfig, clippedStep, learningRateAt, policyGradients } from '../model/optim';
-import type { HealthGuard } from './health';
+import { adamWFromConfig, clippedStep, learningRateAt, policyGradients } from '../model/optim';
 import { collate } from '../model/inputs';
 import { stopGradient } from '../model/layers';
 import { sequenceLogprobs } from '../model/forward';
@@ -14,102 +13,14 @@ import type { Policy } from '../model/policy';
 import { mulberry32 } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
+import type { HealthGuard } from './health';
 import type { ScaleRewards } from './advantages';
+import { GrpoConfigSchema, usesReference, type GrpoConfig, type GrpoConfigInput } from './config';
 import { accumulateGradients, grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
 import { sampleStep, taskSampler, type RolloutSource, type Sampled, type TrainTask } from './grpo-rollouts';
 
-export const GrpoConfigSchema = z
-  .object({
-    /** Budget: optimizer steps, and/or wall-clock seconds (whichever ends first). */
-    // Upper bounds on counts and sizes: past them a typo (1e9) exhausts memory or time before anything is learned.
-    steps: z.number().int().positive().max(1_000_000).default(40),
-    max_seconds: z.number().positive().nullable().default(null),
-    /** Distinct prompts per step; each gets num_generations completions. */
-    per_step_prompts: z.number().int().positive().max(1024).default(4),
-    num_generations: z.number().int().min(2).max(256).default(8),
-    temperature: z.number().positive().default(1.0),
-    top_p: z.number().gt(0).max(1).default(1.0),
-    max_completion_length: z.number().int().positive().max(4096).default(128),
-    /** KL weight to the frozen reference. TRL defaults to 0; VerIPO and DeepSeekMath use a KL term (0.04). */
-    beta: z.number().min(0).default(0.04),
-    epsilon: z.number().positive().default(0.2),
-    /** Upper clip (DAPO clip-higher); null = epsilon, as TRL. */
-    epsilon_high: z.number().positive().nullable().default(null),
-    loss_type: z.enum(['grpo', 'bnpo', 'dr_grpo', 'dapo']).default('grpo'),
-    /** TRL also accepts booleans: true = group, false = none. */
-    scale_rewards: z
-      .union([z.enum(['group', 'batch', 'none']), z.boolean()])
-      .default('group')
-      .transform((v): ScaleRewards => (v === true ? 'group' : v === false ? 'none' : v)),
-    importance_sampling_level: z.enum(['token', 'sequence']).default('token'),
-    num_iterations: z.number().int().positive().max(64).default(1),
-    reward_weights: z
-      .object({ accuracy: z.number(), format: z.number(), length: z.number(), consistency: z.number(), grounding: z.number(), grounded_accuracy: z.number(), reading_recall: z.number() })
-      .partial()
-      .strict()
-      .default({}),
-    /** Length reward shape (only matters when reward_weights.length > 0): words of reasoning for full reward, hard cap. */
-    length_target: z.number().int().positive().max(4096).default(64),
-    length_max: z.number().int().positive().max(4096).nullable().default(null),
-    mask_truncated_completions: z.boolean().default(false),
-    /**
-     * Completions per forward/backward pass; a step's gradients accumulate over all of them
-     * (TRL's name). 4, not TRL's 8: eight 330-token scene-text rows grow the wasm heap to
-     * 1.9-2.3 GB (four: 1.0-1.3 GB), close to what tfjs-wasm can address.
-     */
-    per_device_train_batch_size: z.number().int().positive().max(1024).default(4),
-    /** TRL's 1e-6 is tuned for 7B models; a from-scratch small policy needs a larger step. */
-    learning_rate: z.number().positive().default(2e-5),
-    /**
-     * TRL's warmup_steps: the learning rate rises linearly over these steps, then stays
-     * (constant_with_warmup). A fresh Adam's first steps move every weight by about the full
-     * learning rate whatever its gradient's signal-to-noise; warmup keeps those steps small.
-     */
-    warmup_steps: z.number().int().min(0).max(1_000_000).default(0),
-    ...OPTIMIZER_CONFIG_FIELDS,
-    /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
-    dynamic_sampling: z.boolean().default(false),
-    /** Extra sampling rounds dynamic sampling may spend per step to refill the batch. */
-    dynamic_sampling_max_rounds: z.number().int().min(0).max(64).default(2),
-    /** Video-R1 T-GRPO: a second group on shuffled frames and the temporal bonus. */
-    temporal: z.boolean().default(false),
-    temporal_alpha: z.number().min(0).default(0.3),
-    temporal_mu: z.number().min(0).default(0.8),
-    /**
-     * Per-token credit for readings (0 = off, as TRL): each "frame F : … at X Y" or "… is not
-     * visible" reading in <think> adds reading_advantage * (right - the step's share of right
-     * readings) to its own tokens' advantage; right = grounded and one the gold chain makes.
-     * See gradedReadings and readingCredit.
-     */
-    reading_advantage: z.number().min(0).default(0),
-    /**
-     * Weights on positive and negative sequence advantages (both 1 = GRPO; not TRL keys).
-     * negative_advantage_weight 0 reinforces only completions that beat their group; see
-     * weightAdvantages.
-     */
-    positive_advantage_weight: z.number().min(0).default(1),
-    negative_advantage_weight: z.number().min(0).default(1),
-    /**
-     * Which weights GRPO updates (not a TRL key). gains_biases: only the 1-D parameters, the
-     * layer-norm gains and biases and every linear layer's bias (BitFit, LN-tuning): 8 321 of
-     * the small policy's 1.55 M weights. An RL episode carries about a bit of information, so
-     * a small trainable subset loses little of what RL can learn and cannot fit the few
-     * prompts of each step the way every matrix can; it also takes a larger learning rate
-     * (LoRA Without Regret).
-     */
-    trainable_parameters: z.enum(['all', 'gains_biases']).default('all'),
-    /** Accuracy reward at or above this counts as "correct" for T-GRPO (numeric answers score in [0, 1]). */
-    correct_threshold: z.number().min(0).max(1).default(0.5),
-  })
-  .strict();
-export type GrpoConfig = z.output<typeof GrpoConfigSchema>;
-export type GrpoConfigInput = z.input<typeof GrpoConfigSchema>;
 
-/** Names of the parameters GRPO leaves alone under trainable_parameters (see the config). */
-export function frozenParameterNames(shapes: Iterable<[string, readonly number[]]>, which: GrpoConfig['trainable_parameters']): string[] {
-  if (which === 'all') return [];
-  return [...shapes].filter(([, shape]) => shape.length !== 1).map(([name]) => name);
-}
+
 
 /** Learning rate of 1-based optimizer step `step`: linear warmup over warmup_steps, then constant. */
 export function warmedUpRate(step: number, c: Pick<GrpoConfig, 'learning_rate' | 'warmup_steps'>): number {
@@ -117,22 +28,26 @@ export function warmedUpRate(step: number, c: Pick<GrpoConfig, 'learning_rate' |
   return learningRateAt(step - 1, { lr: c.learning_rate, warmup: c.warmup_steps, total: Infinity, min_ratio: 1 });
 }
 
-export interface RolloutRow {
+/**
+ * One sampled completion as GRPO reports it, named as the rollouts table stores it (snake_case,
+ * `text` the completion, `prompt` the prompt text): the loop stores it with step and stage only.
+ */
+export interface GrpoRollout {
   step: number;
-  promptId: string;
-  taskId: string;
-  promptText: string;
-  groundTruth: string;
-  groupIndex: number;
+  task_id: string;
+  /** A T-GRPO twin: the same prompt with its frames shuffled. */
+  shuffled: boolean;
+  group_index: number;
+  prompt: string;
+  ground_truth: string;
   text: string;
+  /** The sampled token ids, EOS included when one was sampled. */
   tokens: number[];
-  tokenCount: number;
-  rewardParts: Record<string, number>;
   reward: number;
+  reward_parts: Record<string, number>;
   /** 0 for rows that are not trained on (shuffled T-GRPO groups, groups dropped by dynamic sampling). */
   advantage: number;
   truncated: boolean;
-  shuffled?: boolean;
 }
 
 export interface GrpoContext {
@@ -143,7 +58,7 @@ export interface GrpoContext {
   tasks: readonly TrainTask[];
   config: GrpoConfigInput;
   onEvent?: (ev: TrainEvent) => void;
-  onRollouts?: (rows: RolloutRow[]) => void;
+  onRollouts?: (rows: GrpoRollout[]) => void;
   shouldStop?: () => boolean;
   /** Checked after every step (./health); throws to stop a diverged stage. */
   health?: HealthGuard;
@@ -173,7 +88,8 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   const cfg = GrpoConfigSchema.parse(ctx.config);
   const { policy, tokenizer } = ctx;
   if (ctx.tasks.length === 0) throw new Error('grpo.ts runGrpo: no training tasks');
-  if (cfg.beta > 0 && !ctx.reference) throw new Error('grpo.ts runGrpo: config.beta > 0 needs a reference policy');
+  const kl = usesReference(cfg);
+  if (kl && !ctx.reference) throw new Error('grpo.ts runGrpo: config.beta > 0 needs a reference policy');
   const emit = ctx.onEvent ?? (() => {});
   const seed = ctx.seed ?? 0;
   const rand = mulberry32(seed ^ 0x9e3779b9);
@@ -190,11 +106,6 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   const t0 = performance.now();
   let step = 0;
   let stoppedBy: GrpoResult['stoppedBy'] = 'steps';
-  // policyGradients differentiates only trainable variables: freezing here is the whole subset.
-  const frozen = frozenParameterNames([...policy.params].map(([name, v]) => [name, v.shape]), cfg.trainable_parameters)
-    .map((name) => policy.params.get(name)!)
-    .filter((v) => v.trainable);
-  for (const v of frozen) v.trainable = false;
   try {
     while (step < cfg.steps) {
       // Yield so a worker thread can receive `stop` between steps.
@@ -211,26 +122,23 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
 
       // ---- generation + rewards --------------------------------------------------------
       const genStart = performance.now();
-      const { trained, logged, advantageOf: advOf, dropped, bonusRows, groundedShare } = sampleStep(src, step);
-      if (groundedShare !== null) metric(step, 'readings/grounded_share', groundedShare);
+      const { trained, logged, advantageOf: advOf, dropped, bonusRows } = sampleStep(src, step);
       const genSeconds = (performance.now() - genStart) / 1000;
 
       ctx.onRollouts?.(
         logged.map((r) => ({
           step,
-          promptId: r.shuffled ? `${r.task.id}#shuffled` : r.task.id,
-          taskId: r.task.id,
-          promptText: r.task.promptText,
-          groundTruth: r.task.spec.answer,
-          groupIndex: r.groupIndex,
+          task_id: r.task.id,
+          shuffled: r.shuffled,
+          group_index: r.groupIndex,
+          prompt: r.task.promptText,
+          ground_truth: r.task.spec.answer,
           text: r.text,
           tokens: r.tokens,
-          tokenCount: r.tokens.length,
-          rewardParts: r.parts,
           reward: r.reward,
+          reward_parts: r.parts,
           advantage: advOf.get(r) ?? 0,
           truncated: r.truncated,
-          ...(r.shuffled ? { shuffled: true } : {}),
         })),
       );
 
@@ -272,7 +180,6 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       emit({ type: 'progress', stage: 'grpo', step, total: cfg.steps });
     }
   } finally {
-    for (const v of frozen) v.trainable = true;
     optimizer.dispose();
   }
   return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
@@ -293,22 +200,15 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       return {
         batch,
         mask,
-        advantages: cfg.reading_advantage > 0 ? tokenAdvantages(part, adv.slice(start, end), batch.responseLen) : tf.tensor1d(adv.slice(start, end)),
+        advantages: tf.tensor1d(adv.slice(start, end)),
         // The reference never trains: its log-probs are computed once, outside the tape.
-        refLogps: cfg.beta > 0 && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null,
+        refLogps: kl && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null,
         oldLogps: null as tf.Tensor2D | null,
         weight: microBatchWeight(cfg.loss_type, { rows: part.length, totalRows: rows.length, tokens, totalTokens }),
         tokenShare: totalTokens > 0 ? tokens / totalTokens : 0,
       };
     });
     const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0 };
-    function tokenAdvantages(part: Sampled[], a: number[], len: number): tf.Tensor2D {
-      const out = new Float32Array(part.length * len);
-      part.forEach((r, b) => {
-        for (let j = 0; j < len; j++) out[b * len + j] = a[b]! + cfg.reading_advantage * (r.credit?.[j] ?? 0);
-      });
-      return tf.tensor2d(out, [part.length, len]);
-    }
     try {
       for (let it = 0; it < cfg.num_iterations; it++) {
         const stats = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0 };
@@ -360,7 +260,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     metric(step, 'clip_ratio/low_mean', sums.clipLow / n);
     metric(step, 'clip_ratio/high_mean', sums.clipHigh / n);
     metric(step, 'clip_ratio/region_mean', sums.clipRegion / n);
-    if (cfg.beta > 0) metric(step, 'kl', sums.kl / n);
+    if (kl) metric(step, 'kl', sums.kl / n);
     metric(step, 'ratio_mean', sums.ratio / n);
   }
 }

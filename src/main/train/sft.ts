@@ -19,73 +19,10 @@ import { AdamW, clippedStep, learningRateAt, policyGradients, type AdamWState } 
 import { emit, type TrainHooks } from '../model/worker-protocol';
 import { GradientPeer, combineShardGrads, shardRows, type RowRange, type ShardGradients } from './data-parallel';
 import type { HealthGuard } from './health';
+import type { SftConfig } from './config';
 
-export interface SftConfig {
-  learning_rate: number;
-  steps: number;
-  batch_size: number;
-  warmup_steps: number;
-  /** Final learning rate as a fraction of learning_rate. */
-  min_lr_ratio: number;
-  weight_decay: number;
-  max_grad_norm: number;
-  /** Relative weights of CoT variants used as targets (normalised; missing = 0). */
-  mix: Partial<Record<CotVariant, number>>;
-  /** Modalities cycled batch by batch (repeat one to weight it). */
-  modalities: Modality[];
-  /** Difficulties cycled over batches. */
-  difficulties: number[];
-  seed: number;
-  /**
-   * Threads that compute each batch's gradient (1 = this thread only; N = this thread and
-   * N-1 gradient peers, each on a slice of the rows). The wasm backend is single-threaded,
-   * so more threads are the only way SFT uses more cores. Results match up to float rounding.
-   */
-  workers: number;
-  /**
-   * Weight of an extra loss on the copy head's pointer alone (copy_head policies): its
-   * negative log-probability of each response token that was there to copy. Without it the
-   * gate shuts on the pointer wherever the pointer starts out worse than the vocabulary
-   * head, the pointer then gets no gradient there, and mappings only it can make (an
-   * option's words to its letter) stay at chance. 0 turns it off.
-   */
-  pointer_loss_weight: number;
-  /**
-   * Weight of the vocabulary head's own negative log-likelihood (copy_head policies), added
-   * to the mixture's. Where the pointer takes most of the gate, the mixture passes the
-   * vocabulary head little gradient, and a word it alone can produce (one computed from
-   * earlier steps) is learned slowly; this loss trains it on every token. 0 turns it off.
-   */
-  vocab_loss_weight: number;
-}
 
-/** Two threads when the machine has two cores to give, else one. */
-export function defaultSftWorkers(): number {
-  return availableParallelism() >= 2 ? 2 : 1;
-}
 
-// The small preset's recipe: 700 steps of batch 6 at 2e-3 on two threads, about ten minutes
-// on two cores (research/sft-cold-start.md has the accuracy and the alternatives). More
-// steps keep paying (1 000 steps reach higher val than 500); the learning rate matters most:
-// the policy first learns the chain templates and only later to copy names from the
-// question and read cells from the frames, and at 6e-3 it does not leave that plateau within
-// 600 steps while at 1e-3-2e-3 it copies names by step ~300.
-export const DEFAULT_SFT_CONFIG: SftConfig = {
-  learning_rate: 2e-3,
-  steps: 700,
-  batch_size: 6,
-  warmup_steps: 20,
-  min_lr_ratio: 0.1,
-  weight_decay: 0.01,
-  max_grad_norm: 1,
-  mix: { gold: 0.7, direct: 0.1, reflective: 0.2 },
-  modalities: ['text', 'image', 'video'],
-  difficulties: [1, 2, 3],
-  seed: 0,
-  workers: defaultSftWorkers(),
-  pointer_loss_weight: 0.5,
-  vocab_loss_weight: 1,
-};
 
 export function validateSftConfig(c: SftConfig): void {
   const bad = (field: string, why: string) => {

@@ -1,12 +1,14 @@
 import { describe, it, expect } from 'vitest';
-import { PRESETS, resolveRunConfig, applySet, parseSetValue, ConfigError, flattenConfig } from '../../../src/main/loop/config';
+import { resolveRunConfig, applySet, parseSets, stageRunConfig, ConfigError, configFields } from '../../../src/main/loop/config';
+import { RUN_PRESETS } from '../../../src/main/loop/presets';
+import { parseOverride } from '../../../src/shared/config-fields';
 import { planStages } from '../../../src/main/loop/veripo';
 import { createRunFromPreset } from '../../../src/main/loop/launcher';
 import { openDb, listRuns } from '../../../src/main/store';
 
 describe('run config', () => {
   it('every preset validates, and baselines differ from veripo only where they should', () => {
-    for (const name of Object.keys(PRESETS)) expect(() => resolveRunConfig({ preset: name })).not.toThrow();
+    for (const name of Object.keys(RUN_PRESETS)) expect(() => resolveRunConfig({ preset: name })).not.toThrow();
     const veripo = resolveRunConfig({ preset: 'veripo' });
     const grpo = resolveRunConfig({ preset: 'grpo' });
     expect(grpo.loop.method).toBe('grpo');
@@ -17,17 +19,13 @@ describe('run config', () => {
     expect(resolveRunConfig({ preset: 't-grpo' }).grpo.temporal).toBe(true);
   });
 
-  it('applies --set overrides with TRL names, parsing JSON values', () => {
+  it('applies --set overrides with TRL names, each parsed by its key\'s kind', () => {
     const c = resolveRunConfig({
       preset: 'smoke',
-      sets: [
-        ['grpo.loss_type', parseSetValue('dapo')],
-        ['grpo.epsilon_high', parseSetValue('0.28')],
-        ['dpo.beta', parseSetValue('0.2')],
-        ['loop.iterations', parseSetValue('3')],
-        ['grpo.mask_truncated_completions', parseSetValue('true')],
-      ],
+      sets: parseSets(['grpo.loss_type=dapo', 'grpo.epsilon_high=0.28', 'dpo.beta=0.2', 'loop.iterations=3', 'grpo.mask_truncated_completions=true', 'sft.modalities=["video","text"]', 'grpo.max_seconds=null']),
     });
+    expect(c.sft.modalities).toEqual(['video', 'text']);
+    expect(c.grpo.max_seconds).toBeNull();
     expect(c.grpo.loss_type).toBe('dapo');
     expect(c.grpo.epsilon_high).toBe(0.28);
     expect(c.dpo.beta).toBe(0.2);
@@ -45,11 +43,34 @@ describe('run config', () => {
     expect(() => applySet({}, 'a..b', 1)).toThrow(/bad key/);
   });
 
-  it('flattens to dotted keys for the Runs form', () => {
-    const flat = flattenConfig(resolveRunConfig({ preset: 'veripo' }) as unknown as Record<string, unknown>);
-    expect(flat['grpo.num_generations']).toBe(8);
-    expect(flat['dpo.beta']).toBe(0.1);
-    expect(flat['loop.discard_solved']).toBe(0.8);
+  it('refuses a fraction for an integer key, a word for a number, an unknown key and a bad pair, naming the key', () => {
+    expect(() => parseSets(['grpo.num_generations=2.5'])).toThrow(/grpo\.num_generations: expected an integer, got "2\.5"/);
+    expect(() => parseSets(['grpo.learning_rate=fast'])).toThrow(/grpo\.learning_rate: expected a number/);
+    expect(() => parseSets(['grpo.loss_type=ppo'])).toThrow(/grpo\.loss_type: expected one of grpo, bnpo, dr_grpo, dapo/);
+    expect(() => parseSets(['grpo.nonsense=1'])).toThrow(/unknown key "grpo\.nonsense"/);
+    expect(() => parseSets(['grpo.beta'])).toThrow(/key=value/);
+    // A config file's unknown key (an old name) is an error naming it too.
+    expect(() => resolveRunConfig({ file: { grpo: { warmup: 3 } } })).toThrow(/unknown key "grpo\.warmup"/);
+  });
+
+  it('single-stage commands take the run\'s keys, only of the sections they read', () => {
+    expect(stageRunConfig('grpo', ['grpo.beta=0'], ['grpo']).grpo.beta).toBe(0);
+    expect(() => stageRunConfig('grpo', ['dpo.beta=0.2'], ['grpo'])).toThrow(/--set dpo\.beta: veripo grpo reads grpo\.\*/);
+  });
+
+  it('gives the Runs form every key with its kind from the schema and the preset\'s value', () => {
+    const fields = new Map(configFields(resolveRunConfig({ preset: 'veripo' })).map((f) => [f.key, f]));
+    expect(fields.get('grpo.num_generations')).toMatchObject({ kind: 'integer', default: 8, nullable: false });
+    expect(fields.get('dpo.beta')).toMatchObject({ kind: 'number', default: 0.1 });
+    expect(fields.get('grpo.loss_type')).toMatchObject({ kind: 'enum', options: ['grpo', 'bnpo', 'dr_grpo', 'dapo'] });
+    expect(fields.get('grpo.epsilon_high')).toMatchObject({ kind: 'number', nullable: true, default: null });
+    expect(fields.get('loop.final_test')).toMatchObject({ kind: 'boolean', default: false });
+    expect(fields.get('sft.modalities')).toMatchObject({ kind: 'json' });
+    expect(fields.get('model.init_checkpoint')).toMatchObject({ kind: 'string', nullable: true, default: null });
+    expect(parseSets(['model.init_checkpoint=/tmp/ckpt'])).toEqual([['model.init_checkpoint', '/tmp/ckpt']]);
+    // The form's parser is the CLI's: the same field refuses the same text.
+    expect(parseOverride(fields.get('grpo.num_generations')!, '8.5')).toEqual({ error: 'grpo.num_generations: expected an integer, got "8.5"' });
+    expect(parseOverride(fields.get('grpo.epsilon_high')!, 'null')).toEqual({ value: null });
   });
 });
 

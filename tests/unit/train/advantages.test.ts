@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dynamicSamplingKeep, groupAdvantages, temporalBonus, unbiasedStd, weightAdvantages } from '../../../src/main/train/advantages';
+import { dynamicSamplingKeep, groupAdvantages, temporalBonus, unbiasedStd } from '../../../src/main/train/advantages';
 
 describe('groupAdvantages', () => {
   it('centres and scales by the group std (unbiased, + 1e-4) as TRL does', () => {
@@ -62,25 +62,3 @@ describe('temporalBonus (T-GRPO)', () => {
   });
 });
 
-describe('weightAdvantages (PSR / NSR split)', () => {
-  const a = groupAdvantages([1, 0, 0, 0, 1, 1, 0, 1], 4, 'group');
-
-  it('leaves GRPO unchanged at weights 1, 1', () => {
-    expect(weightAdvantages(a, 1, 1)).toEqual(a);
-  });
-
-  it('scales only the positive or only the negative side', () => {
-    // Group 1: one right of four -> +1.5, -0.5 x3 (std 0.5); group 2: three right -> +0.5 x3, -1.5.
-    const psr = weightAdvantages(a, 1, 0);
-    expect(psr.map((x) => +x.toFixed(3))).toEqual([1.5, 0, 0, 0, 0.5, 0.5, 0, 0.5].map((x) => +(x / 1.0002).toFixed(3)));
-    const w = weightAdvantages(a, 0.1, 1);
-    w.forEach((x, i) => expect(x).toBeCloseTo(a[i]! > 0 ? 0.1 * a[i]! : a[i]!, 12));
-    // A constant group stays at 0 whatever the weights.
-    expect(weightAdvantages(groupAdvantages([1, 1, 1, 1], 4, 'group'), 3, 3)).toEqual([0, 0, 0, 0]);
-  });
-
-  it('rejects negative weights', () => {
-    expect(() => weightAdvantages(a, -1, 1)).toThrow(/weights must be >= 0/);
-    expect(() => weightAdvantages(a, 1, Number.NaN)).toThrow(/weights must be >= 0/);
-  });
-});

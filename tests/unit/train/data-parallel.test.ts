@@ -6,7 +6,8 @@ import { presetConfig } from '../../../src/main/model/config';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
 import { policyGradients } from '../../../src/main/model/optim';
 import type { Tokenizer } from '../../../src/main/model/tokenizer';
-import { DEFAULT_SFT_CONFIG, runSft, sftBatch, sftDataParallelGradients, sftLoss, validateSftConfig, type SftConfig } from '../../../src/main/train/sft';
+import { DEFAULT_SFT_CONFIG, type SftConfig } from '../../../src/main/train/config';
+import { runSft, sftBatch, sftDataParallelGradients, sftLoss, validateSftConfig } from '../../../src/main/train/sft';
 import { GradientPeer, shardRows } from '../../../src/main/train/data-parallel';
 
 const tokenizer = benchmarkTokenizer();

@@ -6,7 +6,8 @@ import { createPolicy } from '../../../src/main/model/policy';
 import { presetConfig } from '../../../src/main/model/config';
 import type { PolicyPrompt } from '../../../src/main/model/inputs';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
-import { DpoConfigSchema, encodeCompletion, runDpo, type DpoPair } from '../../../src/main/train/dpo';
+import { DpoConfigSchema } from '../../../src/main/train/config';
+import { encodeCompletion, runDpo, type DpoPair } from '../../../src/main/train/dpo';
 import type { TrainEvent } from '../../../src/main/model/worker-protocol';
 import { NonFiniteLossError } from '../../../src/main/model/optim';
 

@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GrpoConfigSchema, warmedUpRate } from '../../../src/main/train/grpo';
+import { GrpoConfigSchema } from '../../../src/main/train/config';
+import { warmedUpRate } from '../../../src/main/train/grpo';
 import { stopGradient } from '../../../src/main/model/layers';
-import { gradedReadings, readingCredit } from '../../../src/main/train/grpo-rollouts';
 import { grpoLoss, maskTruncated, type GrpoLossParams, type GrpoLossType } from '../../../src/main/train/grpo-loss';
-import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
-import type { FactLog } from '../../../src/main/video/scene';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -200,45 +198,6 @@ describe('grpoLoss', () => {
 
   it('beta > 0 without a reference is an error, not a silent zero', () => {
     expect(() => run([[-1]], [[-1]], null, [1], [[1]], { beta: 0.1 })).toThrow(/refLogps is null/);
-  });
-});
-
-describe('reading credit (reading_advantage)', () => {
-  // One red square: at (1, 2) in frame 1, absent from frame 2.
-  const facts: FactLog = {
-    frameCount: 2, gridW: 4, gridH: 4, cellSize: 8, events: [],
-    objects: [{ id: 0, color: 'red', shape: 'square' } as FactLog['objects'][number]],
-    frames: [[{ id: 0, x: 1, y: 2 } as FactLog['frames'][number][number]], []],
-  };
-  const words = ['frame', '1', '2', ':', 'red', 'square', 'at', 'is', 'not', 'visible', '.', 'so', 'the', 'answer', 'B', 'wait', ','];
-  const tok = new Tokenizer([...SPECIAL_TOKENS, ...words]);
-
-  it('grades each reading inside <think>, absences included; retracted readings and the answer are left out', () => {
-    const text = '<think> frame 1 : red square at 1 2 . frame 2 : red square at 1 2 . wait , frame 2 : red square is not visible . frame 1 : red square is not visible . </think><answer>frame 1 : red square at 1 2</answer>';
-    expect(gradedReadings(text, facts).map((r) => [text.slice(...r.span), r.grounded])).toEqual([
-      ['frame 1 : red square at 1 2', true],
-      ['frame 2 : red square is not visible', true],
-      ['frame 1 : red square is not visible', false],
-    ]);
-  });
-
-  it('with the needed readings, a right reading of a frame the question does not ask about counts as wrong', () => {
-    const text = '<think> frame 1 : red square at 1 2 . frame 2 : red square is not visible . </think><answer>B</answer>';
-    expect(gradedReadings(text, facts).map((r) => r.grounded)).toEqual([true, true]);
-    expect(gradedReadings(text, facts, [{ frame: 1, color: 'red', shape: 'square' }]).map((r) => r.grounded)).toEqual([true, false]);
-  });
-
-  it('credits (grounded - baseline) to the tokens of each reading and 0 to the rest', () => {
-    const ids = tok.encode('<think> frame 1 : red square at 1 2 . frame 1 : red square is not visible . so the answer is B </think><answer>B</answer>');
-    const { text, spans } = tok.decodeWithSpans([...ids, tok.eosId]);
-    const credit = readingCredit(spans, gradedReadings(text, facts), 0.75);
-    const at = (from: number, n: number) => credit.slice(from, from + n);
-    expect(credit[0]).toBe(0); // <think>
-    expect(at(1, 8)).toEqual(new Array(8).fill(0.25)); // frame 1 : red square at 1 2 — right
-    expect(credit[9]).toBe(0); // .
-    expect(at(10, 8)).toEqual(new Array(8).fill(-0.75)); // frame 1 : red square is not visible — wrong
-    expect(credit.slice(18).every((c) => c === 0)).toBe(true); // the conclusion, answer and <eos>
-    expect(credit.length).toBe(ids.length + 1);
   });
 });
 

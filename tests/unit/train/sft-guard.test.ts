@@ -10,7 +10,8 @@ import { presetConfig } from '../../../src/main/model/config';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
 import { loadCheckpoint } from '../../../src/main/model/checkpoint';
 import { weightNorm } from '../../../src/main/model/optim';
-import { DEFAULT_SFT_CONFIG, runSft, type SftProgress } from '../../../src/main/train/sft';
+import { DEFAULT_SFT_CONFIG } from '../../../src/main/train/config';
+import { runSft, type SftProgress } from '../../../src/main/train/sft';
 import { createHealthGuard, DEFAULT_HEALTH_CONFIG, TrainingDivergedError } from '../../../src/main/train/health';
 import { saveStageProgress, latestStageProgress, clearStageProgress } from '../../../src/main/loop/stage-checkpoint';
 

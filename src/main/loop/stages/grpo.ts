@@ -5,8 +5,9 @@ import type { Tokenizer } from '../../model/tokenizer';
 import type { TrainEvent } from '../../model/worker-protocol';
 import * as store from '../../store';
 import type { Db } from '../../store';
-import { runGrpo, type RolloutRow } from '../../train/grpo';
+import { runGrpo, type GrpoRollout } from '../../train/grpo';
 import { trainTaskOf } from '../../train/grpo-rollouts';
+import { usesReference } from '../../train/config';
 import type { HealthGuard } from '../../train/health';
 import type { Task } from '../../video';
 import type { LoopContext } from './context';
@@ -27,7 +28,7 @@ export interface GrpoStageInput {
 export async function grpoStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, input: GrpoStageInput): Promise<Record<string, unknown>> {
   const { db, runId, config } = ctx;
   const { pool, stageId, stepBase } = input;
-  const reference = config.grpo.beta > 0 ? clonePolicy(policy, { trainable: false }) : null;
+  const reference = usesReference(config.grpo) ? clonePolicy(policy, { trainable: false }) : null;
   try {
     const r = await runGrpo({
       policy,
@@ -47,25 +48,18 @@ export async function grpoStage(ctx: LoopContext, policy: Policy, tokenizer: Tok
   }
 }
 
-export function storeRollouts(db: Db, runId: number, stageId: number, stepBase: number, rows: RolloutRow[]): void {
+/** A GRPO step's rollouts into the store; a T-GRPO twin is told apart by its group key alone (twinPromptId). */
+export function storeRollouts(db: Db, runId: number, stageId: number, stepBase: number, rows: GrpoRollout[]): void {
   store.insertRollouts(
     db,
     runId,
-    rows.map((r) => ({
+    rows.map(({ step, shuffled, tokens, ...r }) => ({
+      ...r,
       stage_id: stageId,
-      step: stepBase + r.step,
-      prompt_id: r.shuffled ? `${r.promptId}#shuffled` : r.promptId,
-      task_id: r.taskId,
-      group_index: r.groupIndex,
-      prompt: r.promptText,
-      ground_truth: r.groundTruth,
-      text: r.text,
-      token_count: r.tokenCount,
-      reward: r.reward,
-      reward_parts: r.rewardParts,
-      advantage: r.advantage,
-      truncated: r.truncated,
-      meta: r.shuffled ? { shuffled: true } : null,
+      step: stepBase + step,
+      prompt_id: shuffled ? store.twinPromptId(r.task_id) : r.task_id,
+      token_count: tokens.length,
+      meta: null,
     })),
   );
 }

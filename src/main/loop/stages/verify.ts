@@ -15,7 +15,7 @@ export async function verifyStage(ctx: LoopContext, stageId: number, grpoStageId
   const { db, runId, config } = ctx;
   const rubric = await loadRubricRef(resolveRubricRef(db, config.verifier.rubric));
   if (!config.verifier.judge) rubric.checks.judge.enabled = false;
-  const rows = store.rolloutsForStage(db, grpoStageId).filter((r) => !(r.meta as { shuffled?: boolean } | null)?.shuffled);
+  const rows = store.rolloutsForStage(db, grpoStageId).filter((r) => !store.isShuffledTwin(r.prompt_id));
   const tasks = new Map<string, Task>();
   const taskOf = (id: string | null) => {
     if (!id) return null;

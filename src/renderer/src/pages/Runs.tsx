@@ -2,51 +2,13 @@
 // stop every run in the database that is training, wherever it was started (components/LiveRun).
 import { useEffect, useMemo, useState } from 'react';
 import { api } from '../client';
+import type { Preset, RunSummary } from '../../../shared/api';
+import { parseOverride, type ConfigField as Field } from '../../../shared/config-fields';
 import { ErrorNote, fmtDuration, useApi, useInterval } from '../lib';
 import { LiveRun } from '../components/LiveRun';
 
-type Leaf = string | number | boolean;
 /** Config sections unfolded by default: the ones a researcher tunes most. */
 const OPEN_SECTIONS = ['grpo', 'loop'];
-interface Field {
-  key: string;
-  default: unknown;
-  type: 'number' | 'string' | 'boolean' | 'other';
-}
-
-/** {grpo:{beta:0.04}} → [{key:'grpo.beta', default:0.04, type:'number'}]; arrays and null stay whole. */
-export function flattenConfig(obj: Record<string, unknown>, prefix = ''): Field[] {
-  const out: Field[] = [];
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...flattenConfig(v as Record<string, unknown>, key));
-    else out.push({ key, default: v, type: typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : typeof v === 'string' ? 'string' : 'other' });
-  }
-  return out;
-}
-
-/** Parse one override as typed by the user against the default's type; returns an error text or the value. */
-export function parseOverride(field: Field, raw: string): { value?: Leaf; error?: string } {
-  const s = raw.trim();
-  if (field.type === 'number') {
-    const n = Number(s);
-    if (s === '' || !Number.isFinite(n)) return { error: `${field.key}: expected a number, got "${raw}"` };
-    // Counts (steps, sizes, generations…) must be whole numbers; other numbers may be fractional.
-    if (Number.isInteger(field.default) && !Number.isInteger(n) && /(steps|size|epochs|iterations|num_|seed|length|rounds|per_step|max_pairs)/i.test(field.key.split('.').pop()!)) {
-      return { error: `${field.key}: expected an integer, got ${s}` };
-    }
-    return { value: n };
-  }
-  if (field.type === 'boolean') {
-    if (s !== 'true' && s !== 'false') return { error: `${field.key}: expected true or false` };
-    return { value: s === 'true' };
-  }
-  if (field.type === 'other') {
-    // Arrays / null: pass JSON through as a string, the server's schema decides.
-    return { value: s };
-  }
-  return { value: s };
-}
 
 export function RunsPage() {
   const presets = useApi(() => api.listPresets({}), []);
@@ -116,7 +78,7 @@ export function RunsPage() {
   );
 }
 
-function StartForm({ presets, loading, error, onStarted }: { presets: { name: string; description: string; config: Record<string, unknown> }[]; loading: boolean; error: Error | null; onStarted: (id: number) => void }) {
+function StartForm({ presets, loading, error, onStarted }: { presets: Preset[]; loading: boolean; error: Error | null; onStarted: (id: number) => void }) {
   const [preset, setPreset] = useState('');
   const [values, setValues] = useState<Record<string, string>>({});
   const [experiment, setExperiment] = useState('');
@@ -128,14 +90,14 @@ function StartForm({ presets, loading, error, onStarted }: { presets: { name: st
     if (!preset && presets[0]) setPreset(presets[0].name);
   }, [presets, preset]);
   const current = presets.find((p) => p.name === preset);
-  const fields = useMemo(() => (current ? flattenConfig(current.config) : []), [current]);
+  const fields = useMemo(() => current?.fields ?? [], [current]);
   const errors = useMemo(() => {
     const out: Record<string, string> = {};
     for (const f of fields) {
       const raw = values[f.key];
       if (raw == null || raw === '') continue;
       const r = parseOverride(f, raw);
-      if (r.error) out[f.key] = r.error;
+      if ('error' in r) out[f.key] = r.error;
     }
     return out;
   }, [fields, values]);
@@ -152,11 +114,12 @@ function StartForm({ presets, loading, error, onStarted }: { presets: { name: st
   const start = async () => {
     setServerError(null);
     setStarted(null);
-    const overrides: Record<string, Leaf> = {};
+    // Sent as typed: the server parses text the same way (one parser), so both agree.
+    const overrides: Record<string, string> = {};
     for (const f of fields) {
       const raw = values[f.key];
       if (raw == null || raw === '') continue;
-      overrides[f.key] = parseOverride(f, raw).value!;
+      overrides[f.key] = raw;
     }
     setBusy(true);
     try {
@@ -213,19 +176,22 @@ function StartForm({ presets, loading, error, onStarted }: { presets: { name: st
                 {list.map((f) => (
                   <label key={f.key} className={errors[f.key] ? 'field invalid' : 'field'}>
                     <span className="mono">{f.key}</span>
-                    {f.type === 'boolean' ? (
+                    {f.kind === 'boolean' || f.kind === 'enum' ? (
                       <select aria-label={f.key} value={values[f.key] ?? ''} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}>
                         <option value="">default ({String(f.default)})</option>
-                        <option value="true">true</option>
-                        <option value="false">false</option>
+                        {(f.kind === 'boolean' ? ['true', 'false'] : f.options ?? []).map((o) => (
+                          <option key={o} value={o}>
+                            {o}
+                          </option>
+                        ))}
                       </select>
                     ) : (
                       <input
                         aria-label={f.key}
                         aria-invalid={errors[f.key] ? true : undefined}
-                        inputMode={f.type === 'number' ? 'decimal' : undefined}
+                        inputMode={f.kind === 'number' ? 'decimal' : f.kind === 'integer' ? 'numeric' : undefined}
                         value={values[f.key] ?? ''}
-                        placeholder={f.type === 'other' ? JSON.stringify(f.default) : String(f.default)}
+                        placeholder={f.kind === 'json' ? JSON.stringify(f.default) : String(f.default)}
                         onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
                       />
                     )}

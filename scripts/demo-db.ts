@@ -16,8 +16,8 @@ import {
   type MetricPoint,
   type NewRollout,
   type NewPair,
-} from '../../src/main/store';
-import { mulberry32 } from '../../src/main/video/prng';
+} from '../src/main/store';
+import { mulberry32 } from '../src/main/video/prng';
 
 /** Deterministic PRNG (the benchmark's mulberry32) so the demo DB is the same every time. */
 const rng = mulberry32;
