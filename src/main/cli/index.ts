@@ -11,8 +11,9 @@ import { command as exportCmd } from './export';
 import { command as bench } from './bench';
 import { command as sft } from './sft';
 import { command as grpo } from './grpo';
+import { command as dpo } from './dpo';
 
-const COMMANDS: CliCommand[] = [run, runs, verify, importCmd, exportCmd, tasks, sft, grpo, bench, serve];
+const COMMANDS: CliCommand[] = [run, runs, verify, importCmd, exportCmd, tasks, sft, grpo, dpo, bench, serve];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

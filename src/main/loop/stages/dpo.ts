@@ -9,6 +9,21 @@ import { runDpo, type DpoPair } from '../../train/dpo';
 import type { HealthGuard } from '../../train/health';
 import { taskFromId } from '../tasks';
 import type { LoopContext } from './context';
+import type { Pair } from '../../../shared/api';
+
+/**
+ * Stored preference pairs -> DPO pairs: each prompt is re-encoded from its benchmark task, so
+ * the policy sees the frames and tokens the completions answered. Pairs without a task are skipped.
+ */
+export function dpoPairsFromStored(stored: readonly Pick<Pair, 'meta' | 'chosen_text' | 'rejected_text'>[], tokenizer: Tokenizer): DpoPair[] {
+  const pairs: DpoPair[] = [];
+  for (const p of stored) {
+    const taskId = (p.meta as { task_id?: string } | null)?.task_id;
+    if (!taskId) continue;
+    pairs.push({ prompt: taskPrompt(taskFromId(taskId), tokenizer), chosen: p.chosen_text, rejected: p.rejected_text });
+  }
+  return pairs;
+}
 
 export async function dpoStage(
   ctx: LoopContext,
@@ -20,13 +35,7 @@ export async function dpoStage(
   health?: HealthGuard,
 ): Promise<Record<string, unknown>> {
   const { db, runId, config } = ctx;
-  const stored = store.pairsForTraining(db, runId, verifyStageId);
-  const pairs: DpoPair[] = [];
-  for (const p of stored) {
-    const taskId = (p.meta as { task_id?: string } | null)?.task_id;
-    if (!taskId) continue;
-    pairs.push({ prompt: taskPrompt(taskFromId(taskId), tokenizer), chosen: p.chosen_text, rejected: p.rejected_text });
-  }
+  const pairs = dpoPairsFromStored(store.pairsForTraining(db, runId, verifyStageId), tokenizer);
   if (pairs.length === 0) {
     ctx.emit({ type: 'log', level: 'warn', message: 'dpo: the verifier found no preference pairs; skipping the update' });
     return { pairs: 0, steps: 0 };
