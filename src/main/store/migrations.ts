@@ -150,4 +150,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX run_logs_run ON run_logs(run_id, id);
   `,
+  // 5: the listing orders by stage before step, so two stages that drew the same prompt at the
+  // same step keep their prompt groups apart instead of interleaving them.
+  `
+  DROP INDEX rollouts_page;
+  CREATE INDEX rollouts_page_stage ON rollouts(run_id, stage_id, step, prompt_id, group_index, id);
+  `,
 ];

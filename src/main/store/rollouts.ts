@@ -138,7 +138,7 @@ export function queryRollouts(db: Db, q: RolloutQuery): { total: number; rollout
   const clause = where.join(' AND ');
   const total = (db.prepare(`SELECT COUNT(*) AS n FROM rollouts r WHERE ${clause}`).get(...params) as { n: number }).n;
   const rows = db
-    .prepare(`SELECT r.* FROM rollouts r WHERE ${clause} ORDER BY r.step, r.prompt_id, r.group_index, r.id LIMIT ? OFFSET ?`)
+    .prepare(`SELECT r.* FROM rollouts r WHERE ${clause} ORDER BY r.stage_id, r.step, r.prompt_id, r.group_index, r.id LIMIT ? OFFSET ?`)
     .all(...params, q.limit, q.offset) as RolloutRow[];
   return { total, rollouts: rows.map(toRollout) };
 }
@@ -176,19 +176,18 @@ export function rolloutSteps(db: Db, runId: number) {
     .all(runId) as { stage_id: number | null; kind: string | null; iteration: number | null; step: number | null; count: number }[];
 }
 
-/** Where a rollout sits in its run's unfiltered listing (step, prompt, group index): deep links open it there. */
+/** Where a rollout sits in its run's unfiltered listing (stage, step, prompt, group index): deep links open it there. */
 export function locateRollout(db: Db, rolloutId: number): { run_id: number; index: number } | null {
-  const r = db.prepare('SELECT run_id, step, prompt_id, group_index, id FROM rollouts WHERE id = ?').get(rolloutId) as
-    | { run_id: number; step: number | null; prompt_id: string; group_index: number; id: number }
+  const r = db.prepare('SELECT run_id, stage_id, step, prompt_id, group_index, id FROM rollouts WHERE id = ?').get(rolloutId) as
+    | { run_id: number; stage_id: number | null; step: number | null; prompt_id: string; group_index: number; id: number }
     | undefined;
   if (!r) return null;
-  // SQLite sorts NULL first: a NULL step comes before every number.
+  // SQLite sorts NULL first; ids and steps are never negative, so -1 stands in for NULL in the comparison.
   const { n } = db
     .prepare(
-      `SELECT COUNT(*) AS n FROM rollouts WHERE run_id = ? AND (
-         (step IS NOT ? AND (? IS NOT NULL AND (step IS NULL OR step < ?)))
-         OR (step IS ? AND (prompt_id < ? OR (prompt_id = ? AND (group_index < ? OR (group_index = ? AND id < ?))))))`,
+      `SELECT COUNT(*) AS n FROM rollouts WHERE run_id = ?
+         AND (COALESCE(stage_id, -1), COALESCE(step, -1), prompt_id, group_index, id) < (?, ?, ?, ?, ?)`,
     )
-    .get(r.run_id, r.step, r.step, r.step, r.step, r.prompt_id, r.prompt_id, r.group_index, r.group_index, r.id) as { n: number };
+    .get(r.run_id, r.stage_id ?? -1, r.step ?? -1, r.prompt_id, r.group_index, r.id) as { n: number };
   return { run_id: r.run_id, index: n };
 }

@@ -57,9 +57,18 @@ describe('deep links to a rollout', () => {
     const { openDb: open, createRun: create, insertRollouts, queryRollouts, locateRollout } = await import('../../../src/main/store');
     const db = open(':memory:');
     const runId = create(db, { experiment: 'e', config: {}, seed: 0, status: 'finished' });
-    const row = (step: number | null, prompt: string, g: number) => ({ stage_id: null, step, prompt_id: prompt, task_id: null, group_index: g, prompt: 'q', ground_truth: null, text: 't', token_count: 1, reward: null, reward_parts: null, truncated: false, verdict: null, meta: null });
+    const { startStage } = await import('../../../src/main/store');
+    const s1 = startStage(db, runId, 1, 0, 'grpo');
+    const s2 = startStage(db, runId, 3, 1, 'grpo');
+    const row = (step: number | null, prompt: string, g: number, stage: number | null = null) => ({ stage_id: stage, step, prompt_id: prompt, task_id: null, group_index: g, prompt: 'q', ground_truth: null, text: 't', token_count: 1, reward: null, reward_parts: null, truncated: false, verdict: null, meta: null });
     insertRollouts(db, runId, [row(2, 'b', 1), row(1, 'z', 0), row(null, 'a', 0), row(2, 'b', 0), row(2, 'a', 3), row(1, 'z', 0)]);
+    // Two stages that drew the same prompt at the same step: each stage's group stays contiguous.
+    insertRollouts(db, runId, [row(0, 'p', 0, s2), row(0, 'p', 0, s1), row(0, 'p', 1, s2), row(0, 'p', 1, s1), row(null, 'a', 0, s1)]);
     const listed = queryRollouts(db, { run_id: runId, offset: 0, limit: 100 }).rollouts;
+    expect(listed.map((r) => `${r.stage_id ?? '-'}:${r.step ?? '-'}:${r.prompt_id}:${r.group_index}`)).toEqual([
+      '-:-:a:0', '-:1:z:0', '-:1:z:0', '-:2:a:3', '-:2:b:0', '-:2:b:1',
+      `${s1}:-:a:0`, `${s1}:0:p:0`, `${s1}:0:p:1`, `${s2}:0:p:0`, `${s2}:0:p:1`,
+    ]);
     for (const [i, r] of listed.entries()) expect(locateRollout(db, r.id)).toEqual({ run_id: runId, index: i });
     expect(locateRollout(db, 999)).toBeNull();
   });

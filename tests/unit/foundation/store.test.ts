@@ -188,7 +188,7 @@ describe('migrations', () => {
     const db = openDb(file);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBeGreaterThan(1);
-    expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'rollouts_page'`).get()).toBeTruthy();
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'rollouts_page_stage'`).get()).toBeTruthy();
     expect(db.prepare('SELECT name FROM experiments').all()).toEqual([{ name: 'old' }]);
     db.close();
   });

@@ -10,6 +10,8 @@ import { usePagedList } from '../pagedList';
 import { GroupView, flag } from '../components/GroupView';
 
 const PAGE = 200;
+
+const sameGroup = (a: Rollout, b: Rollout) => a.stage_id === b.stage_id && a.step === b.step && a.prompt_id === b.prompt_id;
 const ROW_H = 34;
 type Tri = '' | 'yes' | 'no';
 
@@ -88,7 +90,7 @@ export function RolloutsPage() {
     window.history.replaceState(null, '', `#/rollouts?${q}`);
   }, [runId, selected, at]);
 
-  // The group of the selected row: neighbours with the same prompt (rows are ordered by step, prompt, group index).
+  // The group of the selected row: neighbours from the same stage, step and prompt (rows are ordered by stage, step, prompt, group index).
   const group = useMemo(() => {
     if (selected == null) return [];
     const r = at(selected);
@@ -96,12 +98,12 @@ export function RolloutsPage() {
     const out: Rollout[] = [r];
     for (let i = selected - 1; i >= 0; i--) {
       const o = at(i);
-      if (!o || o.prompt_id !== r.prompt_id || o.step !== r.step) break;
+      if (!o || !sameGroup(o, r)) break;
       out.unshift(o);
     }
     for (let i = selected + 1; total != null && i < total; i++) {
       const o = at(i);
-      if (!o || o.prompt_id !== r.prompt_id || o.step !== r.step) break;
+      if (!o || !sameGroup(o, r)) break;
       out.push(o);
     }
     return out;
@@ -120,7 +122,7 @@ export function RolloutsPage() {
       const key = e.key;
       const groupOf = (i: number) => {
         const r = at(i);
-        return r ? `${r.step}|${r.prompt_id}` : null;
+        return r ? `${r.stage_id}|${r.step}|${r.prompt_id}` : null;
       };
       let next: number | null = null;
       if (key === 'j' || key === 'ArrowDown') next = Math.min(n - 1, cur + 1);
@@ -149,7 +151,7 @@ export function RolloutsPage() {
       const r = at(i);
       if (!r) return null;
       const prev = i > 0 ? at(i - 1) : null;
-      const first = !prev || prev.prompt_id !== r.prompt_id || prev.step !== r.step;
+      const first = !prev || !sameGroup(prev, r);
       const correct = flag(r, 'correct');
       const consistent = flag(r, 'consistent');
       return (
