@@ -78,6 +78,11 @@ export interface GenerateOptions {
   top_p?: number;
   max_completion_length: number;
   seed?: number;
+  /**
+   * One seed per prompt: each prompt's rows draw from their own stream, so a group's samples
+   * do not depend on which other prompts share the batch (or the thread). Replaces `seed`.
+   */
+  seeds?: readonly number[];
   eosId: number;
   padId?: number;
   /** false = recompute the whole prefix every step (for benchmarks and equality tests). */
@@ -102,6 +107,8 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   const padId = opts.padId ?? 0;
   const useCache = opts.useCache ?? true;
   const rand = mulberry32(opts.seed ?? 0);
+  if (opts.seeds && opts.seeds.length !== prompts.length) throw new Error(`generate: ${opts.seeds.length} seeds for ${prompts.length} prompts`);
+  const groupRands = opts.seeds?.map((s) => mulberry32(s)) ?? null;
   const rows: PolicyPrompt[] = [];
   const promptIndex: number[] = [];
   prompts.forEach((pr, i) => {
@@ -184,7 +191,8 @@ export function generate(policy: Policy, prompts: readonly PolicyPrompt[], opts:
   for (let step = 0; step < maxLen; step++) {
     const fed = new Int32Array(B);
     for (let b = 0; b < B; b++) {
-      const u = rand(); // drawn for every row so streams do not depend on which rows finished
+      // Drawn for every row so streams do not depend on which rows finished.
+      const u = groupRands ? groupRands[promptIndex[b]!]!() : rand();
       if (done[b]) {
         fed[b] = padId;
         continue;

@@ -17,6 +17,15 @@ export const OPTIMIZER_CONFIG_FIELDS = {
   max_grad_norm: z.number().positive().default(1.0),
 };
 
+/**
+ * `sft.workers`, `grpo.workers`, `dpo.workers`: threads a stage computes on. 1 = this thread;
+ * N = this thread and N-1 gradient peers (./data-parallel), each computing the gradient of its
+ * share of every batch (and, in GRPO, sampling its share of the groups). The wasm backend is
+ * single-threaded, so more threads are the only way a stage uses more cores. Results match
+ * one thread up to float rounding. Not part of any cache key. Default 2 with 2+ cores.
+ */
+const WORKERS_FIELD = z.number().int().min(1).max(64).default(() => defaultWorkers());
+
 // SFT
 
 export interface SftConfig {
@@ -58,8 +67,8 @@ export interface SftConfig {
   vocab_loss_weight: number;
 }
 
-/** Two threads when the machine has two cores to give, else one. */
-export function defaultSftWorkers(): number {
+/** Two threads when the machine has two cores to give, else one (`sft.workers`, `grpo.workers`, `dpo.workers`). */
+export function defaultWorkers(): number {
   return availableParallelism() >= 2 ? 2 : 1;
 }
 
@@ -81,7 +90,7 @@ export const DEFAULT_SFT_CONFIG: SftConfig = {
   modalities: ['text', 'image', 'video'],
   difficulties: [1, 2, 3],
   seed: 0,
-  workers: defaultSftWorkers(),
+  workers: defaultWorkers(),
   pointer_loss_weight: 0.5,
   vocab_loss_weight: 1,
 };
@@ -101,8 +110,7 @@ export const SftConfigSchema = z
     mix: z.partialRecord(z.enum(COT_VARIANTS), z.number().min(0)).default({ ...DEFAULT_SFT_CONFIG.mix }),
     modalities: z.array(z.enum(['video', 'image', 'text'])).min(1).max(64).default([...DEFAULT_SFT_CONFIG.modalities]),
     difficulties: z.array(z.number().int().min(1).max(3)).min(1).max(64).default([...DEFAULT_SFT_CONFIG.difficulties]),
-    /** Threads per SFT batch (1 = one thread; default 2 on a machine with 2+ cores). Not part of the SFT cache key. */
-    workers: z.number().int().min(1).max(64).default(DEFAULT_SFT_CONFIG.workers),
+    workers: WORKERS_FIELD,
     /** Weight of the copy pointer's own loss next to the next-token loss (copy_head policies; 0 = off). */
     pointer_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.pointer_loss_weight),
     /** Weight of the vocabulary head's own loss next to the next-token loss (copy_head policies; 0 = off). */
@@ -165,6 +173,7 @@ export const GrpoConfigSchema = z
      */
     warmup_steps: z.number().int().min(0).max(1_000_000).default(0),
     ...OPTIMIZER_CONFIG_FIELDS,
+    workers: WORKERS_FIELD,
     /** DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill. */
     dynamic_sampling: z.boolean().default(false),
     /** Extra sampling rounds dynamic sampling may spend per step to refill the batch. */
@@ -207,6 +216,7 @@ export const DpoConfigSchema = z
     /** Completion tokens including <eos>, as GRPO's sampler counts them; longer ones are cut. null = whatever fits the model. */
     max_completion_length: z.number().int().positive().max(4096).nullable().default(null),
     ...OPTIMIZER_CONFIG_FIELDS,
+    workers: WORKERS_FIELD,
   })
   .strict();
 export type DpoConfig = z.output<typeof DpoConfigSchema>;

@@ -1,18 +1,21 @@
-// Data-parallel gradients across threads. The wasm backend runs every kernel on the thread
-// that calls it, so one training thread uses one core however many the machine has. A
-// GradientPeer is a worker thread (./grad-peer) holding a replica of the policy: for each
-// step this thread copies its current weights into a shared buffer, the peer builds its rows
-// of the batch itself (batches are deterministic in seed and step, so nothing else crosses),
-// and returns the gradient of the SUMMED loss over its rows plus their token count. Summing
-// every shard and dividing by the total token count gives the single-thread mean-loss
-// gradient up to float rounding; the optimizer step stays on this thread.
+// Data-parallel work across threads. The wasm backend runs every kernel on the thread that
+// calls it, so one training thread uses one core however many the machine has. A
+// GradientPeer is a worker thread (./grad-peer) holding a replica of the policy (and of the
+// frozen reference, for GRPO's KL and DPO): for each request this thread copies its current
+// weights into a shared buffer and the peer computes its shard. SFT's peer builds its rows
+// of the batch itself (batches are deterministic in seed and step); GRPO and DPO send their
+// rows. A gradient shard is the gradient of the shard's part of the batch loss, so the
+// shards add up to the single-thread gradient up to float rounding; GRPO's peer also
+// samples its share of a step's groups. The optimizer step stays on this thread.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Worker } from 'node:worker_threads';
 import type { Policy } from '../model/policy';
 import type { PolicyConfig } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
 import { spawnEntryWorker } from '../worker-entry';
-import type { SftConfig } from './config';
+import type { DpoConfig, GrpoConfig, SftConfig } from './config';
+import type { GenerateResult } from '../model/sample';
+import type { PolicyPrompt } from '../model/inputs';
 
 /** Rows [start, end) of a step's batch. */
 export interface RowRange {
@@ -20,19 +23,62 @@ export interface RowRange {
   end: number;
 }
 
+/** An SFT shard: rows of a step's batch. */
 export interface Shard {
+  kind?: 'sft';
   step: number;
   rows: RowRange;
 }
 
-/** What the peer computes shards of (tagged so other stages can be added). */
-export type PeerJob = { kind: 'sft'; sft: SftConfig };
+/** A GRPO completion that enters the loss. */
+export interface GrpoUpdateRow {
+  prompt: PolicyPrompt;
+  tokens: number[];
+  truncated: boolean;
+  advantage: number;
+}
+
+/** One GRPO micro-batch: its rows and its share of the step's loss (see grpo-update.ts). */
+export interface GrpoUpdateChunk {
+  rows: GrpoUpdateRow[];
+  /** Factor on the micro-batch's own loss (microBatchWeight). */
+  weight: number;
+  /** The micro-batch's share of the step's trained tokens, for token-level statistics. */
+  tokenShare: number;
+}
+
+/** A DPO pair with its completions as token ids. */
+export interface DpoEncodedPair {
+  prompt: PolicyPrompt;
+  chosen: number[];
+  rejected: number[];
+}
+
+/** Some of a DPO batch's pairs, with the batch totals their part of the loss is divided by. */
+export interface DpoShardInput {
+  pairs: DpoEncodedPair[];
+  /** Pairs in the whole batch: the loss is a mean over them. */
+  batchPairs: number;
+  /** Chosen tokens in the whole batch: RPO's NLL is a mean over them. */
+  batchChosenTokens: number;
+}
+
+/** What the peer computes shards of: the stage and its config. */
+export type PeerJob = { kind: 'sft'; sft: SftConfig } | { kind: 'grpo'; grpo: GrpoConfig } | { kind: 'dpo'; dpo: DpoConfig };
+
+/**
+ * One gradient request: an SFT row range (the peer builds the rows), a GRPO step's
+ * micro-batches for one of its num_iterations updates, or a DPO batch's pairs.
+ */
+export type GradTask = Shard | { kind: 'grpo'; step: number; iteration: number; chunks: GrpoUpdateChunk[] } | { kind: 'dpo'; input: DpoShardInput };
 
 export interface ShardGradients {
-  /** Gradients of the summed loss, keyed by short parameter name. */
+  /** Gradients of the shard's part of the loss, keyed by short parameter name. */
   grads: Map<string, tf.Tensor>;
   lossSum: number;
   tokens: number;
+  /** Statistics that add up over shards (each already divided by the whole batch's size). */
+  stats?: Record<string, number>;
 }
 
 /** Where one parameter lives in the flat weight / gradient buffers. */
@@ -53,12 +99,16 @@ export type PeerRequest =
       layout: ParamSlot[];
       weights: SharedArrayBuffer;
       grads: SharedArrayBuffer;
+      /** The frozen reference's weights (same layout), written once; null without one. */
+      reference: SharedArrayBuffer | null;
     }
-  | { type: 'shard'; id: number; shard: Shard };
+  | { type: 'shard'; id: number; shard: GradTask }
+  | { type: 'generate'; id: number; prompts: PolicyPrompt[]; seeds: number[] };
 
 export type PeerReply =
   | { type: 'ready'; backend: string }
-  | { type: 'shard'; id: number; names: string[]; lossSum: number; tokens: number }
+  | { type: 'shard'; id: number; names: string[]; lossSum: number; tokens: number; stats?: Record<string, number> }
+  | { type: 'generated'; id: number; result: GenerateResult }
   | { type: 'error'; id: number | null; message: string };
 
 export function paramLayout(policy: Policy): ParamSlot[] {
@@ -89,12 +139,20 @@ export function shardRows(batchSize: number, threads: number): RowRange[] {
 }
 
 /**
- * Sum the shards' gradients and divide by the total token count: the gradient of the mean
- * loss over the whole batch. Consumes (disposes) the shards' gradients.
+ * Sum the shards' gradients and divide by the total token count (SFT: shards return the
+ * summed loss, so this gives the gradient of the mean loss over the whole batch) or by 1
+ * (GRPO, DPO: shards already weight their part of the batch loss). Statistics are summed.
+ * Consumes (disposes) the shards' gradients.
  */
-export function combineShardGrads(policy: Policy, shards: readonly ShardGradients[]): { loss: number; grads: Map<string, tf.Tensor>; tokens: number } {
+export function combineShardGrads(
+  policy: Policy,
+  shards: readonly ShardGradients[],
+  divideBy: 'tokens' | 1 = 'tokens',
+): { loss: number; grads: Map<string, tf.Tensor>; tokens: number; stats: Record<string, number> } {
   const tokens = shards.reduce((s, x) => s + x.tokens, 0);
-  const denom = Math.max(tokens, 1);
+  const denom = divideBy === 'tokens' ? Math.max(tokens, 1) : 1;
+  const stats: Record<string, number> = {};
+  for (const s of shards) for (const [k, v] of Object.entries(s.stats ?? {})) stats[k] = (stats[k] ?? 0) + v;
   const grads = new Map<string, tf.Tensor>();
   try {
     for (const [name, v] of policy.params) {
@@ -102,19 +160,73 @@ export function combineShardGrads(policy: Policy, shards: readonly ShardGradient
       if (!v.trainable) continue;
       const parts = shards.map((s) => s.grads.get(name)).filter((g): g is tf.Tensor => g !== undefined);
       if (parts.length === 0) continue;
-      grads.set(name, tf.tidy(() => tf.div(parts.length === 1 ? parts[0]! : tf.addN(parts), denom)));
+      grads.set(name, tf.tidy(() => (denom === 1 && parts.length === 1 ? tf.clone(parts[0]!) : tf.div(parts.length === 1 ? parts[0]! : tf.addN(parts), denom))));
     }
   } finally {
     for (const s of shards) tf.dispose([...s.grads.values()]);
   }
-  return { loss: shards.reduce((s, x) => s + x.lossSum, 0) / denom, grads, tokens };
+  return { loss: shards.reduce((s, x) => s + x.lossSum, 0) / denom, grads, tokens, stats };
 }
 
-interface Pending {
-  id: number;
-  resolve: (r: ShardGradients) => void;
-  reject: (err: Error) => void;
+/**
+ * Run one task per peer and `local` on this thread at the same time; returns [local, ...the
+ * peers'] in order. If anything fails, every gradient already computed is disposed.
+ */
+export async function parallelShards<T extends GradTask | { prompts: PolicyPrompt[]; seeds: number[] }, R>(
+  peers: readonly GradientPeer[],
+  policy: Policy,
+  tasks: readonly T[],
+  ask: (peer: GradientPeer, task: T) => Promise<R>,
+  local: () => R,
+  release: (r: R) => void = () => {},
+): Promise<R[]> {
+  if (tasks.length > peers.length) throw new Error(`data-parallel: ${tasks.length} shards for ${peers.length} peers`);
+  // Post the peers' requests first so they work while this thread does its own share.
+  const settled = Promise.allSettled(tasks.map((t, i) => ask(peers[i]!, t)));
+  const releaseFulfilled = (results: PromiseSettledResult<R>[]) => {
+    for (const r of results) if (r.status === 'fulfilled') release(r.value);
+  };
+  let own: R;
+  try {
+    own = local();
+  } catch (err) {
+    void settled.then(releaseFulfilled);
+    throw err;
+  }
+  const results = await settled;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    releaseFulfilled(results);
+    release(own);
+    throw failed.reason;
+  }
+  return [own, ...results.map((r) => (r as PromiseFulfilledResult<R>).value)];
 }
+
+/**
+ * Peers for a stage run with `workers` threads: none when one thread, no steps are left or
+ * there is nothing to split. If one fails to start, the others are closed and the error thrown.
+ */
+export async function startPeers(workers: number, steps: number, policy: Policy, tokenizer: Tokenizer, job: PeerJob, reference: Policy | null = null): Promise<GradientPeer[]> {
+  if (workers <= 1 || steps <= 0) return [];
+  const starting = await Promise.allSettled(Array.from({ length: workers - 1 }, (_, i) => GradientPeer.start(policy, tokenizer, job, `gradient peer ${i + 1}`, reference)));
+  const peers = starting.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = starting.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(peers.map((p) => p.close()));
+    throw failed.reason;
+  }
+  return peers;
+}
+
+/** Dispose a shard's gradients (what parallelShards needs to clean up after a failure). */
+export function releaseShard(s: ShardGradients): void {
+  tf.dispose([...s.grads.values()]);
+}
+
+type Pending =
+  | { id: number; kind: 'shard'; resolve: (r: ShardGradients) => void; reject: (err: Error) => void }
+  | { id: number; kind: 'generate'; resolve: (r: GenerateResult) => void; reject: (err: Error) => void };
 
 export class GradientPeer {
   private nextId = 1;
@@ -144,10 +256,20 @@ export class GradientPeer {
     });
   }
 
-  /** Spawn a peer and wait until it holds a replica of `policy` for `job`. */
-  static async start(policy: Policy, tokenizer: Tokenizer, job: PeerJob, name = 'gradient peer'): Promise<GradientPeer> {
+  /** Spawn a peer and wait until it holds a replica of `policy` (and of `reference`) for `job`. */
+  static async start(policy: Policy, tokenizer: Tokenizer, job: PeerJob, name = 'gradient peer', reference: Policy | null = null): Promise<GradientPeer> {
     const layout = paramLayout(policy);
     const peer = new GradientPeer(spawnEntryWorker('grad-peer'), name, layout);
+    let referenceBuf: SharedArrayBuffer | null = null;
+    if (reference) {
+      const ref = new Float32Array(new SharedArrayBuffer(peer.weights.length * 4));
+      for (const slot of layout) {
+        const v = reference.params.get(slot.name);
+        if (!v || v.size !== slot.size) throw new Error(`${name}: the reference has no parameter ${slot.name} of ${slot.size} values`);
+        ref.set(v.dataSync() as Float32Array, slot.offset);
+      }
+      referenceBuf = ref.buffer as SharedArrayBuffer;
+    }
     const ready = new Promise<string>((resolve, reject) => {
       peer.readyWaiter = { resolve, reject };
     });
@@ -161,6 +283,7 @@ export class GradientPeer {
       layout,
       weights: peer.weights.buffer as SharedArrayBuffer,
       grads: peer.gradBuf.buffer as SharedArrayBuffer,
+      reference: referenceBuf,
     };
     peer.worker.postMessage(init);
     try {
@@ -173,19 +296,27 @@ export class GradientPeer {
   }
 
   /**
-   * Gradients of the summed loss over `shard`, computed by the peer with `policy`'s current
+   * Gradients of the shard's part of the loss, computed by the peer with `policy`'s current
    * weights. One request at a time; the caller computes its own shard meanwhile.
    */
-  shardGrads(policy: Policy, shard: Shard): Promise<ShardGradients> {
+  shardGrads(policy: Policy, shard: GradTask): Promise<ShardGradients> {
+    return this.request(policy, 'shard', (id) => ({ type: 'shard', id, shard }));
+  }
+
+  /** Completions of `prompts` sampled by the peer with `policy`'s current weights (see sampleGroupsLocally). */
+  generate(policy: Policy, task: { prompts: PolicyPrompt[]; seeds: number[] }): Promise<GenerateResult> {
+    return this.request(policy, 'generate', (id) => ({ type: 'generate', id, prompts: task.prompts, seeds: task.seeds }));
+  }
+
+  private request<K extends Pending['kind']>(policy: Policy, kind: K, message: (id: number) => PeerRequest): Promise<K extends 'shard' ? ShardGradients : GenerateResult> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.pending) return Promise.reject(new Error(`${this.name}: a shard is already in flight`));
+    if (this.pending) return Promise.reject(new Error(`${this.name}: a request is already in flight`));
     // The peer reads this buffer only between a request and its reply, so no locking.
     for (const slot of this.layout) this.weights.set(policy.params.get(slot.name)!.dataSync() as Float32Array, slot.offset);
     const id = this.nextId++;
-    return new Promise<ShardGradients>((resolve, reject) => {
-      this.pending = { id, resolve, reject };
-      const req: PeerRequest = { type: 'shard', id, shard };
-      this.worker.postMessage(req);
+    return new Promise((resolve, reject) => {
+      this.pending = { id, kind, resolve, reject } as Pending;
+      this.worker.postMessage(message(id));
     });
   }
 
@@ -209,14 +340,19 @@ export class GradientPeer {
       else this.settle(m.id, (p) => p.reject(err));
       return;
     }
+    if (m.type === 'generated') {
+      this.settle(m.id, (p) => (p.kind === 'generate' ? p.resolve(m.result) : p.reject(new Error(`${this.name}: completions where gradients were asked for`))));
+      return;
+    }
     this.settle(m.id, (p) => {
+      if (p.kind !== 'shard') return p.reject(new Error(`${this.name}: gradients where completions were asked for`));
       const grads = new Map<string, tf.Tensor>();
       for (const name of m.names) {
         const slot = this.slots.get(name)!;
         // A copy, not a view: the cpu backend would keep a view and see the next step's numbers.
         grads.set(name, tf.tensor(this.gradBuf.slice(slot.offset, slot.offset + slot.size), slot.shape));
       }
-      p.resolve({ grads, lossSum: m.lossSum, tokens: m.tokens });
+      p.resolve({ grads, lossSum: m.lossSum, tokens: m.tokens, stats: m.stats });
     });
   }
 

@@ -14,7 +14,8 @@ import { sequenceLogprobs } from '../model/forward';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
 import type { HealthGuard } from './health';
-import { DpoConfigSchema, type DpoConfigInput } from './config';
+import { DpoConfigSchema, type DpoConfig, type DpoConfigInput } from './config';
+import { combineShardGrads, parallelShards, releaseShard, shardRows, startPeers, type DpoEncodedPair, type DpoShardInput, type GradientPeer, type ShardGradients } from './data-parallel';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
 
@@ -125,6 +126,87 @@ export function dpoLoss(inp: DpoLossInputs, p: DpoLossParams): DpoLossOutput {
 
 
 // =========================================================================================
+// One batch's gradient, as shards: each thread takes some of the batch's pairs and returns
+// the gradient of its part of the batch loss (its pairs' summed per-pair loss / the batch's
+// pairs, plus rpo_alpha times its chosen tokens' summed NLL / the batch's chosen tokens), so
+// the shards add up to the single-thread gradient.
+
+/**
+ * Gradient of the shard's part of the batch loss, one forward/backward over [chosen rows |
+ * rejected rows] (TRL's concatenated forward), with the reference's log-probs computed
+ * outside the tape. Statistics (TRL's keys) are sums divided by the batch's size.
+ */
+export function dpoShardGradients(policy: Policy, reference: Policy, input: DpoShardInput, cfg: DpoConfig): ShardGradients {
+  const { pairs, batchPairs } = input;
+  const B = pairs.length;
+  const batch = collate(policy, [...pairs.map((r) => r.prompt), ...pairs.map((r) => r.prompt)], [...pairs.map((r) => r.chosen), ...pairs.map((r) => r.rejected)]);
+  const reduce = (lp: tf.Tensor2D, mask: tf.Tensor2D) => {
+    const seq = sequenceLogps(lp, mask, cfg.loss_type);
+    return { chosen: tf.slice(seq, [0], [B]) as tf.Tensor1D, rejected: tf.slice(seq, [B], [B]) as tf.Tensor1D };
+  };
+  const ref = tf.tidy(() => {
+    const sl = sequenceLogprobs(reference, batch);
+    return reduce(sl.logprobs, sl.mask);
+  });
+  let stats: Record<string, number> = {};
+  try {
+    const { loss, grads } = policyGradients(policy, () => {
+      const sl = sequenceLogprobs(policy, batch);
+      const pol = reduce(sl.logprobs, sl.mask);
+      const out = dpoLoss(
+        { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen: ref.chosen, refRejected: ref.rejected },
+        { beta: cfg.beta, loss_type: cfg.loss_type, label_smoothing: cfg.label_smoothing, rpo_alpha: null },
+      );
+      const sumOver = (t: tf.Tensor, n: number) => tf.sum(t).dataSync()[0]! / n;
+      stats = {
+        'rewards/chosen': sumOver(out.rewardsChosen, batchPairs),
+        'rewards/rejected': sumOver(out.rewardsRejected, batchPairs),
+        'rewards/margins': sumOver(out.margins, batchPairs),
+        'rewards/accuracies': (out.accuracy.dataSync()[0]! * B) / batchPairs,
+        'logps/chosen': sumOver(pol.chosen, batchPairs),
+        'logps/rejected': sumOver(pol.rejected, batchPairs),
+      };
+      let shardLoss: tf.Tensor = tf.mul(out.loss, B / batchPairs);
+      if (cfg.rpo_alpha !== null) {
+        const chosenLogps = tf.slice(sl.logprobs, [0, 0], [B, batch.responseLen]);
+        const chosenMask = tf.slice(sl.mask, [0, 0], [B, batch.responseLen]);
+        const nll = tf.div(tf.neg(tf.sum(tf.mul(chosenLogps, chosenMask))), Math.max(input.batchChosenTokens, 1));
+        stats.nll_loss = nll.dataSync()[0]!;
+        shardLoss = tf.add(shardLoss, tf.mul(nll, cfg.rpo_alpha));
+      }
+      return shardLoss as tf.Scalar;
+    });
+    return { grads, lossSum: loss, tokens: 0, stats };
+  } finally {
+    tf.dispose([ref.chosen, ref.rejected]);
+  }
+}
+
+/**
+ * Mean loss and gradient over a batch of pairs, split between this thread (the first pairs)
+ * and the peers; the peers hold their own replica of the reference.
+ */
+export async function dpoBatchGradients(
+  peers: readonly GradientPeer[],
+  policy: Policy,
+  reference: Policy,
+  pairs: readonly DpoEncodedPair[],
+  cfg: DpoConfig,
+): Promise<{ loss: number; grads: Map<string, tf.Tensor>; stats: Record<string, number> }> {
+  const totals = { batchPairs: pairs.length, batchChosenTokens: pairs.reduce((s, p) => s + p.chosen.length, 0) };
+  const [own, ...rest] = shardRows(pairs.length, peers.length + 1).map(({ start, end }) => ({ pairs: pairs.slice(start, end), ...totals }));
+  const shards = await parallelShards(
+    peers,
+    policy,
+    rest.map((input) => ({ kind: 'dpo' as const, input })),
+    (peer, task) => peer.shardGrads(policy, task),
+    () => dpoShardGradients(policy, reference, own!, cfg),
+    releaseShard,
+  );
+  return combineShardGrads(policy, shards, 1);
+}
+
+// =========================================================================================
 // Trainer
 
 export interface DpoPair {
@@ -192,7 +274,11 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
   const t0 = performance.now();
   let step = 0;
   let stoppedBy: DpoResult['stoppedBy'] = 'steps';
+  let peers: GradientPeer[] = [];
   try {
+    // No more threads than pairs per batch: a peer with no pairs would only copy weights.
+    peers = await startPeers(Math.min(cfg.workers, cfg.batch_size, encoded.length), total, policy, tokenizer, { kind: 'dpo', dpo: cfg }, reference);
+    if (peers.length > 0) emit({ type: 'log', level: 'info', message: `dpo: each batch's pairs split across ${peers.length + 1} threads (peers: ${peers[0]!.backend})` });
     while (step < total) {
       // Yield so a worker thread can receive `stop` between steps.
       await new Promise((resolve) => setImmediate(resolve));
@@ -215,40 +301,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
       }
       const rows = order.splice(0, cfg.batch_size).map((i) => encoded[i]!);
       const stepStart = performance.now();
-      const B = rows.length;
-      const batch = collate(policy, [...rows.map((r) => r.prompt), ...rows.map((r) => r.prompt)], [...rows.map((r) => r.chosen), ...rows.map((r) => r.rejected)]);
-      const reduce = (lp: tf.Tensor2D, mask: tf.Tensor2D) => {
-        const seq = sequenceLogps(lp, mask, cfg.loss_type);
-        return { chosen: tf.slice(seq, [0], [B]) as tf.Tensor1D, rejected: tf.slice(seq, [B], [B]) as tf.Tensor1D };
-      };
-      const ref = tf.tidy(() => {
-        const sl = sequenceLogprobs(reference, batch);
-        return reduce(sl.logprobs, sl.mask);
-      });
-      let stats: Record<string, number> = {};
-      const { loss, grads } = policyGradients(policy, () => {
-        const sl = sequenceLogprobs(policy, batch);
-        const pol = reduce(sl.logprobs, sl.mask);
-        const nll = cfg.rpo_alpha !== null
-          ? chosenNll(tf.slice(sl.logprobs, [0, 0], [B, batch.responseLen]) as tf.Tensor2D, tf.slice(sl.mask, [0, 0], [B, batch.responseLen]) as tf.Tensor2D)
-          : undefined;
-        const out = dpoLoss(
-          { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen: ref.chosen, refRejected: ref.rejected, chosenNll: nll },
-          { beta: cfg.beta, loss_type: cfg.loss_type, label_smoothing: cfg.label_smoothing, rpo_alpha: cfg.rpo_alpha },
-        );
-        const mean = (t: tf.Tensor) => tf.mean(t).dataSync()[0]!;
-        stats = {
-          'rewards/chosen': mean(out.rewardsChosen),
-          'rewards/rejected': mean(out.rewardsRejected),
-          'rewards/margins': mean(out.margins),
-          'rewards/accuracies': out.accuracy.dataSync()[0]!,
-          'logps/chosen': mean(pol.chosen),
-          'logps/rejected': mean(pol.rejected),
-          ...(nll ? { nll_loss: nll.dataSync()[0]! } : {}),
-        };
-        return out.loss;
-      });
-      tf.dispose([ref.chosen, ref.rejected]);
+      const { loss, grads, stats } = await dpoBatchGradients(peers, policy, reference, rows, cfg);
       const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: cfg.max_grad_norm, lr: cfg.learning_rate, stage: 'dpo', step });
       metric(step, 'loss', loss);
       for (const [k, v] of Object.entries(stats)) metric(step, k, v);
@@ -259,6 +312,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
     }
   } finally {
     optimizer.dispose();
+    await Promise.all(peers.map((p) => p.close()));
   }
   return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
 }

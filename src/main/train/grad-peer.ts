@@ -1,16 +1,23 @@
-// Gradient peer thread (see ./data-parallel): holds a policy replica, and for each request
-// loads the weights the main thread put in the shared buffer, builds its rows of the step's
-// batch, and writes the summed-loss gradient back into the shared gradient buffer.
+// Gradient peer thread (see ./data-parallel): holds a policy replica (and one of the frozen
+// reference), and for each request loads the weights the main thread put in the shared
+// buffer, then computes its shard: SFT rows of the step's batch, GRPO micro-batches or DPO
+// pairs, writing the gradient back into the shared gradient buffer; or samples GRPO groups.
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend, type BackendName } from '../model/backend';
 import { parameterShapes, policyFromTensors, type Policy } from '../model/policy';
 import { Tokenizer } from '../model/tokenizer';
 import { sftShardGradients } from './sft';
-import type { ParamSlot, PeerJob, PeerReply, PeerRequest, Shard, ShardGradients } from './data-parallel';
+import { dpoShardGradients } from './dpo';
+import { disposeChunkTensors, grpoChunkTensors, grpoShardGradients, type GrpoChunkTensors } from './grpo-update';
+import { sampleGroupsLocally } from './grpo-rollouts';
+import type { GradTask, ParamSlot, PeerJob, PeerReply, PeerRequest, ShardGradients } from './data-parallel';
 
 interface Replica {
   policy: Policy;
+  reference: Policy | null;
+  /** GRPO: the step's micro-batch tensors, kept across its num_iterations updates. */
+  grpoStep: { step: number; chunks: GrpoChunkTensors[] } | null;
   tokenizer: Tokenizer;
   job: PeerJob;
   layout: ParamSlot[];
@@ -33,38 +40,79 @@ async function init(m: Extract<PeerRequest, { type: 'init' }>): Promise<void> {
     const v = policy.params.get(slot.name);
     if (!v || v.shape.join(',') !== slot.shape.join(',')) throw new Error(`parameter ${slot.name} [${slot.shape}] does not match the replica's [${v?.shape ?? 'missing'}]`);
   }
-  replica = { policy, tokenizer: new Tokenizer(m.tokens), job: m.job, layout: m.layout, slots: new Map(m.layout.map((x) => [x.name, x])), weights: new Float32Array(m.weights), grads: new Float32Array(m.grads) };
+  let reference: Policy | null = null;
+  if (m.reference) {
+    const ref = new Float32Array(m.reference);
+    const tensors = new Map(m.layout.map((slot) => [slot.name, tf.tensor(ref.slice(slot.offset, slot.offset + slot.size), slot.shape)] as [string, tf.Tensor]));
+    reference = policyFromTensors(m.policyConfig, tensors, false);
+    tf.dispose([...tensors.values()]);
+  }
+  replica = {
+    policy,
+    reference,
+    grpoStep: null,
+    tokenizer: new Tokenizer(m.tokens),
+    job: m.job,
+    layout: m.layout,
+    slots: new Map(m.layout.map((x) => [x.name, x])),
+    weights: new Float32Array(m.weights),
+    grads: new Float32Array(m.grads),
+  };
   post({ type: 'ready', backend: await describeBackend() });
 }
 
-function computeShard(r: Replica, shard: Shard): ShardGradients {
-  switch (r.job.kind) {
-    case 'sft':
-      return sftShardGradients(r.policy, r.tokenizer, r.job.sft, shard.step, shard.rows);
+function computeShard(r: Replica, task: GradTask): ShardGradients {
+  const job = r.job;
+  if (task.kind === 'grpo') {
+    if (job.kind !== 'grpo') throw new Error(`a grpo shard sent to a ${job.kind} peer`);
+    // Iteration 0 of a step brings new rows; later iterations reuse its tensors (old log-probs).
+    if (task.iteration === 0 || r.grpoStep?.step !== task.step) {
+      if (r.grpoStep) disposeChunkTensors(r.grpoStep.chunks);
+      r.grpoStep = { step: task.step, chunks: grpoChunkTensors(r.policy, r.reference, task.chunks, job.grpo) };
+    }
+    return grpoShardGradients(r.policy, r.grpoStep.chunks, task.iteration, job.grpo);
   }
+  if (task.kind === 'dpo') {
+    if (job.kind !== 'dpo') throw new Error(`a dpo shard sent to a ${job.kind} peer`);
+    if (!r.reference) throw new Error('a dpo shard needs the reference, and the peer was started without one');
+    return dpoShardGradients(r.policy, r.reference, task.input, job.dpo);
+  }
+  if (job.kind !== 'sft') throw new Error(`an sft shard sent to a ${job.kind} peer`);
+  return sftShardGradients(r.policy, r.tokenizer, job.sft, task.step, task.rows);
 }
 
-function shard(r: Replica, id: number, s: Shard): void {
+function loadWeights(r: Replica): void {
   tf.tidy(() => {
     // slice() copies out of the shared buffer so no backend keeps a view the main thread rewrites.
     for (const slot of r.layout) r.policy.params.get(slot.name)!.assign(tf.tensor(r.weights.slice(slot.offset, slot.offset + slot.size), slot.shape));
   });
-  const { grads, lossSum, tokens } = computeShard(r, s);
+}
+
+function shard(r: Replica, id: number, task: GradTask): void {
+  loadWeights(r);
+  const { grads, lossSum, tokens, stats } = computeShard(r, task);
   try {
     for (const [name, g] of grads) r.grads.set(g.dataSync() as Float32Array, r.slots.get(name)!.offset);
   } finally {
     tf.dispose([...grads.values()]);
   }
-  post({ type: 'shard', id, names: [...grads.keys()], lossSum, tokens });
+  post({ type: 'shard', id, names: [...grads.keys()], lossSum, tokens, stats });
+}
+
+function generate(r: Replica, id: number, m: Extract<PeerRequest, { type: 'generate' }>): void {
+  if (r.job.kind !== 'grpo') throw new Error(`a generate request sent to a ${r.job.kind} peer`);
+  loadWeights(r);
+  post({ type: 'generated', id, result: sampleGroupsLocally(r.policy, r.tokenizer, r.job.grpo, m.prompts, m.seeds) });
 }
 
 // Requests arrive one at a time (the main thread waits for each reply), so no queue.
 port.on('message', (m: PeerRequest) => {
-  const id = m.type === 'shard' ? m.id : null;
+  const id = m.type === 'init' ? null : m.id;
   const fail = (err: unknown) => post({ type: 'error', id, message: err instanceof Error ? err.message : String(err) });
   try {
     if (m.type === 'init') init(m).catch(fail);
-    else if (!replica) throw new Error('shard request before init');
+    else if (!replica) throw new Error(`${m.type} request before init`);
+    else if (m.type === 'generate') generate(replica, m.id, m);
     else shard(replica, m.id, m.shard);
   } catch (err) {
     fail(err);

@@ -1,7 +1,8 @@
 // GRPO's rollouts: draw prompts, sample num_generations completions per prompt (plus
 // T-GRPO's shuffled-frame twin groups), reward them and turn rewards into group-relative
 // advantages, with DAPO's dynamic sampling refilling groups whose rewards are all equal.
-import { generate } from '../model/sample';
+import { generate, type GenerateResult } from '../model/sample';
+import { hashInts } from '../video/prng';
 import type { PolicyPrompt } from '../model/inputs';
 import type { Policy } from '../model/policy';
 import { promptText, taskPrompt } from '../model/prompt';
@@ -10,6 +11,7 @@ import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
 import { dynamicSamplingKeep, groupAdvantages, temporalBonus } from './advantages';
 import type { GrpoConfig } from './config';
+import { parallelShards, shardRows, type GradientPeer } from './data-parallel';
 import { computeRewards, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
 
 /** An accuracy reward at or above this counts as correct for T-GRPO (numeric answers score in [0, 1]). */
@@ -88,6 +90,9 @@ export function taskSampler(tasks: readonly TrainTask[], rand: () => number): ()
   };
 }
 
+/** num_generations completions of each prompt, prompt i's drawn from seeds[i]: the same whichever thread samples which prompts. */
+export type GroupSampler = (prompts: PolicyPrompt[], seeds: number[]) => Promise<GenerateResult>;
+
 /** What a step's sampling needs: the policy, the config, the run's PRNG and seed, the prompt source. */
 export interface RolloutSource {
   policy: Policy;
@@ -96,29 +101,27 @@ export interface RolloutSource {
   rand: () => number;
   seed: number;
   nextTask: () => TrainTask;
+  /** Who samples (e.g. this thread and gradient peers); default this thread alone. */
+  sampler?: GroupSampler;
 }
 
-/** Groups of one sampling round: completions of `tasks` (and their shuffled twins), rewarded. */
-export function sampleGroups(src: RolloutSource, tasks: TrainTask[], round: number, step: number): Sampled[] {
-  const { policy, tokenizer, cfg, rand, seed } = src;
+/**
+ * Sampling on this thread. At most GENERATION_ROWS completions at once: prefilling 8 prompts
+ * x 8 of a 200-word scene text in one batch takes 90 MB blocks, which fail to allocate once
+ * the 8-row updates have grown the wasm heap to ~2.3 GB. Per-prompt seeds make the chunking
+ * invisible in the samples.
+ */
+export function sampleGroupsLocally(policy: Policy, tokenizer: Tokenizer, cfg: GrpoConfig, prompts: readonly PolicyPrompt[], seeds: readonly number[]): GenerateResult {
   const G = cfg.num_generations;
-  const prompts = tasks.map((t) => t.prompt);
-  // T-GRPO's shuffled twin only exists for videos (2+ frames); text and image prompts have no order to test.
-  const twinOf: TrainTask[] = cfg.temporal ? tasks.filter((t) => t.prompt.frames !== null && t.prompt.numFrames >= 2) : [];
-  for (const t of twinOf) prompts.push(shuffleFrames(t.prompt, rand));
-  // At most GENERATION_ROWS completions at once: prefilling 8 prompts x 8 of a 200-word
-  // scene text in one batch takes 90 MB blocks, which fail to allocate once the 8-row
-  // updates have grown the wasm heap to ~2.3 GB. The first chunk keeps the step's seed, so
-  // a step of up to 32 completions samples the same whether or not it is chunked.
   const perChunk = Math.max(1, Math.floor(GENERATION_ROWS / G));
-  const out = { tokens: [] as number[][], logprobs: [] as number[][], truncated: [] as boolean[], promptIndex: [] as number[] };
+  const out: GenerateResult = { tokens: [], logprobs: [], truncated: [], promptIndex: [] };
   for (let first = 0; first < prompts.length; first += perChunk) {
     const part = generate(policy, prompts.slice(first, first + perChunk), {
       num_generations: G,
       temperature: cfg.temperature,
       top_p: cfg.top_p,
       max_completion_length: cfg.max_completion_length,
-      seed: (seed * 100_003 + step * 101 + round + first * 7_919) >>> 0,
+      seeds: seeds.slice(first, first + perChunk),
       eosId: tokenizer.eosId,
       padId: tokenizer.padId,
     });
@@ -127,6 +130,36 @@ export function sampleGroups(src: RolloutSource, tasks: TrainTask[], round: numb
     out.truncated.push(...part.truncated);
     out.promptIndex.push(...part.promptIndex.map((i) => first + i));
   }
+  return out;
+}
+
+/** Sampling split by prompt between this thread (the first prompts) and the peers. */
+export function shardedSampler(peers: readonly GradientPeer[], policy: Policy, tokenizer: Tokenizer, cfg: GrpoConfig): GroupSampler {
+  return async (prompts, seeds) => {
+    const ranges = shardRows(prompts.length, peers.length + 1);
+    const [own, ...rest] = ranges.map(({ start, end }) => ({ prompts: prompts.slice(start, end), seeds: seeds.slice(start, end) }));
+    const parts = await parallelShards(peers, policy, rest, (peer, task) => peer.generate(policy, task), () => sampleGroupsLocally(policy, tokenizer, cfg, own!.prompts, own!.seeds));
+    const out: GenerateResult = { tokens: [], logprobs: [], truncated: [], promptIndex: [] };
+    parts.forEach((part, i) => {
+      out.tokens.push(...part.tokens);
+      out.logprobs.push(...part.logprobs);
+      out.truncated.push(...part.truncated);
+      out.promptIndex.push(...part.promptIndex.map((p) => ranges[i]!.start + p));
+    });
+    return out;
+  };
+}
+
+/** Groups of one sampling round: completions of `tasks` (and their shuffled twins), rewarded. */
+export async function sampleGroups(src: RolloutSource, tasks: TrainTask[], round: number, step: number): Promise<Sampled[]> {
+  const { policy, tokenizer, cfg, rand, seed } = src;
+  const G = cfg.num_generations;
+  const prompts = tasks.map((t) => t.prompt);
+  // T-GRPO's shuffled twin only exists for videos (2+ frames); text and image prompts have no order to test.
+  const twinOf: TrainTask[] = cfg.temporal ? tasks.filter((t) => t.prompt.frames !== null && t.prompt.numFrames >= 2) : [];
+  for (const t of twinOf) prompts.push(shuffleFrames(t.prompt, rand));
+  const seeds = prompts.map((_, i) => hashInts(seed, step, round, i));
+  const out = src.sampler ? await src.sampler(prompts, seeds) : sampleGroupsLocally(policy, tokenizer, cfg, prompts, seeds);
   return out.tokens.map((tokens, row) => {
     const p = out.promptIndex[row]!;
     const shuffled = p >= tasks.length;
@@ -156,7 +189,7 @@ export interface StepRollouts {
   bonusRows: number;
 }
 
-export function sampleStep(src: RolloutSource, step: number): StepRollouts {
+export async function sampleStep(src: RolloutSource, step: number): Promise<StepRollouts> {
   const { cfg } = src;
   const G = cfg.num_generations;
   const trained: Sampled[] = [];
@@ -168,7 +201,7 @@ export function sampleStep(src: RolloutSource, step: number): StepRollouts {
     const want = cfg.per_step_prompts - trained.length / G;
     if (want <= 0) break;
     const tasks = Array.from({ length: want }, src.nextTask);
-    const rows = sampleGroups(src, tasks, round, step);
+    const rows = await sampleGroups(src, tasks, round, step);
     logged.push(...rows);
     const ordered = rows.filter((r) => !r.shuffled);
     if (cfg.temporal) {

@@ -3,12 +3,7 @@
 // dynamic sampling, GSPO (`importance_sampling_level: 'sequence'`) and Video-R1's T-GRPO.
 // The trainer is one readable loop: sample groups and reward them (grpo-rollouts.ts) ->
 // advantages -> `num_iterations` clipped updates with the loss of grpo-loss.ts.
-import * as tf from '@tensorflow/tfjs-core';
-import { z } from 'zod';
-import { adamWFromConfig, clippedStep, learningRateAt, policyGradients } from '../model/optim';
-import { collate } from '../model/inputs';
-import { stopGradient } from '../model/layers';
-import { sequenceLogprobs } from '../model/forward';
+import { adamWFromConfig, clippedStep, learningRateAt } from '../model/optim';
 import type { Policy } from '../model/policy';
 import { mulberry32 } from '../model/sample';
 import type { Tokenizer } from '../model/tokenizer';
@@ -16,8 +11,9 @@ import type { TrainEvent } from '../model/worker-protocol';
 import type { HealthGuard } from './health';
 import type { ScaleRewards } from './advantages';
 import { GrpoConfigSchema, usesReference, type GrpoConfig, type GrpoConfigInput } from './config';
-import { accumulateGradients, grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
-import { sampleStep, taskSampler, type RolloutSource, type Sampled, type TrainTask } from './grpo-rollouts';
+import { sampleStep, shardedSampler, taskSampler, type RolloutSource, type Sampled, type TrainTask } from './grpo-rollouts';
+import { disposeChunkTensors, GRPO_SHARD_STATS, grpoChunkTensors, grpoParallelGradients, grpoUpdateChunks, splitChunks } from './grpo-update';
+import { startPeers, type GradientPeer } from './data-parallel';
 
 
 
@@ -93,7 +89,6 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   const emit = ctx.onEvent ?? (() => {});
   const seed = ctx.seed ?? 0;
   const rand = mulberry32(seed ^ 0x9e3779b9);
-  const epsilonHigh = cfg.epsilon_high ?? cfg.epsilon;
   const optimizer = adamWFromConfig(policy, cfg);
   const last: Record<string, number> = {};
   const metric = (step: number, name: string, value: number) => {
@@ -101,12 +96,16 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     emit({ type: 'metric', stage: 'grpo', step, name, value });
   };
 
-  const src: RolloutSource = { policy, tokenizer, cfg, rand, seed, nextTask: taskSampler(ctx.tasks, rand) };
-
   const t0 = performance.now();
   let step = 0;
   let stoppedBy: GrpoResult['stoppedBy'] = 'steps';
+  let peers: GradientPeer[] = [];
   try {
+    // Each peer samples its share of a step's groups and computes its share of the update.
+    peers = await startPeers(cfg.workers, cfg.steps, policy, tokenizer, { kind: 'grpo', grpo: cfg }, kl ? ctx.reference : null);
+    if (peers.length > 0) emit({ type: 'log', level: 'info', message: `grpo: sampling and updates split across ${peers.length + 1} threads (peers: ${peers[0]!.backend})` });
+    const src: RolloutSource = { policy, tokenizer, cfg, rand, seed, nextTask: taskSampler(ctx.tasks, rand), sampler: peers.length > 0 ? shardedSampler(peers, policy, tokenizer, cfg) : undefined };
+
     while (step < cfg.steps) {
       // Yield so a worker thread can receive `stop` between steps.
       await new Promise((resolve) => setImmediate(resolve));
@@ -122,7 +121,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
 
       // ---- generation + rewards --------------------------------------------------------
       const genStart = performance.now();
-      const { trained, logged, advantageOf: advOf, dropped, bonusRows } = sampleStep(src, step);
+      const { trained, logged, advantageOf: advOf, dropped, bonusRows } = await sampleStep(src, step);
       const genSeconds = (performance.now() - genStart) / 1000;
 
       ctx.onRollouts?.(
@@ -172,7 +171,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       if (trained.length === 0) {
         emit({ type: 'log', level: 'info', message: `grpo step ${step}: every group had equal rewards; no update` });
       } else {
-        updatePolicy(step, trained, trained.map((r) => advOf.get(r)!));
+        await updatePolicy(step, trained, trained.map((r) => advOf.get(r)!));
       }
       metric(step, 'update_seconds', (performance.now() - updateStart) / 1000);
       // A step without an update reports only its rewards (the last loss is a step old).
@@ -181,78 +180,29 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     }
   } finally {
     optimizer.dispose();
+    await Promise.all(peers.map((p) => p.close()));
   }
   return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
 
-  function updatePolicy(step: number, rows: Sampled[], adv: number[]): void {
+  async function updatePolicy(step: number, rows: Sampled[], adv: number[]): Promise<void> {
     // The step's completions go through forward/backward in micro-batches whose gradients
     // add up to the full batch's (see microBatchWeight): one long scene-text group next to
     // frame groups would otherwise pad every row to the longest and exhaust wasm memory.
-    const trainedTokens = (part: Sampled[]) => part.reduce((s, r) => s + (cfg.mask_truncated_completions && r.truncated ? 0 : r.tokens.length), 0);
-    const totalTokens = trainedTokens(rows);
-    const chunks = microBatches(rows.length, cfg.per_device_train_batch_size).map(({ start, end }) => {
-      const part = rows.slice(start, end);
-      const batch = collate(policy, part.map((r) => r.prompt), part.map((r) => r.tokens));
-      const baseMask = tf.tensor2d(batch.responseMask, [part.length, batch.responseLen]);
-      const mask = cfg.mask_truncated_completions ? maskTruncated(baseMask, part.map((r) => r.truncated)) : baseMask;
-      if (mask !== baseMask) baseMask.dispose();
-      const tokens = trainedTokens(part);
-      return {
-        batch,
-        mask,
-        advantages: tf.tensor1d(adv.slice(start, end)),
-        // The reference never trains: its log-probs are computed once, outside the tape.
-        refLogps: kl && ctx.reference ? tf.tidy(() => sequenceLogprobs(ctx.reference!, batch, { temperature: cfg.temperature }).logprobs) : null,
-        oldLogps: null as tf.Tensor2D | null,
-        weight: microBatchWeight(cfg.loss_type, { rows: part.length, totalRows: rows.length, tokens, totalTokens }),
-        tokenShare: totalTokens > 0 ? tokens / totalTokens : 0,
-      };
-    });
+    // With peers, each thread takes a contiguous run of the micro-batches (./grpo-update).
+    const chunks = grpoUpdateChunks(rows.map((r, i) => ({ prompt: r.prompt, tokens: r.tokens, truncated: r.truncated, advantage: adv[i]! })), cfg);
+    const [own, ...remote] = splitChunks(chunks, peers.length + 1);
+    const local = grpoChunkTensors(policy, ctx.reference, own!, cfg);
     const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0 };
     try {
       for (let it = 0; it < cfg.num_iterations; it++) {
-        const stats = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0 };
-        let grads: Map<string, tf.Tensor> | null = null;
-        for (const chunk of chunks) {
-          const out = policyGradients(policy, () => {
-            const sl = sequenceLogprobs(policy, chunk.batch, { temperature: cfg.temperature });
-            // Iteration 0: the policy still equals the sampler, so old = detached current
-            // (ratio exactly 1, as TRL); later iterations reuse those values.
-            const old = chunk.oldLogps ?? (stopGradient(sl.logprobs) as tf.Tensor2D);
-            if (it === 0 && cfg.num_iterations > 1) chunk.oldLogps = tf.keep(tf.clone(old)) as tf.Tensor2D;
-            const o = grpoLoss(
-              { logps: sl.logprobs, oldLogps: old, refLogps: chunk.refLogps, advantages: chunk.advantages, mask: chunk.mask },
-              {
-                beta: cfg.beta,
-                epsilon: cfg.epsilon,
-                epsilon_high: epsilonHigh,
-                loss_type: cfg.loss_type,
-                importance_sampling_level: cfg.importance_sampling_level,
-                max_completion_length: cfg.max_completion_length,
-              },
-            );
-            // Token-level statistics are masked means: weight them by the chunk's tokens.
-            stats.clipLow += o.clipLow.dataSync()[0]! * chunk.tokenShare;
-            stats.clipHigh += o.clipHigh.dataSync()[0]! * chunk.tokenShare;
-            stats.clipRegion += o.clipRegion.dataSync()[0]! * chunk.tokenShare;
-            stats.kl += o.kl.dataSync()[0]! * chunk.tokenShare;
-            stats.ratio += o.ratioMean.dataSync()[0]! * chunk.tokenShare;
-            return tf.mul(o.loss, chunk.weight) as tf.Scalar;
-          });
-          stats.loss += out.loss;
-          grads = accumulateGradients(grads, out.grads);
-        }
-        const gradNorm = clippedStep(optimizer, grads!, stats.loss, { maxGradNorm: cfg.max_grad_norm, lr: warmedUpRate(step, cfg), stage: 'grpo', step });
-        sums.loss += stats.loss;
+        const { loss, grads, stats } = await grpoParallelGradients(peers, policy, local, remote, step, it, cfg);
+        const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: cfg.max_grad_norm, lr: warmedUpRate(step, cfg), stage: 'grpo', step });
+        sums.loss += loss;
         sums.gradNorm += gradNorm;
-        sums.clipLow += stats.clipLow;
-        sums.clipHigh += stats.clipHigh;
-        sums.clipRegion += stats.clipRegion;
-        sums.kl += stats.kl;
-        sums.ratio += stats.ratio;
+        for (const k of GRPO_SHARD_STATS) sums[k] += stats[k] ?? 0;
       }
     } finally {
-      tf.dispose(chunks.flatMap((c) => [c.advantages, c.mask, ...(c.refLogps ? [c.refLogps] : []), ...(c.oldLogps ? [c.oldLogps] : [])]));
+      disposeChunkTensors(local);
     }
     const n = cfg.num_iterations;
     metric(step, 'loss', sums.loss / n);

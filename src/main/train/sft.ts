@@ -17,7 +17,7 @@ import { collate, type ResponseBatch } from '../model/inputs';
 import { sequenceLogprobs } from '../model/forward';
 import { AdamW, clippedStep, learningRateAt, policyGradients, type AdamWState } from '../model/optim';
 import { emit, type TrainHooks } from '../model/worker-protocol';
-import { GradientPeer, combineShardGrads, shardRows, type RowRange, type ShardGradients } from './data-parallel';
+import { combineShardGrads, parallelShards, releaseShard, shardRows, startPeers, type GradientPeer, type RowRange, type ShardGradients } from './data-parallel';
 import type { HealthGuard } from './health';
 import type { SftConfig } from './config';
 
@@ -127,27 +127,15 @@ export async function sftDataParallelGradients(
   step: number,
 ): Promise<{ loss: number; grads: Map<string, tf.Tensor>; tokens: number }> {
   const [own, ...rest] = shardRows(c.batch_size, peers.length + 1);
-  // Post the peers' requests first so they work while this thread does its own rows.
-  const remote = rest.map((rows, i) => peers[i]!.shardGrads(policy, { step, rows }));
-  const settled = Promise.allSettled(remote);
-  const disposeFulfilled = (results: PromiseSettledResult<ShardGradients>[]) => {
-    for (const r of results) if (r.status === 'fulfilled') tf.dispose([...r.value.grads.values()]);
-  };
-  let local: ShardGradients;
-  try {
-    local = sftShardGradients(policy, tokenizer, c, step, own!);
-  } catch (err) {
-    void settled.then(disposeFulfilled);
-    throw err;
-  }
-  const results = await settled;
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) {
-    disposeFulfilled(results);
-    tf.dispose([...local.grads.values()]);
-    throw failed.reason;
-  }
-  return combineShardGrads(policy, [local, ...results.map((r) => (r as PromiseFulfilledResult<ShardGradients>).value)]);
+  const shards = await parallelShards(
+    peers,
+    policy,
+    rest.map((rows) => ({ step, rows })),
+    (peer, shard) => peer.shardGrads(policy, shard),
+    () => sftShardGradients(policy, tokenizer, c, step, own!),
+    releaseShard,
+  );
+  return combineShardGrads(policy, shards);
 }
 
 export interface SftResult {
@@ -191,15 +179,8 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
   try {
     // No more threads than rows: a peer with no rows would only copy weights.
     const threads = Math.min(config.workers, config.batch_size);
-    if (threads > 1 && config.steps > firstStep) {
-      const starting = await Promise.allSettled(
-        Array.from({ length: threads - 1 }, (_, i) => GradientPeer.start(policy, tokenizer, { kind: 'sft', sft: config }, `gradient peer ${i + 1}`)),
-      );
-      for (const r of starting) if (r.status === 'fulfilled') peers.push(r.value);
-      const failed = starting.find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-      emit(hooks, { type: 'log', level: 'info', message: `sft: each batch split across ${threads} threads (peers: ${peers[0]!.backend})` });
-    }
+    peers.push(...(await startPeers(threads, config.steps - firstStep, policy, tokenizer, { kind: 'sft', sft: config })));
+    if (peers.length > 0) emit(hooks, { type: 'log', level: 'info', message: `sft: each batch split across ${threads} threads (peers: ${peers[0]!.backend})` });
     for (let step = firstStep; step < config.steps; step++) {
       // Yield to the event loop so a worker can receive `stop` between steps.
       await new Promise((resolve) => setImmediate(resolve));
