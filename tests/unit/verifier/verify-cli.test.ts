@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { command as exportCommand } from '../../../src/main/cli/export';
 import { command as verify } from '../../../src/main/cli/verify';
+import * as store from '../../../src/main/store';
 
 const dir = mkdtempSync(join(tmpdir(), 'veripo-verify-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -118,6 +119,26 @@ describe('veripo export pairs', () => {
     const arr = JSON.parse(readFileSync(lf, 'utf8'));
     expect(arr[0].conversations[0].value).toBe(`<video>${src[0].prompt}`);
     expect(arr[0].chosen).toEqual({ from: 'gpt', value: src[0].chosen });
+  });
+
+  it('--run exports what curation says: accepted and edited pairs, --pending adds the unreviewed, rejected never', async () => {
+    const db = join(dir, 'curated.db');
+    const h = store.openDb(db);
+    const runId = store.createRun(h, { experiment: 'export', name: null, preset: 'smoke', config: {}, seed: 0 });
+    const verifyStage = store.startStage(h, runId, 1, 0, 'verify');
+    const ids = store.insertPairs(h, runId, Array.from({ length: 10 }, (_, i) => ({
+      stage_id: verifyStage, prompt_id: `p${i}`, prompt: `question ${i}`, chosen_text: `<answer> A${i} </answer>`, rejected_text: '<answer> B </answer>',
+      kind: 'standard', source: 'auto' as const, status: 'pending' as const, reasons: [], meta: null,
+    })));
+    store.setStatuses(h, [...ids.slice(0, 3).map((pair_id) => ({ pair_id, status: 'accepted' as const })), ...ids.slice(3, 5).map((pair_id) => ({ pair_id, status: 'rejected' as const }))]);
+    h.close();
+    const out = join(dir, 'curated.jsonl');
+    expect(await exportCommand.run(['pairs', '--run', String(runId), '--db', db, '--format', 'trl', '--out', out])).toBe(0);
+    expect(lines(out).map((r) => r.prompt).sort()).toEqual(['question 0', 'question 1', 'question 2']);
+    expect(stderr).toMatch(/3 curated pairs exported; 5 pending pairs left out/);
+    expect(await exportCommand.run(['pairs', '--run', String(runId), '--db', db, '--format', 'trl', '--out', out, '--pending'])).toBe(0);
+    expect(lines(out)).toHaveLength(8);
+    expect(lines(out).some((r) => r.prompt === 'question 3' || r.prompt === 'question 4')).toBe(false);
   });
 
   it('usage errors', async () => {
