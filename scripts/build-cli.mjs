@@ -1,4 +1,4 @@
-// Bundles the Node side (CLI + training worker + SFT gradient peer) into out/cli with esbuild.
+// Bundles the Node side (CLI + training worker + gradient peer) into out/cli with esbuild.
 // Packages stay external so native addons (better-sqlite3) and tfjs's wasm files
 // resolve from node_modules as usual.
 import { build } from 'esbuild';

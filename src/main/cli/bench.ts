@@ -71,7 +71,7 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
   async stages(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { json: { type: 'boolean', default: false }, checkpoint: { type: 'string' }, preset: { type: 'string', default: 'tiny' }, prompts: { type: 'string' }, steps: { type: 'string' } },
+      options: { json: { type: 'boolean', default: false }, checkpoint: { type: 'string' }, preset: { type: 'string', default: 'tiny' }, prompts: { type: 'string' }, steps: { type: 'string' }, workers: { type: 'string' } },
       strict: true,
     });
     const r = await benchStages({
@@ -79,9 +79,10 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
       preset: values.preset as PresetName,
       prompts: intOption('prompts', values.prompts, 8),
       steps: intOption('steps', values.steps, 3),
+      workers: values.workers === undefined ? undefined : intOption('workers', values.workers, 1),
     });
-    print(values.json, { grpo_s_per_prompt: r.grpo_s_per_prompt, dpo_s_per_prompt: r.dpo_s_per_prompt, ratio: r.ratio, backend: r.backend, prompts_per_step: r.prompts_per_step, num_generations: r.num_generations, num_iterations: r.num_iterations, grpo_generation_share: r.grpo_gen_share }, [
-      `backend ${r.backend}, ${r.prompts_per_step} prompts per step, GRPO num_generations ${r.num_generations}, num_iterations ${r.num_iterations}`,
+    print(values.json, { grpo_s_per_prompt: r.grpo_s_per_prompt, dpo_s_per_prompt: r.dpo_s_per_prompt, ratio: r.ratio, backend: r.backend, prompts_per_step: r.prompts_per_step, num_generations: r.num_generations, num_iterations: r.num_iterations, grpo_generation_share: r.grpo_gen_share, workers: r.workers }, [
+      `backend ${r.backend}, ${r.workers} worker thread${r.workers > 1 ? 's' : ''}, ${r.prompts_per_step} prompts per step, GRPO num_generations ${r.num_generations}, num_iterations ${r.num_iterations}`,
       `GRPO  ${r.grpo_s_per_prompt.toFixed(3)} s per prompt (${(100 * r.grpo_gen_share).toFixed(0)}% generation)`,
       `DPO   ${r.dpo_s_per_prompt.toFixed(3)} s per prompt`,
       `ratio ${r.ratio.toFixed(1)}x (the paper reports DPO ~7x faster than GRPO)`,
@@ -96,7 +97,8 @@ export const command: CliCommand = {
   usage: `veripo bench <${Object.keys(benchKinds).join('|')}> [--preset small] [--backend wasm|cpu] [--modality video] [--json]
   gen:   [--prompts 4] [--generations 4] [--tokens 64]
   train: [--batch-size 16] [--steps 3]
-  stages: [--checkpoint DIR] [--preset tiny] [--prompts 8] [--steps 3]   GRPO vs DPO wall time per prompt`,
+  stages: [--checkpoint DIR] [--preset tiny] [--prompts 8] [--steps 3] [--workers 1|2]   GRPO vs DPO wall time per prompt
+          (--workers sets grpo.workers and dpo.workers; default 2 with 2+ cores)`,
   async run(argv) {
     const [kind, ...rest] = argv;
     const fn = kind ? benchKinds[kind] : undefined;

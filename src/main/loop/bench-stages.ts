@@ -11,7 +11,7 @@ import { presetConfig, type PresetName } from '../model/config';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
 import type { Tokenizer } from '../model/tokenizer';
 import { runSft } from '../train/sft';
-import { DEFAULT_SFT_CONFIG } from '../train/config';
+import { DEFAULT_SFT_CONFIG, defaultWorkers } from '../train/config';
 import { runDpo, type DpoPair } from '../train/dpo';
 import type { DpoConfigInput } from '../train/config';
 import { runGrpo } from '../train/grpo';
@@ -30,6 +30,8 @@ export interface BenchStagesOptions {
   steps?: number;
   modality?: Modality;
   seed?: number;
+  /** grpo.workers and dpo.workers: threads each stage samples and computes gradients on. */
+  workers?: number;
   grpo?: GrpoConfigInput;
   dpo?: DpoConfigInput;
 }
@@ -44,6 +46,7 @@ export interface BenchStagesResult {
   num_generations: number;
   num_iterations: number;
   grpo_gen_share: number;
+  workers: number;
 }
 
 export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchStagesResult> {
@@ -66,8 +69,9 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
   // (1 + steps) * P prompts: the warm-up step sees its own.
   const tasks = sampleTasks({ n: (1 + steps) * P, seed: seed + 17, split: 'train', modality: opts.modality ?? 'video' });
   const reference = clonePolicy(policy);
-  const grpoCfg: GrpoConfigInput = { per_step_prompts: P, ...opts.grpo };
-  const dpoCfg: DpoConfigInput = { batch_size: P, ...opts.dpo };
+  const workers = opts.workers ?? defaultWorkers();
+  const grpoCfg: GrpoConfigInput = { per_step_prompts: P, workers, ...opts.grpo };
+  const dpoCfg: DpoConfigInput = { batch_size: P, workers, ...opts.dpo };
 
   const timeGrpo = async (n: number, offset: number) => {
     let gen = 0;
@@ -110,5 +114,6 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
     num_generations: (grpoCfg.num_generations as number | undefined) ?? 8,
     num_iterations: (grpoCfg.num_iterations as number | undefined) ?? 1,
     grpo_gen_share: grpo.gen / grpo.seconds,
+    workers,
   };
 }

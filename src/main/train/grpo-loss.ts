@@ -153,17 +153,3 @@ export function microBatchWeight(lossType: GrpoLossType, c: { rows: number; tota
   // maskedMean clamps an empty mask's count to 1; an all-masked batch has loss 0 either way.
   return c.totalTokens > 0 ? c.tokens / c.totalTokens : 0;
 }
-
-/** Add new gradients into a running sum (disposing what is replaced). */
-export function accumulateGradients(sum: Map<string, tf.Tensor> | null, grads: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
-  if (!sum) return grads;
-  for (const [name, g] of grads) {
-    const prev = sum.get(name);
-    sum.set(name, prev ? tf.add(prev, g) : g);
-    if (prev) {
-      prev.dispose();
-      g.dispose();
-    }
-  }
-  return sum;
-}

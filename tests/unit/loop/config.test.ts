@@ -116,6 +116,8 @@ describe('config bounds', () => {
     ['grpo.per_device_train_batch_size', 1024],
     ['grpo.warmup_steps', 1_000_000],
     ['grpo.dynamic_sampling_max_rounds', 64],
+    ['grpo.workers', 64],
+    ['dpo.workers', 64],
     ['dpo.batch_size', 1024],
     ['dpo.epochs', 10_000],
     ['dpo.steps', 1_000_000],
