@@ -47,16 +47,21 @@ export interface GrpoUpdateChunk {
   tokenShare: number;
 }
 
-/** A DPO pair with its completions as token ids. */
-export interface DpoEncodedPair {
+/** A DPO pair as the trainer uses it: tokenised once, for every epoch and the reference pass. */
+export interface EncodedPair {
   prompt: PolicyPrompt;
   chosen: number[];
   rejected: number[];
+  /** How many of the two completions were cut to fit (0, 1 or 2). */
+  cut: number;
 }
 
 /** Some of a DPO batch's pairs, with the batch totals their part of the loss is divided by. */
 export interface DpoShardInput {
-  pairs: DpoEncodedPair[];
+  pairs: EncodedPair[];
+  /** The reference's sequence log-probs of each pair's completions (computed once per stage). */
+  refChosen: number[];
+  refRejected: number[];
   /** Pairs in the whole batch: the loss is a mean over them. */
   batchPairs: number;
   /** Chosen tokens in the whole batch: RPO's NLL is a mean over them. */
@@ -103,12 +108,14 @@ export type PeerRequest =
       reference: SharedArrayBuffer | null;
     }
   | { type: 'shard'; id: number; shard: GradTask }
-  | { type: 'generate'; id: number; prompts: PolicyPrompt[]; seeds: number[] };
+  | { type: 'generate'; id: number; prompts: PolicyPrompt[]; seeds: number[] }
+  | { type: 'pair-logps'; id: number; batches: EncodedPair[][] };
 
 export type PeerReply =
   | { type: 'ready'; backend: string }
   | { type: 'shard'; id: number; names: string[]; lossSum: number; tokens: number; stats?: Record<string, number> }
   | { type: 'generated'; id: number; result: GenerateResult }
+  | { type: 'pair-logps'; id: number; chosen: number[][]; rejected: number[][] }
   | { type: 'error'; id: number | null; message: string };
 
 export function paramLayout(policy: Policy): ParamSlot[] {
@@ -172,7 +179,7 @@ export function combineShardGrads(
  * Run one task per peer and `local` on this thread at the same time; returns [local, ...the
  * peers'] in order. If anything fails, every gradient already computed is disposed.
  */
-export async function parallelShards<T extends GradTask | { prompts: PolicyPrompt[]; seeds: number[] }, R>(
+export async function parallelShards<T, R>(
   peers: readonly GradientPeer[],
   policy: Policy,
   tasks: readonly T[],
@@ -224,9 +231,13 @@ export function releaseShard(s: ShardGradients): void {
   tf.dispose([...s.grads.values()]);
 }
 
-type Pending =
-  | { id: number; kind: 'shard'; resolve: (r: ShardGradients) => void; reject: (err: Error) => void }
-  | { id: number; kind: 'generate'; resolve: (r: GenerateResult) => void; reject: (err: Error) => void };
+interface Pending {
+  id: number;
+  /** The reply type this request expects. */
+  kind: PeerReply['type'];
+  resolve: (m: PeerReply) => void;
+  reject: (err: Error) => void;
+}
 
 export class GradientPeer {
   private nextId = 1;
@@ -299,23 +310,42 @@ export class GradientPeer {
    * Gradients of the shard's part of the loss, computed by the peer with `policy`'s current
    * weights. One request at a time; the caller computes its own shard meanwhile.
    */
-  shardGrads(policy: Policy, shard: GradTask): Promise<ShardGradients> {
-    return this.request(policy, 'shard', (id) => ({ type: 'shard', id, shard }));
+  async shardGrads(policy: Policy, shard: GradTask): Promise<ShardGradients> {
+    const m = (await this.request(policy, 'shard', (id) => ({ type: 'shard', id, shard }))) as Extract<PeerReply, { type: 'shard' }>;
+    // Read before the next request can overwrite the buffer: this runs as soon as the reply arrives.
+    const grads = new Map<string, tf.Tensor>();
+    for (const name of m.names) {
+      const slot = this.slots.get(name)!;
+      // A copy, not a view: the cpu backend would keep a view and see the next step's numbers.
+      grads.set(name, tf.tensor(this.gradBuf.slice(slot.offset, slot.offset + slot.size), slot.shape));
+    }
+    return { grads, lossSum: m.lossSum, tokens: m.tokens, stats: m.stats };
   }
 
   /** Completions of `prompts` sampled by the peer with `policy`'s current weights (see sampleGroupsLocally). */
-  generate(policy: Policy, task: { prompts: PolicyPrompt[]; seeds: number[] }): Promise<GenerateResult> {
-    return this.request(policy, 'generate', (id) => ({ type: 'generate', id, prompts: task.prompts, seeds: task.seeds }));
+  async generate(policy: Policy, task: { prompts: PolicyPrompt[]; seeds: number[] }): Promise<GenerateResult> {
+    const m = (await this.request(policy, 'generated', (id) => ({ type: 'generate', id, prompts: task.prompts, seeds: task.seeds }))) as Extract<PeerReply, { type: 'generated' }>;
+    return m.result;
   }
 
-  private request<K extends Pending['kind']>(policy: Policy, kind: K, message: (id: number) => PeerRequest): Promise<K extends 'shard' ? ShardGradients : GenerateResult> {
+  /** Sequence log-probs of each batch of pairs under `policy`'s weights (DPO's reference pass: pass the reference). */
+  async pairLogps(policy: Policy, batches: EncodedPair[][]): Promise<{ chosen: number[][]; rejected: number[][] }> {
+    const m = (await this.request(policy, 'pair-logps', (id) => ({ type: 'pair-logps', id, batches }))) as Extract<PeerReply, { type: 'pair-logps' }>;
+    return { chosen: m.chosen, rejected: m.rejected };
+  }
+
+  private request(policy: Policy, kind: PeerReply['type'], message: (id: number) => PeerRequest): Promise<PeerReply> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.pending) return Promise.reject(new Error(`${this.name}: a request is already in flight`));
     // The peer reads this buffer only between a request and its reply, so no locking.
-    for (const slot of this.layout) this.weights.set(policy.params.get(slot.name)!.dataSync() as Float32Array, slot.offset);
+    for (const slot of this.layout) {
+      const v = policy.params.get(slot.name);
+      if (!v || v.size !== slot.size) return Promise.reject(new Error(`${this.name}: the weights sent have no parameter ${slot.name} of ${slot.size} values`));
+      this.weights.set(v.dataSync() as Float32Array, slot.offset);
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending = { id, kind, resolve, reject } as Pending;
+      this.pending = { id, kind, resolve, reject };
       this.worker.postMessage(message(id));
     });
   }
@@ -340,20 +370,7 @@ export class GradientPeer {
       else this.settle(m.id, (p) => p.reject(err));
       return;
     }
-    if (m.type === 'generated') {
-      this.settle(m.id, (p) => (p.kind === 'generate' ? p.resolve(m.result) : p.reject(new Error(`${this.name}: completions where gradients were asked for`))));
-      return;
-    }
-    this.settle(m.id, (p) => {
-      if (p.kind !== 'shard') return p.reject(new Error(`${this.name}: gradients where completions were asked for`));
-      const grads = new Map<string, tf.Tensor>();
-      for (const name of m.names) {
-        const slot = this.slots.get(name)!;
-        // A copy, not a view: the cpu backend would keep a view and see the next step's numbers.
-        grads.set(name, tf.tensor(this.gradBuf.slice(slot.offset, slot.offset + slot.size), slot.shape));
-      }
-      p.resolve({ grads, lossSum: m.lossSum, tokens: m.tokens, stats: m.stats });
-    });
+    this.settle(m.id, (p) => (p.kind === m.type ? p.resolve(m) : p.reject(new Error(`${this.name}: a ${m.type} reply to a request for ${p.kind}`))));
   }
 
   private settle(id: number, f: (p: Pending) => void): void {

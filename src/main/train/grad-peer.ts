@@ -1,14 +1,16 @@
-// Gradient peer thread (see ./data-parallel): holds a policy replica (and one of the frozen
-// reference), and for each request loads the weights the main thread put in the shared
-// buffer, then computes its shard: SFT rows of the step's batch, GRPO micro-batches or DPO
-// pairs, writing the gradient back into the shared gradient buffer; or samples GRPO groups.
+// Gradient peer thread (see ./data-parallel): holds a policy replica (and, for GRPO's KL, one
+// of the frozen reference), and for each request loads the weights the main thread put in the
+// shared buffer, then computes its shard: SFT rows of the step's batch, GRPO micro-batches or
+// DPO pairs, writing the gradient into the shared gradient buffer; or samples GRPO groups, or
+// computes DPO's reference log-probs (the reference's weights sent as the request's).
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend, type BackendName } from '../model/backend';
 import { parameterShapes, policyFromTensors, type Policy } from '../model/policy';
 import { Tokenizer } from '../model/tokenizer';
 import { sftShardGradients } from './sft';
-import { dpoShardGradients } from './dpo';
+import { dpoShardGradients } from './dpo-parallel';
+import { batchSequenceLogps } from './dpo-loss';
 import { disposeChunkTensors, grpoChunkTensors, grpoShardGradients, type GrpoChunkTensors } from './grpo-update';
 import { sampleGroupsLocally } from './grpo-rollouts';
 import type { GradTask, ParamSlot, PeerJob, PeerReply, PeerRequest, ShardGradients } from './data-parallel';
@@ -74,8 +76,7 @@ function computeShard(r: Replica, task: GradTask): ShardGradients {
   }
   if (task.kind === 'dpo') {
     if (job.kind !== 'dpo') throw new Error(`a dpo shard sent to a ${job.kind} peer`);
-    if (!r.reference) throw new Error('a dpo shard needs the reference, and the peer was started without one');
-    return dpoShardGradients(r.policy, r.reference, task.input, job.dpo);
+    return dpoShardGradients(r.policy, task.input, job.dpo);
   }
   if (job.kind !== 'sft') throw new Error(`an sft shard sent to a ${job.kind} peer`);
   return sftShardGradients(r.policy, r.tokenizer, job.sft, task.step, task.rows);
@@ -99,6 +100,12 @@ function shard(r: Replica, id: number, task: GradTask): void {
   post({ type: 'shard', id, names: [...grads.keys()], lossSum, tokens, stats });
 }
 
+function pairLogps(r: Replica, id: number, m: Extract<PeerRequest, { type: 'pair-logps' }>): void {
+  if (r.job.kind !== 'dpo') throw new Error(`a pair-logps request sent to a ${r.job.kind} peer`);
+  loadWeights(r);
+  post({ type: 'pair-logps', id, ...batchSequenceLogps(r.policy, m.batches, r.job.dpo.loss_type) });
+}
+
 function generate(r: Replica, id: number, m: Extract<PeerRequest, { type: 'generate' }>): void {
   if (r.job.kind !== 'grpo') throw new Error(`a generate request sent to a ${r.job.kind} peer`);
   loadWeights(r);
@@ -113,6 +120,7 @@ port.on('message', (m: PeerRequest) => {
     if (m.type === 'init') init(m).catch(fail);
     else if (!replica) throw new Error(`${m.type} request before init`);
     else if (m.type === 'generate') generate(replica, m.id, m);
+    else if (m.type === 'pair-logps') pairLogps(replica, m.id, m);
     else shard(replica, m.id, m.shard);
   } catch (err) {
     fail(err);

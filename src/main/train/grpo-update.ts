@@ -41,7 +41,9 @@ export interface GrpoChunkTensors {
 export function grpoChunkTensors(policy: Policy, reference: Policy | null, chunks: readonly GrpoUpdateChunk[], cfg: GrpoConfig): GrpoChunkTensors[] {
   return chunks.map((chunk) => {
     const part = chunk.rows;
-    const batch = collate(policy, part.map((r) => r.prompt), part.map((r) => r.tokens));
+    // A group's completions share their prompt object (also after crossing to a peer: one
+    // message keeps shared references): its prefix is encoded once per pass.
+    const batch = collate(policy, part.map((r) => r.prompt), part.map((r) => r.tokens), { sharePrefix: true });
     const baseMask = tf.tensor2d(batch.responseMask, [part.length, batch.responseLen]);
     const mask = cfg.mask_truncated_completions ? maskTruncated(baseMask, part.map((r) => r.truncated)) : baseMask;
     if (mask !== baseMask) baseMask.dispose();

@@ -10,8 +10,9 @@ import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/pro
 import { generate } from '../../../src/main/model/sample';
 import type { TrainEvent } from '../../../src/main/model/worker-protocol';
 import { DpoConfigSchema, GrpoConfigSchema, type DpoConfig, type GrpoConfig } from '../../../src/main/train/config';
-import { GradientPeer, type DpoEncodedPair } from '../../../src/main/train/data-parallel';
-import { dpoBatchGradients, encodeCompletion, runDpo } from '../../../src/main/train/dpo';
+import { GradientPeer, type EncodedPair } from '../../../src/main/train/data-parallel';
+import { encodeCompletion, referenceLogps, runDpo } from '../../../src/main/train/dpo';
+import { dpoBatchGradients, dpoReferenceLogps } from '../../../src/main/train/dpo-parallel';
 import { runGrpo, type GrpoRollout } from '../../../src/main/train/grpo';
 import { sampleGroupsLocally, shardedSampler, trainTaskOf, type TrainTask } from '../../../src/main/train/grpo-rollouts';
 import { disposeChunkTensors, grpoChunkTensors, grpoParallelGradients, grpoUpdateChunks, splitChunks } from '../../../src/main/train/grpo-update';
@@ -162,7 +163,7 @@ describe('data-parallel grpo', () => {
 
 describe('data-parallel dpo', () => {
   const cfg: DpoConfig = DpoConfigSchema.parse({ batch_size: 5, rpo_alpha: 0.5, workers: 2 });
-  let pairs: DpoEncodedPair[];
+  let pairs: EncodedPair[];
   let policy: Policy;
   let reference: Policy;
   let peer: GradientPeer;
@@ -170,9 +171,9 @@ describe('data-parallel dpo', () => {
   beforeAll(async () => {
     policy = createPolicy(config, 17);
     reference = createPolicy(config, 18);
-    peer = await GradientPeer.start(policy, tokenizer, { kind: 'dpo', dpo: cfg }, 'gradient peer', reference);
+    peer = await GradientPeer.start(policy, tokenizer, { kind: 'dpo', dpo: cfg });
     const raw = (['video', 'text', 'image'] as const).flatMap((modality, i) => sampleTasks({ n: 2, seed: 60 + i, split: 'train', modality })).slice(0, 5);
-    pairs = raw.map((t) => ({ prompt: trainTaskOf(t, tokenizer).prompt, chosen: encodeCompletion(tokenizer, t.cot.gold, 60), rejected: encodeCompletion(tokenizer, t.cot.inconsistent, 60) }));
+    pairs = raw.map((t) => ({ prompt: trainTaskOf(t, tokenizer).prompt, chosen: encodeCompletion(tokenizer, t.cot.gold, 60), rejected: encodeCompletion(tokenizer, t.cot.inconsistent, 60), cut: 0 }));
   });
 
   afterAll(async () => {
@@ -181,13 +182,26 @@ describe('data-parallel dpo', () => {
     disposePolicy(reference);
   });
 
+  it('the reference pass gives every pair the single-thread values', async () => {
+    // Batches of 2 in length order: 3 batches, 1 here and 2 on the peer.
+    const single = referenceLogps(reference, pairs, 2, cfg.loss_type);
+    const two = await dpoReferenceLogps([peer], reference, pairs, 2, cfg.loss_type);
+    expect(Array.from(two.chosen)).toEqual(Array.from(single.chosen));
+    expect(Array.from(two.rejected)).toEqual(Array.from(single.rejected));
+    // The reference's weights travelled with the request: the policy's give other values.
+    const policyValues = await dpoReferenceLogps([peer], policy, pairs, 2, cfg.loss_type);
+    expect(Array.from(policyValues.chosen)).not.toEqual(Array.from(single.chosen));
+  });
+
   it('gives the single-thread loss, statistics and gradient, for every loss type', async () => {
     for (const loss_type of ['sigmoid', 'ipo'] as const) {
       const c = { ...cfg, loss_type };
-      const single = await dpoBatchGradients([], policy, reference, pairs, c);
+      const r = referenceLogps(reference, pairs, 5, loss_type);
+      const ref = { chosen: Array.from(r.chosen), rejected: Array.from(r.rejected) };
+      const single = await dpoBatchGradients([], policy, pairs, ref, c);
       // The peer's config is the one it was started with.
-      const typed = loss_type === cfg.loss_type ? peer : await GradientPeer.start(policy, tokenizer, { kind: 'dpo', dpo: c }, 'gradient peer', reference);
-      const two = await dpoBatchGradients([typed], policy, reference, pairs, c);
+      const typed = loss_type === cfg.loss_type ? peer : await GradientPeer.start(policy, tokenizer, { kind: 'dpo', dpo: c });
+      const two = await dpoBatchGradients([typed], policy, pairs, ref, c);
       if (typed !== peer) await typed.close();
       expect(two.loss).toBeCloseTo(single.loss, 5);
       expect(Object.keys(two.stats).sort()).toEqual(Object.keys(single.stats).sort());
@@ -199,7 +213,7 @@ describe('data-parallel dpo', () => {
   it('a dpo shard sent to a peer started for another stage fails with a clear error', async () => {
     const grpoPeer = await GradientPeer.start(policy, tokenizer, { kind: 'grpo', grpo: GrpoConfigSchema.parse({}) });
     try {
-      await expect(grpoPeer.shardGrads(policy, { kind: 'dpo', input: { pairs, batchPairs: 5, batchChosenTokens: 100 } })).rejects.toThrow(/gradient peer: a dpo shard sent to a grpo peer/);
+      await expect(grpoPeer.shardGrads(policy, { kind: 'dpo', input: { pairs, refChosen: [0, 0, 0, 0, 0], refRejected: [0, 0, 0, 0, 0], batchPairs: 5, batchChosenTokens: 100 } })).rejects.toThrow(/gradient peer: a dpo shard sent to a grpo peer/);
     } finally {
       await grpoPeer.close();
     }

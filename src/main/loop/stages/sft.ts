@@ -12,7 +12,8 @@ import { clearStageProgress, saveStageProgress, type StageProgress } from '../st
 import type { RunConfig } from '../config';
 import type { LoopContext } from './context';
 
-function sftCacheKey(config: RunConfig): string {
+/** The cache folder name's key of a run's cold-start SFT: what `veripo run` reuses, and `veripo bench stages` times from. */
+export function sftCacheKey(config: RunConfig): string {
   // workers changes how a batch is computed, save_steps how often it is saved: neither what is learned (up to float rounding).
   const { cache: _cache, workers: _workers, save_steps: _saveSteps, ...sft } = config.sft;
   return createHash('sha256').update(JSON.stringify({ model: config.model.preset, sft, seed: config.seed, v: 1 })).digest('hex').slice(0, 16);

@@ -1,0 +1,103 @@
+// DPO across threads. A batch's gradient as shards: each thread takes some of the batch's
+// pairs and returns the gradient of its part of the batch loss (its pairs' summed per-pair
+// loss / the batch's pairs, plus rpo_alpha times its chosen tokens' summed NLL / the batch's
+// chosen tokens), so the shards add up to the single-thread gradient. The reference pass,
+// once per stage, is split by whole batches, so its values do not depend on the thread count.
+import * as tf from '@tensorflow/tfjs-core';
+import { policyGradients } from '../model/optim';
+import type { Policy } from '../model/policy';
+import type { DpoConfig } from './config';
+import { batchSequenceLogps, dpoLoss, pairBatch, pairLogps, referenceBatches, scatterLogps, type DpoLossType } from './dpo-loss';
+import { combineShardGrads, parallelShards, releaseShard, shardRows, type DpoShardInput, type EncodedPair, type GradientPeer, type ShardGradients } from './data-parallel';
+
+/**
+ * Gradient of the shard's part of the batch loss: one forward/backward over its pairs
+ * (pairBatch), against the reference values it was given. Statistics (TRL's keys) are sums
+ * divided by the batch's size, so they add up over shards.
+ */
+export function dpoShardGradients(policy: Policy, input: DpoShardInput, cfg: DpoConfig): ShardGradients {
+  const { pairs, batchPairs } = input;
+  const B = pairs.length;
+  if (input.refChosen.length !== B || input.refRejected.length !== B) throw new Error(`dpo shard: ${B} pairs but ${input.refChosen.length} and ${input.refRejected.length} reference values`);
+  const batch = pairBatch(policy, pairs);
+  const refChosen = tf.tensor1d(input.refChosen);
+  const refRejected = tf.tensor1d(input.refRejected);
+  let stats: Record<string, number> = {};
+  try {
+    const { loss, grads } = policyGradients(policy, () => {
+      const pol = pairLogps(policy, batch, cfg.loss_type);
+      const out = dpoLoss(
+        { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen, refRejected },
+        { beta: cfg.beta, loss_type: cfg.loss_type, label_smoothing: cfg.label_smoothing, rpo_alpha: null },
+      );
+      const sumOver = (t: tf.Tensor) => tf.sum(t).dataSync()[0]! / batchPairs;
+      stats = {
+        'rewards/chosen': sumOver(out.rewardsChosen),
+        'rewards/rejected': sumOver(out.rewardsRejected),
+        'rewards/margins': sumOver(out.margins),
+        'rewards/accuracies': (out.accuracy.dataSync()[0]! * B) / batchPairs,
+        'logps/chosen': sumOver(pol.chosen),
+        'logps/rejected': sumOver(pol.rejected),
+      };
+      let shardLoss: tf.Tensor = tf.mul(out.loss, B / batchPairs);
+      if (cfg.rpo_alpha !== null) {
+        // RPO's NLL is a mean over the whole batch's chosen tokens (chosenNll on one thread).
+        const chosenLogps = tf.slice(pol.logprobs, [0, 0], [B, batch.responseLen]);
+        const chosenMask = tf.slice(pol.mask, [0, 0], [B, batch.responseLen]);
+        const nll = tf.div(tf.neg(tf.sum(tf.mul(chosenLogps, chosenMask))), Math.max(input.batchChosenTokens, 1));
+        stats.nll_loss = nll.dataSync()[0]!;
+        shardLoss = tf.add(shardLoss, tf.mul(nll, cfg.rpo_alpha));
+      }
+      return shardLoss as tf.Scalar;
+    });
+    return { grads, lossSum: loss, tokens: 0, stats };
+  } finally {
+    tf.dispose([refChosen, refRejected]);
+  }
+}
+
+/**
+ * Mean loss and gradient over a batch of pairs, split between this thread (the first pairs)
+ * and the peers. `ref` holds the reference's values of the same pairs, in order.
+ */
+export async function dpoBatchGradients(
+  peers: readonly GradientPeer[],
+  policy: Policy,
+  pairs: readonly EncodedPair[],
+  ref: { chosen: readonly number[]; rejected: readonly number[] },
+  cfg: DpoConfig,
+): Promise<{ loss: number; grads: Map<string, tf.Tensor>; stats: Record<string, number> }> {
+  const totals = { batchPairs: pairs.length, batchChosenTokens: pairs.reduce((s, p) => s + p.chosen.length, 0) };
+  const [own, ...rest] = shardRows(pairs.length, peers.length + 1).map(({ start, end }) => ({
+    pairs: pairs.slice(start, end),
+    refChosen: ref.chosen.slice(start, end),
+    refRejected: ref.rejected.slice(start, end),
+    ...totals,
+  }));
+  const shards = await parallelShards(
+    peers,
+    policy,
+    rest.map((input) => ({ kind: 'dpo' as const, input })),
+    (peer, task) => peer.shardGrads(policy, task),
+    () => dpoShardGradients(policy, own!, cfg),
+    releaseShard,
+  );
+  return combineShardGrads(policy, shards, 1);
+}
+
+/**
+ * referenceLogps with its batches split between this thread (the first, shortest ones) and
+ * the peers, which load the reference's weights for the request.
+ */
+export async function dpoReferenceLogps(
+  peers: readonly GradientPeer[],
+  reference: Policy,
+  pairs: readonly EncodedPair[],
+  batchSize: number,
+  lossType: DpoLossType,
+): Promise<{ chosen: Float32Array; rejected: Float32Array }> {
+  const batches = referenceBatches(pairs, batchSize);
+  const [own, ...rest] = shardRows(batches.length, peers.length + 1).map(({ start, end }) => batches.slice(start, end).map((idx) => idx.map((i) => pairs[i]!)));
+  const parts = await parallelShards(peers, reference, rest, (peer, task) => peer.pairLogps(reference, task), () => batchSequenceLogps(reference, own!, lossType));
+  return scatterLogps(pairs.length, batches, { chosen: parts.flatMap((p) => p.chosen), rejected: parts.flatMap((p) => p.rejected) });
+}
