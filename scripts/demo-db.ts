@@ -294,7 +294,7 @@ export function seedDemoDb(dbPath: string, opts: SeedOptions = {}): SeedSummary 
                   verdict: verdictFor(cot, flags),
                   meta: {
                     family,
-                    ...(g % 2 === 0 ? { token_logprobs: cot.text.split(/(\s+)/).filter((t) => t.trim()).map(() => -Math.abs(r() * 3)) } : {}),
+                    ...(g % 2 === 0 ? { word_logprobs: cot.text.split(/(\s+)/).filter((t) => t.trim()).map(() => -Math.abs(r() * 3)) } : {}),
                   },
                 });
               }

@@ -596,6 +596,37 @@ describe('workbench pages', () => {
     expect(page.url()).toContain(`rollout=${rolloutId}`);
   });
 
+  it('Rollouts: GRPO rollouts of a real run store per-word log-probs, shown as shading', async (ctx) => {
+    type Row = { id: number; text: string; truncated: boolean; meta: Record<string, unknown> | null };
+    const runs = (await api<Array<{ id: number; preset: string | null; status: string }>>('listRuns')).body;
+    let found: { run: number; row: Row } | null = null;
+    for (const run of runs.filter((r) => r.preset === 'smoke' && r.status === 'finished')) {
+      const rows = (await api<{ rollouts: Row[] }>('listRollouts', { run_id: run.id, limit: 200 })).body.rollouts;
+      const row = rows.find((r) => !r.truncated && Array.isArray(r.meta?.word_logprobs));
+      if (row) {
+        found = { run: run.id, row };
+        break;
+      }
+    }
+    if (!found) {
+      // The demo seed (no VERIPO_E2E_DB) has no real GRPO stage.
+      console.warn('[ui e2e] no finished smoke run in the database: log-prob shading test skipped');
+      ctx.skip();
+      return;
+    }
+    const words = found.row.text.split(/\s+/).filter(Boolean).length;
+    const lps = found.row.meta!.word_logprobs as number[];
+    expect(lps).toHaveLength(words);
+    for (const lp of lps) expect(lp).toBeLessThanOrEqual(0);
+    // A fresh load: the page reads its deep link when it mounts.
+    await page.goto('about:blank');
+    await page.goto(`${server.base}/#/rollouts?run=${found.run}&rollout=${found.row.id}`);
+    const group = page.getByRole('article', { name: /^Prompt group/ });
+    await group.waitFor();
+    await group.getByLabel('Log-prob shading').check();
+    await expect.poll(() => group.locator('.lp[title^="logprob"]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+  });
+
   it('Settings: backend, DB path, judge test connection', async () => {
     await open('Settings');
     const kv = page.getByRole('definition').filter({ hasText: '.db' });

@@ -1,6 +1,7 @@
 // `veripo export pairs`: preference pairs → a DPO dataset TRL or LLaMA-Factory loads as is.
 // Pairs come from a PAIRS.jsonl (`veripo verify --pairs`) or from a run in the database
-// (--run ID --db FILE: the curated pairs, minus the ones a person rejected).
+// (--run ID --db FILE: what curation says, as the app's Export does: accepted and edited pairs,
+// and with --pending the ones nobody has reviewed yet too; rejected pairs never).
 import { basename } from 'node:path';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,9 +15,9 @@ import { resolveDbPath } from './common';
 import { checkOutputPath } from './rollout-input';
 
 /** Where pairs come from. */
-export type PairSource = { kind: 'file'; file: string; onError: OnError } | { kind: 'run'; run: string; db: string };
+export type PairSource = { kind: 'file'; file: string; onError: OnError } | { kind: 'run'; run: string; db: string; pending: boolean };
 
-function runPairs(run: string, dbFile: string): PairRecord[] {
+function runPairs(run: string, dbFile: string, pending: boolean): PairRecord[] {
   const runId = Number(run);
   if (!Number.isInteger(runId)) throw new CliError(`--run takes a run id, got "${run}"`, 2);
   const dbPath = resolveDbPath(dbFile || undefined);
@@ -24,9 +25,14 @@ function runPairs(run: string, dbFile: string): PairRecord[] {
   const db = openDb(dbPath);
   try {
     if (!getRun(db, runId)) throw new CliError(`run ${runId} does not exist in ${db.name}`);
-    return queryPairs(db, { run_id: runId, offset: 0, limit: Number.MAX_SAFE_INTEGER })
-      .pairs.filter((p) => p.status !== 'rejected')
-      .map(pairRecordFromStored);
+    const all = queryPairs(db, { run_id: runId, offset: 0, limit: Number.MAX_SAFE_INTEGER }).pairs;
+    const curated = queryPairs(db, { run_id: runId, curated: true, offset: 0, limit: Number.MAX_SAFE_INTEGER }).pairs;
+    const chosen = pending ? all.filter((p) => p.status !== 'rejected') : curated;
+    const unreviewed = all.filter((p) => p.status === 'pending').length;
+    if (!pending && unreviewed > 0) {
+      process.stderr.write(`run ${runId}: ${curated.length} curated pairs exported; ${unreviewed} pending pairs left out (--pending includes them)\n`);
+    }
+    return chosen.map(pairRecordFromStored);
   } finally {
     db.close();
   }
@@ -39,13 +45,14 @@ export async function loadPairs(source: PairSource): Promise<PairRecord[]> {
       onProblem: (p) => process.stderr.write(`warning: ${p.file}:${p.line}: ${p.message} (skipped)\n`),
     });
   }
-  return runPairs(source.run, source.db);
+  return runPairs(source.run, source.db, source.pending);
 }
 
 const USAGE = [
   'veripo export pairs (--pairs PAIRS.jsonl | --run ID --db FILE) --format trl|llamafactory --out FILE',
-  '                    [--conversational] [--system TEXT] [--kind KIND,...] [--on-error skip|fail] [--json]',
+  '                    [--pending] [--conversational] [--system TEXT] [--kind KIND,...] [--on-error skip|fail] [--json]',
   '',
+  '--run exports the curated pairs (accepted, or edited and not rejected); --pending adds the unreviewed ones.',
   'trl: {prompt, chosen, rejected} strings, or message lists with --conversational.',
   'llamafactory: sharegpt {conversations, chosen, rejected, videos}; the dataset_info.json entry is printed.',
   'FILE ending in .json gets a JSON array, anything else JSONL.',
@@ -69,6 +76,7 @@ export const command: CliCommand = {
           format: { type: 'string' },
           out: { type: 'string' },
           conversational: { type: 'boolean', default: false },
+          pending: { type: 'boolean', default: false },
           system: { type: 'string' },
           kind: { type: 'string' },
           'on-error': { type: 'string', default: 'fail' },
@@ -91,7 +99,7 @@ export const command: CliCommand = {
     checkOutputPath('out', values.out, values.pairs);
     let pairs: PairRecord[];
     try {
-      pairs = await loadPairs(values.pairs ? { kind: 'file', file: values.pairs, onError } : { kind: 'run', run: values.run!, db: values.db! });
+      pairs = await loadPairs(values.pairs ? { kind: 'file', file: values.pairs, onError } : { kind: 'run', run: values.run!, db: values.db!, pending: values.pending });
     } catch (e) {
       if (e instanceof InputError) throw new CliError(`${e.message}\nnothing written`);
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`no such file: ${values.pairs}`);

@@ -131,3 +131,23 @@ function glued(prev: string, tok: string): boolean {
 export function splitPieces(text: string): string[] {
   return text.replace(TAG, (tag) => ` ${tag} `).split(/\s+/).filter(Boolean);
 }
+
+/**
+ * Per whitespace word of `text`, the summed log-prob of the tokens it encodes to (a word with
+ * glued tags such as `</think><answer>B</answer>` is several tokens), rounded to 0.01 so a
+ * stored rollout stays small. Tokens past the text (EOS) are left out; the UI shades words, not
+ * tokens, so this is the unit it can show.
+ */
+export function wordLogprobs(text: string, tokenLogprobs: readonly number[]): number[] {
+  const out: number[] = [];
+  let k = 0;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const n = splitPieces(word).length;
+    if (k + n > tokenLogprobs.length) break;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += tokenLogprobs[k + i]!;
+    k += n;
+    out.push(Math.round(sum * 100) / 100);
+  }
+  return out;
+}

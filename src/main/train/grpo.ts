@@ -43,6 +43,8 @@ export interface GrpoRollout {
   text: string;
   /** The sampled token ids, EOS included when one was sampled. */
   tokens: number[];
+  /** The sampler's log-prob of each of `tokens`. */
+  logprobs: number[];
   reward: number;
   reward_parts: Record<string, number>;
   /** 0 for rows that are not trained on (shuffled T-GRPO groups, groups dropped by dynamic sampling). */
@@ -135,6 +137,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
           ground_truth: r.task.spec.answer,
           text: r.text,
           tokens: r.tokens,
+          logprobs: r.logprobs,
           reward: r.reward,
           reward_parts: r.parts,
           advantage: advOf.get(r) ?? 0,

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../capture';
 import { command as exportCommand } from '../../../src/main/cli/export';
 import { command as importCommand } from '../../../src/main/cli/import';
 import { command as verify } from '../../../src/main/cli/verify';
@@ -12,15 +13,7 @@ import { getRollouts, openDb, queryPairs } from '../../../src/main/store';
 
 const dir = mkdtempSync(join(tmpdir(), 'veripo-bad-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let stdout = '';
-let stderr = '';
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 const file = (name: string, content: string | Buffer) => {
   const p = join(dir, name);
   writeFileSync(p, content);
@@ -39,7 +32,7 @@ describe('bad input', () => {
     const p = file('huge.jsonl', `${row(`<think>${loop}So the answer is B.</think><answer>B</answer>`)}\n${GOOD}\n`);
     const out = join(dir, 'huge.verdicts.jsonl');
     expect(await verify.run(['--rollouts', p, '--out', out, '--json'])).toBe(0);
-    const s = JSON.parse(stdout);
+    const s = JSON.parse(io.stdout);
     expect(s.n).toBe(2);
     expect(s.repetition_rate).toBe(0.5);
   }, 120_000);
@@ -63,8 +56,8 @@ describe('bad input', () => {
     const p = file('latin.jsonl', bad);
     await expect(verify.run(['--rollouts', p])).rejects.toThrow(new RegExp(`latin\\.jsonl:2: invalid UTF-8 at byte 16 of the line`));
     expect(await verify.run(['--rollouts', p, '--on-error', 'skip', '--json'])).toBe(0);
-    expect(stderr).toMatch(/latin\.jsonl:2: invalid UTF-8 .*\(skipped\)/);
-    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toMatchObject({ n: 2, skipped: 1 });
+    expect(io.stderr).toMatch(/latin\.jsonl:2: invalid UTF-8 .*\(skipped\)/);
+    expect(JSON.parse(io.stdout.trim().split('\n').pop()!)).toMatchObject({ n: 2, skipped: 1 });
   });
 
   it('output paths are checked before any work', async () => {
@@ -102,7 +95,7 @@ describe('bad input', () => {
     const p = file('skips.jsonl', `${lines.join('\n')}\n`);
     const db = join(dir, 'skips.sqlite');
     expect(await importCommand.run(['--rollouts', p, '--db', db, '--on-error', 'skip', '--json'])).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ rollouts: 4, skipped: 2 });
+    expect(JSON.parse(io.stdout)).toMatchObject({ rollouts: 4, skipped: 2 });
     const h = openDb(db);
     try {
       const { pairs } = queryPairs(h, { run_id: 1, offset: 0, limit: 100 });
@@ -119,7 +112,7 @@ describe('bad input', () => {
 });
 
 describe('the CLI process', () => {
-  it('exits 1 with the word on stderr for empty input', () => {
+  it('exits 1 with the word on io.stderr for empty input', () => {
     const p = file('empty2.jsonl', '');
     const r = spawnSync(process.execPath, ['bin/veripo.js', 'verify', '--rollouts', p], { encoding: 'utf8' });
     expect(r.status).toBe(1);

@@ -5,7 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../capture';
 import { command as exportCommand } from '../../../src/main/cli/export';
 import { command as importCommand } from '../../../src/main/cli/import';
 import { command as verify } from '../../../src/main/cli/verify';
@@ -15,15 +16,7 @@ import { getRollouts, openDb, queryPairs } from '../../../src/main/store';
 const F = 'tests/fixtures/verifier/formats';
 const dir = mkdtempSync(join(tmpdir(), 'veripo-formats-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let stdout = '';
-let stderr = '';
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 const lines = (p: string) =>
   readFileSync(p, 'utf8')
     .trim()
@@ -46,8 +39,8 @@ describe.each(CASES)('$format: $file', ({ file, format, container, system, video
   it('verify takes it unreshaped, says what it detected, and export round-trips its pairs', async () => {
     const pairs = join(dir, `${stem}.pairs.jsonl`);
     expect(await verify.run(['--rollouts', input, '--pairs', pairs, '--json'])).toBe(0);
-    expect(stderr).toContain(`${format} format in a ${container} file`);
-    const s = JSON.parse(stdout);
+    expect(io.stderr).toContain(`${format} format in a ${container} file`);
+    const s = JSON.parse(io.stdout);
     expect(s.n).toBe(8);
     expect(s.pairs.total).toBeGreaterThan(0);
     const src = lines(pairs);
@@ -69,9 +62,9 @@ describe.each(CASES)('$format: $file', ({ file, format, container, system, video
       }
     });
     const lf = join(dir, `${stem}.lf.json`);
-    stdout = '';
+    io.stdout = '';
     expect(await exportCommand.run(['pairs', '--pairs', pairs, '--format', 'llamafactory', '--out', lf, '--json'])).toBe(0);
-    const info = JSON.parse(stdout).dataset_info[`${stem}.lf`];
+    const info = JSON.parse(io.stdout).dataset_info[`${stem}.lf`];
     expect(info.columns.system === 'system').toBe(system);
     const rows = JSON.parse(readFileSync(lf, 'utf8'));
     rows.forEach((row: Record<string, any>, i: number) => {
@@ -84,7 +77,7 @@ describe.each(CASES)('$format: $file', ({ file, format, container, system, video
   it('import stores it with its pairs linked to the rollouts they name', async () => {
     const db = join(dir, `${stem}.sqlite`);
     expect(await importCommand.run(['--rollouts', input, '--db', db, '--json'])).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ rollouts: 8, format });
+    expect(JSON.parse(io.stdout)).toMatchObject({ rollouts: 8, format });
     const h = openDb(db);
     try {
       const { pairs } = queryPairs(h, { run_id: 1, offset: 0, limit: 100 });
@@ -106,19 +99,19 @@ describe('TRL logs and their dataset', () => {
     expect(r.rollouts[0].system).toMatch(/^You are a helpful assistant/);
     expect(r.rollouts[0].prompt).toMatch(/^What does the red car do/);
     expect(await verify.run(['--rollouts', join(F, 'trl_completions_00010.parquet'), '--dataset', join(F, 'trl_dataset.jsonl'), '--id-field', 'problem', '--json'])).toBe(0);
-    const s = JSON.parse(stdout);
+    const s = JSON.parse(io.stdout);
     expect(s.no_ground_truth).toBe(0);
     expect(s.accuracy).toBeCloseTo(5 / 8, 3);
-    expect(stderr).not.toMatch(/no ground truth/);
+    expect(io.stderr).not.toMatch(/no ground truth/);
   });
   it('without a dataset, says which checks ran', async () => {
     expect(await verify.run(['--rollouts', join(F, 'trl_completions_00010.parquet')])).toBe(0);
-    expect(stderr).toMatch(/8 of 8 rollouts have no ground truth: accuracy is not checked for them, only consistency, repetition, length and format/);
-    expect(stdout).toMatch(/8 without ground truth not counted/);
+    expect(io.stderr).toMatch(/8 of 8 rollouts have no ground truth: accuracy is not checked for them, only consistency, repetition, length and format/);
+    expect(io.stdout).toMatch(/8 without ground truth not counted/);
   });
   it('--format names the format instead of detecting it; a wrong name is a usage error', async () => {
     expect(await verify.run(['--rollouts', join(F, 'verl_rollout_dump.jsonl'), '--format', 'verl', '--json'])).toBe(0);
-    expect(stderr).toMatch(/verl format .*given with --format/);
+    expect(io.stderr).toMatch(/verl format .*given with --format/);
     await expect(verify.run(['--rollouts', join(F, 'verl_rollout_dump.jsonl'), '--format', 'deepspeed'])).rejects.toThrow(/--format must be auto or one of/);
   });
 });

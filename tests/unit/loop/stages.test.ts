@@ -32,7 +32,7 @@ function context(config: RunConfig): LoopContext & { events: LoopEvent[] } {
 
 /** A GRPO rollout of `task` whose completion is `text`. */
 function rollout(task: Task, text: string, o: Partial<GrpoRollout> = {}): GrpoRollout {
-  return { step: 1, task_id: task.id, shuffled: false, group_index: 0, prompt: task.question, ground_truth: task.answer, text, tokens: [5, 6, 7], reward: 0, reward_parts: { accuracy: 0 }, advantage: 0, truncated: false, ...o };
+  return { step: 1, task_id: task.id, shuffled: false, group_index: 0, prompt: task.question, ground_truth: task.answer, text, tokens: [5, 6, 7], logprobs: [-0.5, -1.25, -0.1], reward: 0, reward_parts: { accuracy: 0 }, advantage: 0, truncated: false, ...o };
 }
 
 const wrongAnswer = (task: Task) => (task.options ? task.options.map((_, i) => String.fromCharCode(65 + i)).find((l) => l !== task.answer)! : String(Number(task.answer) + 3));
@@ -47,8 +47,8 @@ describe('loop stages', () => {
     storeRollouts(ctx.db, ctx.runId, stageId, 100, [rollout(task!, 'a'), rollout(task!, 'b', { shuffled: true, group_index: 1 })]);
     const rows = store.rolloutsForStage(ctx.db, stageId);
     expect(rows.map((r) => [r.step, r.prompt_id, r.task_id, r.token_count, r.meta])).toEqual([
-      [101, task!.id, task!.id, 3, null],
-      [101, `${task!.id}#shuffled`, task!.id, 3, null],
+      [101, task!.id, task!.id, 3, { word_logprobs: [-0.5] }],
+      [101, `${task!.id}#shuffled`, task!.id, 3, { word_logprobs: [-0.5] }],
     ]);
     expect(rows.map((r) => store.isShuffledTwin(r.prompt_id))).toEqual([false, true]);
   });

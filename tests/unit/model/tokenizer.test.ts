@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { sampleTasks, MODALITIES } from '../../../src/main/video/tasks';
 import { COT_VARIANTS } from '../../../src/main/video/cot';
-import { Tokenizer } from '../../../src/main/model/tokenizer';
+import { Tokenizer, wordLogprobs } from '../../../src/main/model/tokenizer';
 import { benchmarkTokenizer, promptText } from '../../../src/main/model/prompt';
 
 describe('tokenizer', () => {
@@ -38,5 +38,21 @@ describe('tokenizer', () => {
     expect(back.tokens).toEqual(tok.tokens);
     expect(back.eosId).toBe(tok.eosId);
     expect(() => Tokenizer.fromJSON({ kind: 'x' } as never)).toThrow(/veripo-word-tokenizer/);
+  });
+});
+
+describe('wordLogprobs', () => {
+  it('sums the tokens of each whitespace word, glued tags included, and drops the trailing EOS', () => {
+    const text = 'red circle . </think><answer>B</answer>';
+    const tokenizer = Tokenizer.fromWords([text]);
+    const ids = tokenizer.encode(text);
+    // red, circle, ., </think>, <answer>, B, </answer>, then EOS.
+    expect(ids).toHaveLength(7);
+    const lps = [-0.1, -0.2, -0.3, -0.01, -0.02, -1.5, -0.03, -0.4];
+    expect(wordLogprobs(text, lps)).toEqual([-0.1, -0.2, -0.3, -1.56]);
+  });
+
+  it('stops at the last word the log-probs cover', () => {
+    expect(wordLogprobs('a b c', [-1, -2])).toEqual([-1, -2]);
   });
 });

@@ -2,21 +2,15 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../capture';
 import { command as exportCommand } from '../../../src/main/cli/export';
 import { command as verify } from '../../../src/main/cli/verify';
+import * as store from '../../../src/main/store';
 
 const dir = mkdtempSync(join(tmpdir(), 'veripo-verify-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let stdout = '';
-let stderr = '';
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 const lines = (p: string) =>
   readFileSync(p, 'utf8')
     .trim()
@@ -28,7 +22,7 @@ describe('veripo verify', () => {
     const out = join(dir, 'trl_verdicts.jsonl');
     const pairs = join(dir, 'trl_pairs.jsonl');
     expect(await verify.run(['--rollouts', 'resources/samples/trl_rollouts.jsonl', '--out', out, '--pairs', pairs, '--json'])).toBe(0);
-    const s = JSON.parse(stdout);
+    const s = JSON.parse(io.stdout);
     expect(Object.keys(s)).toEqual(expect.arrayContaining(['n', 'accuracy', 'format_rate', 'inconsistency_rate', 'repetition_rate', 'mean_length', 'pairs']));
     expect(s.n).toBe(24);
     // the sample was written with 17 correct, 2 inconsistent, 2 looping and 2 cut-off rollouts
@@ -56,18 +50,18 @@ describe('veripo verify', () => {
   it('Video-R1 sample: human-readable summary; an answer naming the option text counts', async () => {
     const out = join(dir, 'vr1.jsonl');
     expect(await verify.run(['--rollouts', 'resources/samples/videor1_rollouts.jsonl', '--out', out])).toBe(0);
-    expect(stdout).toMatch(/rollouts\s+16\n/);
-    expect(stdout).toMatch(/accuracy\s+75\.0%/);
-    expect(stdout).toMatch(/pairs\s+\d+ \(/);
+    expect(io.stdout).toMatch(/rollouts\s+16\n/);
+    expect(io.stdout).toMatch(/accuracy\s+75\.0%/);
+    expect(io.stdout).toMatch(/pairs\s+\d+ \(/);
     expect(lines(out)[3]).toMatchObject({ correct: true, consistent: true });
   });
 
   it('--rubric takes a preset or a file and changes the verdicts', async () => {
     await verify.run(['--rollouts', 'resources/samples/trl_rollouts.jsonl', '--rubric', 'lenient', '--json']);
-    const lenient = JSON.parse(stdout);
-    stdout = '';
+    const lenient = JSON.parse(io.stdout);
+    io.stdout = '';
     await verify.run(['--rollouts', 'resources/samples/trl_rollouts.jsonl', '--rubric', 'resources/rubrics/strict.json', '--json']);
-    const strict = JSON.parse(stdout);
+    const strict = JSON.parse(io.stdout);
     expect(strict.pairs.total).toBeLessThan(lenient.pairs.total);
   });
 
@@ -77,9 +71,9 @@ describe('veripo verify', () => {
     await expect(verify.run(['--rollouts', input, '--out', out])).rejects.toThrow(/trl_rollouts_malformed\.jsonl:3: malformed JSON[\s\S]*nothing written/);
     expect(existsSync(out)).toBe(false);
     expect(await verify.run(['--rollouts', input, '--out', out, '--on-error', 'skip', '--json'])).toBe(0);
-    expect(stderr).toMatch(/trl_rollouts_malformed\.jsonl:3: malformed JSON/);
-    expect(stderr).toMatch(/trl_rollouts_malformed\.jsonl:5: missing field "completion"/);
-    expect(JSON.parse(stdout)).toMatchObject({ n: 4, skipped: 2 });
+    expect(io.stderr).toMatch(/trl_rollouts_malformed\.jsonl:3: malformed JSON/);
+    expect(io.stderr).toMatch(/trl_rollouts_malformed\.jsonl:5: missing field "completion"/);
+    expect(JSON.parse(io.stdout)).toMatchObject({ n: 4, skipped: 2 });
     const vs = lines(out);
     expect(vs).toHaveLength(6);
     expect(vs.map((v) => v.line)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -100,7 +94,7 @@ describe('veripo export pairs', () => {
     await verify.run(['--rollouts', 'resources/samples/videor1_rollouts.jsonl', '--pairs', pairs, '--json']);
     const src = lines(pairs);
     const trl = join(dir, 'trl.jsonl');
-    stdout = '';
+    io.stdout = '';
     expect(await exportCommand.run(['pairs', '--pairs', pairs, '--format', 'trl', '--conversational', '--out', trl])).toBe(0);
     const rows = lines(trl);
     expect(rows).toHaveLength(src.length);
@@ -112,12 +106,32 @@ describe('veripo export pairs', () => {
       expect(r.videos).toEqual([src[i].video]);
     });
     const lf = join(dir, 'lf.json');
-    stdout = '';
+    io.stdout = '';
     expect(await exportCommand.run(['pairs', '--pairs', pairs, '--format', 'llamafactory', '--out', lf])).toBe(0);
-    expect(stdout).toMatch(/"ranking": true/);
+    expect(io.stdout).toMatch(/"ranking": true/);
     const arr = JSON.parse(readFileSync(lf, 'utf8'));
     expect(arr[0].conversations[0].value).toBe(`<video>${src[0].prompt}`);
     expect(arr[0].chosen).toEqual({ from: 'gpt', value: src[0].chosen });
+  });
+
+  it('--run exports what curation says: accepted and edited pairs, --pending adds the unreviewed, rejected never', async () => {
+    const db = join(dir, 'curated.db');
+    const h = store.openDb(db);
+    const runId = store.createRun(h, { experiment: 'export', name: null, preset: 'smoke', config: {}, seed: 0 });
+    const verifyStage = store.startStage(h, runId, 1, 0, 'verify');
+    const ids = store.insertPairs(h, runId, Array.from({ length: 10 }, (_, i) => ({
+      stage_id: verifyStage, prompt_id: `p${i}`, prompt: `question ${i}`, chosen_text: `<answer> A${i} </answer>`, rejected_text: '<answer> B </answer>',
+      kind: 'standard', source: 'auto' as const, status: 'pending' as const, reasons: [], meta: null,
+    })));
+    store.setStatuses(h, [...ids.slice(0, 3).map((pair_id) => ({ pair_id, status: 'accepted' as const })), ...ids.slice(3, 5).map((pair_id) => ({ pair_id, status: 'rejected' as const }))]);
+    h.close();
+    const out = join(dir, 'curated.jsonl');
+    expect(await exportCommand.run(['pairs', '--run', String(runId), '--db', db, '--format', 'trl', '--out', out])).toBe(0);
+    expect(lines(out).map((r) => r.prompt).sort()).toEqual(['question 0', 'question 1', 'question 2']);
+    expect(io.stderr).toMatch(/3 curated pairs exported; 5 pending pairs left out/);
+    expect(await exportCommand.run(['pairs', '--run', String(runId), '--db', db, '--format', 'trl', '--out', out, '--pending'])).toBe(0);
+    expect(lines(out)).toHaveLength(8);
+    expect(lines(out).some((r) => r.prompt === 'question 3' || r.prompt === 'question 4')).toBe(false);
   });
 
   it('usage errors', async () => {

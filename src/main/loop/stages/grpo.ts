@@ -1,7 +1,7 @@
 // GRPO "slow search" over the run's prompt pool, its rollouts stored for the verifier.
 import { clonePolicy } from '../../model/checkpoint';
 import { disposePolicy, type Policy } from '../../model/policy';
-import type { Tokenizer } from '../../model/tokenizer';
+import { wordLogprobs, type Tokenizer } from '../../model/tokenizer';
 import type { TrainEvent } from '../../model/worker-protocol';
 import * as store from '../../store';
 import type { Db } from '../../store';
@@ -53,13 +53,14 @@ export function storeRollouts(db: Db, runId: number, stageId: number, stepBase: 
   store.insertRollouts(
     db,
     runId,
-    rows.map(({ step, shuffled, tokens, ...r }) => ({
+    rows.map(({ step, shuffled, tokens, logprobs, ...r }) => ({
       ...r,
       stage_id: stageId,
       step: stepBase + step,
       prompt_id: shuffled ? store.twinPromptId(r.task_id) : r.task_id,
       token_count: tokens.length,
-      meta: null,
+      // Per word, for the Rollouts page's log-prob shading.
+      meta: { word_logprobs: wordLogprobs(r.text, logprobs) },
     })),
   );
 }

@@ -42,7 +42,7 @@ export function GroupView({ filtered, focus, filterOn }: { filtered: Rollout[]; 
   useEffect(() => {
     focusRef.current?.scrollIntoView({ block: 'nearest' });
   }, [focus]);
-  const anyLogprobs = group.some((r) => Array.isArray(r.meta?.token_logprobs));
+  const anyLogprobs = group.some((r) => Array.isArray(r.meta?.word_logprobs));
   const acc = group.filter((r) => flag(r, 'correct')).length;
   return (
     <article aria-label={`Prompt group ${head.prompt_id}`}>
@@ -124,7 +124,7 @@ export function GroupView({ filtered, focus, filterOn }: { filtered: Rollout[]; 
                 ))}
               </ul>
             )}
-            <CotText text={r.text} checks={checks} logprobs={shade && Array.isArray(r.meta?.token_logprobs) ? (r.meta!.token_logprobs as number[]) : null} />
+            <CotText text={r.text} checks={checks} logprobs={shade && Array.isArray(r.meta?.word_logprobs) ? (r.meta!.word_logprobs as number[]) : null} />
           </section>
         );
       })}
