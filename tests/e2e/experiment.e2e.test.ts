@@ -72,7 +72,7 @@ describe('veripo experiment, end to end', () => {
     await expect.poll(() => figures.evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
     await reports.getByRole('button', { name: 'Compare its runs' }).click();
     await expect.poll(() => page.getByRole('table', { name: 'Runs' }).getByRole('checkbox', { checked: true }).count()).toBe(2);
-    await article.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: screenshotPath('experiment-report'), fullPage: true });
+    await figures.first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshotPath('experiment-report') });
   });
 });
