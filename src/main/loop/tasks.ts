@@ -1,7 +1,7 @@
 // Benchmark task ids (`val-1000123-direction-video-d2`) back to tasks: rollouts and pairs keep
 // only the id; frames, facts and answers are regenerated deterministically from it.
-import { generateTask, type Task, type Modality, type Split } from '../video';
-import type { Rollout as VerifierRollout } from '../verifier/types';
+import { generateTask, readingText, scoreGrounding, type Task, type Modality, type Split } from '../video';
+import type { GroundingFn, Rollout as VerifierRollout } from '../verifier/types';
 import type { Rollout } from '../../shared/api';
 
 const TASK_ID = /^(train|val|test)-(\d+)-([a-z_]+)-(video|image|text)-d([1-3])$/;
@@ -42,5 +42,27 @@ export function toVerifierRollout(r: Rollout, index: number, taskOf: (id: string
     },
     truncated: r.truncated,
     video: meta.video,
+  };
+}
+
+/**
+ * The verifier's grounding for benchmark rollouts: each reading against the task's fact log,
+ * with the readings the chain corrected itself. `taskAt` maps a verifier rollout's index to
+ * its task (null: not a benchmark rollout, nothing to check). Single-image tasks are not
+ * checked: the image shows one frame (or a motion trail) while the fact log holds them all.
+ */
+export function benchmarkGrounding(taskAt: (index: number) => Task | null): GroundingFn {
+  return (text, rollout) => {
+    const task = taskAt(rollout.index);
+    if (!task || task.modality === 'image') return null;
+    const g = scoreGrounding(text, task.facts);
+    return {
+      total: g.total,
+      grounded: g.grounded,
+      rate: g.rate,
+      ungrounded: g.ungrounded.map((c) => c.span),
+      misread: g.ungrounded.map(readingText),
+      corrected: g.corrections.map((c) => readingText(c.wrong)),
+    };
   };
 }

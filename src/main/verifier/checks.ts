@@ -326,21 +326,41 @@ export const reflectionCheck: Check = ({ rollout, rubric, parsed }) => {
 
 // ---------------------------------------------------------------- grounding
 
+/**
+ * Readings against the scene fact log. Besides the rate the rubric thresholds, the details
+ * keep the exact readings: `misread` (kept readings the log contradicts) and `corrected`
+ * (contradicted readings the chain itself took back and fixed), which the pair builder uses
+ * for hard negatives and reflective pairs.
+ */
 export const groundingCheck: Check = ({ rollout, rubric, grounding }) => {
   if (!grounding) return skipped('grounding', 'no scene fact log for this rollout');
   const g = grounding(rollout.completion, rollout);
   if (!g) return skipped('grounding', 'no scene fact log for this rollout');
   if (g.total === 0) return skipped('grounding', 'no checkable observations in the reasoning');
   const pass = g.rate >= rubric.checks.grounding.min_rate;
+  const corrected = g.corrected ?? [];
+  const misread = g.misread ?? g.ungrounded.map((s) => rollout.completion.slice(s[0], s[1]));
   return result(
     'grounding',
     pass,
     g.rate,
-    `${g.grounded}/${g.total} observations agree with the scene${pass ? '' : ` (< ${rubric.checks.grounding.min_rate})`}`,
+    `${g.grounded}/${g.total} observations agree with the scene${pass ? '' : ` (< ${rubric.checks.grounding.min_rate})`}${corrected.length ? `, ${corrected.length} corrected by the chain` : ''}`,
     g.ungrounded,
-    { total: g.total, grounded: g.grounded, rate: round(g.rate) },
+    { total: g.total, grounded: g.grounded, rate: round(g.rate), misread, corrected },
   );
 };
+
+/** Readings the chain keeps that the fact log contradicts (empty when grounding did not run). */
+export function misreadings(checks: CheckResult[]): string[] {
+  const g = checks.find((c) => c.name === 'grounding');
+  return g && !g.skipped && !g.error && Array.isArray(g.details?.misread) ? (g.details.misread as string[]) : [];
+}
+
+/** Misreadings the chain corrected itself (empty when grounding did not run). */
+export function correctedReadings(checks: CheckResult[]): string[] {
+  const g = checks.find((c) => c.name === 'grounding');
+  return g && !g.skipped && !g.error && Array.isArray(g.details?.corrected) ? (g.details.corrected as string[]) : [];
+}
 
 /** The synchronous checks in verdict order (the judge, if enabled, comes last). */
 export const RULE_CHECKS: Record<Exclude<keyof Rubric['checks'], 'judge'>, Check> = {

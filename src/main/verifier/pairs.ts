@@ -1,13 +1,18 @@
 // Preference pairs from one prompt group's verdicts, for the DPO stage.
-// chosen  = correct, consistent, non-repetitive, untruncated (and formatted), ordered by
-//           the rubric's preference (longer / reflective / score);
-// rejected = wrong, inconsistent, repetitive or truncated (rubric.pairs.reject_when),
-//           hard negatives first: right answer but inconsistent reasoning, then a
-//           rejected of similar length to its chosen, so DPO cannot win on length alone.
-// Reflective pairs prefer a self-corrected chain over the failed attempt; when no
-// rollout of the group corrects itself, one is constructed from a failed rollout and a
-// correct rollout's reasoning and labelled `reflective_constructed`.
+// chosen  = correct, consistent, non-repetitive, untruncated (and formatted) and, on benchmark
+//           scenes, keeping no reading the fact log contradicts; ordered by the rubric's
+//           preference (longer / reflective / score);
+// rejected = wrong, inconsistent, repetitive, truncated or misread (rubric.pairs.reject_when),
+//           hard negatives first: a right answer reached with a misread or inconsistent
+//           reasoning, then wrong answers of similar length to a chosen, so DPO cannot win
+//           on length alone.
+// Reflective pairs prefer a self-corrected chain over the failed attempt: on benchmark scenes
+// first a chain that corrects a misreading ("… at 1 2 . wait , … at 3 2"), paired with a
+// rollout that kept that misreading. When no rollout of the group corrects itself, one is
+// constructed from a failed rollout and a correct rollout's reasoning and labelled
+// `reflective_constructed`.
 import { findBlocks } from '../answers/tags';
+import { correctedReadings, misreadings } from './checks';
 import type { Rubric } from './rubric';
 import type { Rollout, Verdict } from './types';
 
@@ -57,6 +62,7 @@ export function rejectReasons(v: Verdict, rubric: Rubric): RejectReason[] {
     truncated: v.truncated,
     unformatted: !v.formatted,
     ungrounded: failedCheck(v, 'grounding'),
+    misread: misreadings(v.checks).length > 0,
     judge_failed: v.judge_failed,
   };
   return rubric.pairs.reject_when.filter((k) => all[k]);
@@ -75,6 +81,7 @@ export function isChosenCandidate(v: Verdict, rubric: Rubric): boolean {
     !v.truncated &&
     (!rubric.pairs.require_formatted_chosen || v.formatted) &&
     !failedCheck(v, 'grounding') &&
+    !(rubric.pairs.require_grounded_chosen && misreadings(v.checks).length > 0) &&
     !failedCheck(v, 'length') &&
     !(v.judge_failed && rubric.pairs.reject_when.includes('judge_failed'))
   );
@@ -82,6 +89,11 @@ export function isChosenCandidate(v: Verdict, rubric: Rubric): boolean {
 
 const describeChosen = (x: Item) =>
   `chosen #${x.r.index}: correct, consistent, ${x.v.length} words${x.v.reflective ? ', reflective' : ''} (score ${x.v.score.toFixed(2)})`;
+
+/** Right answer, wrong way: the rejected DPO learns the most from. */
+export function isHardNegative(v: Verdict): boolean {
+  return v.correct && (!v.consistent || misreadings(v.checks).length > 0);
+}
 const describeRejected = (x: Item, why: string[]) => `rejected #${x.r.index}: ${why.join(', ')}${x.v.reasons.length ? ` — ${x.v.reasons.join('; ')}` : ''}`;
 
 function similarLength(a: number, b: number, tol: number): boolean {
@@ -124,19 +136,38 @@ export function buildPreferencePairs(group: Rollout[], verdicts: Verdict[], rubr
   // 1. reflective pairs: a chain that fixes its own mistake over a failed attempt
   if (cfg.reflective.enabled && good.length) {
     const failed = bad.filter((x) => !x.v.correct && !accuracyUnknown(x.v));
+    const fixes = (x: Item) => correctedReadings(x.v.checks);
     let made = 0;
-    const natural = good.filter((x) => x.v.reflective).sort((a, b) => Number(revised(b.v)) - Number(revised(a.v)));
+    // Chains that correct a misreading first (the fact log says the fix is real), then ones that
+    // revise their answer. Where the readings were checked, a "wait" that fixed no reading and
+    // changed no answer is not a reflection.
+    const checked = (x: Item) => !!x.v.checks.find((k) => k.name === 'grounding' && !k.skipped && !k.error);
+    const natural = good
+      .filter((x) => fixes(x).length > 0 || (x.v.reflective && (!checked(x) || revised(x.v))))
+      .sort((a, b) => Number(fixes(b).length > 0) - Number(fixes(a).length > 0) || Number(revised(b.v)) - Number(revised(a.v)));
     for (const c of natural) {
-      if (made >= cfg.reflective.max_per_prompt || !failed.length) break;
-      // the failed attempt that gave the answer this chain abandoned, if there is one
-      const abandoned = c.v.checks.find((k) => k.name === 'reflection')?.details?.abandoned_answer;
-      const f = failed.find((x) => x.v.checks.find((k) => k.name === 'accuracy')?.details?.answer === abandoned) ?? failed[0];
-      if (add({ chosen: c.r.completion, rejected: f.r.completion, kind: 'reflective', reasons: [describeChosen(c) + ', corrects itself', describeRejected(f, f.why)], chosen_index: c.r.index, rejected_index: f.r.index }))
+      if (made >= cfg.reflective.max_per_prompt) break;
+      const fixed = fixes(c);
+      let f: (typeof bad)[number] | undefined;
+      let note = ', corrects itself';
+      if (fixed.length) {
+        // the rollout that kept the very misreading this chain corrected, else one that kept any, else a wrong answer
+        const misread = bad.filter((x) => misreadings(x.v.checks).length > 0);
+        f = misread.find((x) => misreadings(x.v.checks).some((m) => fixed.includes(m))) ?? misread[0] ?? failed[0];
+        note = `, corrects its misreading "${fixed[0]}"`;
+      } else {
+        // the failed attempt that gave the answer this chain abandoned, if there is one
+        const abandoned = c.v.checks.find((k) => k.name === 'reflection')?.details?.abandoned_answer;
+        f = failed.find((x) => x.v.checks.find((k) => k.name === 'accuracy')?.details?.answer === abandoned) ?? failed[0];
+      }
+      if (f && add({ chosen: c.r.completion, rejected: f.r.completion, kind: 'reflective', reasons: [describeChosen(c) + note, describeRejected(f, f.why)], chosen_index: c.r.index, rejected_index: f.r.index }))
         made++;
     }
     if (made === 0 && natural.length === 0 && cfg.reflective.construct && cfg.reflective.max_per_prompt > 0) {
-      // prefer a failed attempt that has reasoning and an answer (a clean "wrong" rollout)
-      const f = failed.find((x) => x.v.formatted && !x.v.repetitive && !x.v.truncated) ?? failed.find((x) => x.v.formatted);
+      // prefer a failed attempt that has reasoning and an answer (a clean "wrong" rollout); one
+      // that kept a misreading would carry it, uncorrected, into the constructed chosen
+      const clean = failed.filter((x) => misreadings(x.v.checks).length === 0);
+      const f = clean.find((x) => x.v.formatted && !x.v.repetitive && !x.v.truncated) ?? clean.find((x) => x.v.formatted);
       const c = good[0];
       const fThink = f && findBlocks(f.r.completion, 'think')[0]?.content.trim();
       const cThink = findBlocks(c.r.completion, 'think')[0]?.content.trim();
@@ -160,8 +191,11 @@ export function buildPreferencePairs(group: Rollout[], verdicts: Verdict[], rubr
   // 2. standard and hard-negative pairs, rejected hardest first, each paired in turn with
   //    its best-matching chosen (similar length first when hard_negatives is on)
   if (!good.length || !bad.length) return pairs;
-  const hard = (x: Item) => x.v.correct && !x.v.consistent;
-  if (cfg.hard_negatives) bad.sort((a, b) => Number(hard(b)) - Number(hard(a)) || a.v.score - b.v.score);
+  const hard = (x: Item) => isHardNegative(x.v);
+  // hard negatives, then wrong answers about as long as some chosen, then the rest; worst score first within each
+  const nearChosen = (x: Item) => good.some((c) => similarLength(x.v.length, c.v.length, cfg.similar_length_tolerance));
+  const tier = (x: Item) => (hard(x) ? 0 : !x.v.correct && nearChosen(x) ? 1 : 2);
+  if (cfg.hard_negatives) bad.sort((a, b) => tier(a) - tier(b) || a.v.score - b.v.score);
   else bad.sort((a, b) => a.v.score - b.v.score);
   const rankedChosen = bad.map((rej) => {
     if (!cfg.hard_negatives) return good;

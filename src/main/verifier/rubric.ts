@@ -131,10 +131,16 @@ const pairs = z
       .default(0.3)
       .describe('"Similar length" means |len(rejected) - len(chosen)| <= tolerance * len(chosen).'),
     reject_when: z
-      .array(z.enum(['wrong', 'inconsistent', 'repetitive', 'truncated', 'unformatted', 'ungrounded', 'judge_failed']))
-      .default(['wrong', 'inconsistent', 'repetitive', 'truncated'])
-      .describe('A rollout may be "rejected" when any of these hold.'),
+      .array(z.enum(['wrong', 'inconsistent', 'repetitive', 'truncated', 'unformatted', 'ungrounded', 'misread', 'judge_failed']))
+      .default(['wrong', 'inconsistent', 'repetitive', 'truncated', 'misread'])
+      .describe(
+        'A rollout may be "rejected" when any of these hold. ungrounded: the grounding check fails (rate below min_rate); misread: at least one reading the chain did not take back contradicts the scene fact log.',
+      ),
     require_formatted_chosen: z.boolean().default(true).describe('A "chosen" rollout must also pass the format check.'),
+    require_grounded_chosen: z
+      .boolean()
+      .default(true)
+      .describe('A "chosen" rollout must have every reading it keeps supported by the scene fact log (a reading it corrects with "wait ," does not count); when the grounding check is skipped this does not apply.'),
     reflective: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Build reflective pairs (a self-corrected chain over the failed attempt).'),

@@ -1,6 +1,7 @@
 // What a batch of verdicts says in numbers: the summary `veripo verify` prints and the loop's
 // verify stage stores.
 import { countPairsByKind, type PairKind, type PairRecord } from './pairs';
+import { correctedReadings, misreadings } from './checks';
 import type { Verdict } from './types';
 
 export interface VerifySummary {
@@ -12,6 +13,10 @@ export interface VerifySummary {
   repetition_rate: number;
   truncation_rate: number;
   reflection_rate: number;
+  /** share of rollouts keeping a reading the scene fact log contradicts (0 where no fact log) */
+  misread_rate: number;
+  /** rollouts that correct a misreading of their own ("… wait , …") */
+  self_corrected: number;
   mean_length: number;
   mean_score: number;
   /** rollouts whose reasoning states no conclusion the rules could read (the rubric's no_conclusion decides their verdict) */
@@ -39,11 +44,27 @@ export function summarise(verdicts: Verdict[], pairs: PairRecord[], skipped: num
     repetition_rate: round(rate((v) => v.repetitive)),
     truncation_rate: round(rate((v) => v.truncated)),
     reflection_rate: round(rate((v) => v.reflective)),
+    misread_rate: round(rate((v) => misreadings(v.checks).length > 0)),
+    self_corrected: verdicts.filter((v) => correctedReadings(v.checks).length > 0).length,
     mean_length: round(mean((v) => v.length)),
     mean_score: round(mean((v) => v.score)),
     no_conclusion: verdicts.filter((v) => v.concluded === false).length,
     no_ground_truth: verdicts.filter(noTruth).length,
     judge_errors: verdicts.filter((v) => v.checks.some((c) => c.name === 'judge' && c.error)).length,
     pairs: { ...countPairsByKind(pairs), total: pairs.length },
+  };
+}
+
+/** The numbers of a verify stage worth a curve, as `verify/<name>` metrics: pairs by kind first. */
+export function summaryMetrics(s: VerifySummary): Record<string, number> {
+  const { pairs } = s;
+  return {
+    ...Object.fromEntries(Object.entries(pairs).map(([kind, n]) => [`pairs_${kind}`, n])),
+    accuracy: s.accuracy,
+    format_rate: s.format_rate,
+    inconsistency_rate: s.inconsistency_rate,
+    misread_rate: s.misread_rate,
+    self_corrected: s.self_corrected,
+    mean_length: s.mean_length,
   };
 }

@@ -65,6 +65,11 @@ export interface GroundingResult {
   total: number;
   grounded: number;
   rate: number;
+  /** readings the fact log contradicts and the chain did not retract */
   ungrounded: Span[];
+  /** the same readings as text, one per ungrounded span (default: the span's text) */
+  misread?: string[];
+  /** contradicted readings the chain took back and replaced by a supported one (self-corrections) */
+  corrected?: string[];
 }
 export type GroundingFn = (text: string, rollout: Rollout) => GroundingResult | null;

@@ -67,6 +67,11 @@ export function parseClaims(text: string): Claim[] {
   return claims;
 }
 
+/** A claim in one canonical form ("frame 2 : red circle at 1 1"), whether it was written alone or in a list. */
+export function readingText(c: Claim): string {
+  return `frame ${c.frame} : ${c.color} ${c.shape} ${c.at ? `at ${c.at.x} ${c.at.y}` : 'is not visible'}`;
+}
+
 export function isGrounded(claim: Claim, facts: FactLog): boolean {
   const cells = facts.frames[claim.frame - 1];
   if (!cells) return false;
@@ -75,15 +80,36 @@ export function isGrounded(claim: Claim, facts: FactLog): boolean {
   return at ? named.some((cell) => cell.x === at.x && cell.y === at.y) : named.length === 0;
 }
 
-/** Share of (non-retracted) claims the fact log supports; 1 when there are none. */
+/**
+ * A self-corrected reading: a claim the fact log contradicts, retracted with `wait ,`, and the
+ * next claim about the same object in the same frame, which the fact log supports. This is the
+ * benchmark's exact notion of reflection: the chain noticed a misreading and fixed it.
+ */
+export interface Correction {
+  wrong: Claim;
+  fixed: Claim;
+}
+
+export function findCorrections(claims: Claim[], facts: FactLog): Correction[] {
+  const out: Correction[] = [];
+  claims.forEach((c, i) => {
+    const next = claims[i + 1];
+    if (!c.retracted || !next || isGrounded(c, facts)) return;
+    if (next.frame === c.frame && next.color === c.color && next.shape === c.shape && isGrounded(next, facts)) out.push({ wrong: c, fixed: next });
+  });
+  return out;
+}
+
+/** Share of (non-retracted) claims the fact log supports (1 when there are none), and the self-corrected readings. */
 export function scoreGrounding(
   text: string,
   facts: FactLog,
-): { total: number; grounded: number; rate: number; ungrounded: Claim[] } {
-  const claims = parseClaims(text).filter((c) => !c.retracted);
+): { total: number; grounded: number; rate: number; ungrounded: Claim[]; corrections: Correction[] } {
+  const all = parseClaims(text);
+  const claims = all.filter((c) => !c.retracted);
   const ungrounded = claims.filter((c) => !isGrounded(c, facts));
   const grounded = claims.length - ungrounded.length;
-  return { total: claims.length, grounded, rate: claims.length ? grounded / claims.length : 1, ungrounded };
+  return { total: claims.length, grounded, rate: claims.length ? grounded / claims.length : 1, ungrounded, corrections: findCorrections(all, facts) };
 }
 
 /** The last `so the answer is X` inside the think block (or anywhere if no tags), or null. */

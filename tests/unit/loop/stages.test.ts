@@ -84,6 +84,25 @@ describe('loop stages', () => {
     expect((await verifyStage(ctx2, v2, g2, () => 0)).dropped).toEqual([task!.id]);
   });
 
+  it('verify with the default rubric checks readings against the scene: hard negatives, a reflective pair, pairs by kind as metrics', async () => {
+    const ctx = context(resolveRunConfig({ preset: 'smoke', sets: [['verifier.rubric', 'default']] }));
+    const [t] = sampleTasks({ n: 1, seed: 11, split: 'train', modality: 'video', difficulty: 2, family: 'rotation' });
+    const grpoId = store.startStage(ctx.db, ctx.runId, 0, 0, 'grpo');
+    const wrong = t!.cot.gold.replace(/so the answer is \S+ <\/think><answer>[^<]*<\/answer>$/, `so the answer is ${wrongAnswer(t!)} </think><answer>${wrongAnswer(t!)}</answer>`);
+    storeRollouts(ctx.db, ctx.runId, grpoId, 0, [t!.cot.gold, t!.cot.hallucinated, t!.cot.reflective, wrong].map((text, i) => rollout(t!, text, { group_index: i })));
+    const verifyId = store.startStage(ctx.db, ctx.runId, 1, 0, 'verify');
+    const summary = (await verifyStage(ctx, verifyId, grpoId, () => 0)) as { pairs: Record<string, number>; self_corrected: number };
+    expect(summary.self_corrected).toBe(1);
+    expect(summary.pairs).toMatchObject({ reflective: 1, reflective_constructed: 0 });
+    expect(summary.pairs.hard_negative).toBeGreaterThan(0);
+    const pairs = store.pairsForTraining(ctx.db, ctx.runId, verifyId);
+    expect(pairs.some((p) => p.chosen_text === t!.cot.hallucinated)).toBe(false);
+    const metrics = Object.fromEntries(store.getMetrics(ctx.db, [ctx.runId]).map((m) => [m.name, m.points.map((p) => p.value)]));
+    expect(metrics['verify/pairs_reflective']).toEqual([1]);
+    expect(metrics['verify/pairs_hard_negative']).toEqual([summary.pairs.hard_negative]);
+    expect(metrics['verify/pairs_total']).toEqual([pairs.length]);
+  });
+
   it('DPO trains on the verify stage\'s pairs, and skips the update when there are none', async () => {
     const ctx = context(config);
     const grpoId = store.startStage(ctx.db, ctx.runId, 0, 0, 'grpo');

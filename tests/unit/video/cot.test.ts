@@ -144,7 +144,7 @@ describe('claim parser', () => {
 
   it('ignores malformed claims and scores an empty text as rate 1', () => {
     expect(parseClaims('frame 2 : red circle at 1 . frame x : red circle at 1 2 . frame 2 : pink circle at 1 2')).toEqual([]);
-    expect(scoreGrounding('no claims here', facts)).toEqual({ total: 0, grounded: 0, rate: 1, ungrounded: [] });
+    expect(scoreGrounding('no claims here', facts)).toEqual({ total: 0, grounded: 0, rate: 1, ungrounded: [], corrections: [] });
   });
 
   it('"is not visible" is a claim: grounded where the fact log has no such object in that frame', () => {

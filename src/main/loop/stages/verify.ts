@@ -1,12 +1,12 @@
 // The Rollout-Aware Verifier over one GRPO stage's stored rollouts: verdicts, preference
 // pairs, and the solved prompts the next GRPO stage drops.
 import * as store from '../../store';
-import { scoreGrounding, type Task } from '../../video';
+import type { Task } from '../../video';
 import { discardSolved } from '../../verifier/discard';
 import { buildAllPairs } from '../../verifier/pairs';
-import { summarise } from '../../verifier/summary';
+import { summarise, summaryMetrics } from '../../verifier/summary';
 import { verifyAll } from '../../verifier/verify';
-import { taskFromId, toVerifierRollout } from '../tasks';
+import { benchmarkGrounding, taskFromId, toVerifierRollout } from '../tasks';
 import { resolveRubricRef, loadRubricRef } from '../rubric-ref';
 import type { LoopContext } from './context';
 
@@ -24,12 +24,7 @@ export async function verifyStage(ctx: LoopContext, stageId: number, grpoStageId
   };
   const inputs = rows.map((r, index) => toVerifierRollout(r, index, taskOf));
   const verdicts = await verifyAll(inputs, rubric, {
-    grounding: (text, rollout) => {
-      const task = taskOf(rows[rollout.index]!.task_id);
-      if (!task || task.modality === 'image') return null;
-      const g = scoreGrounding(text, task.facts);
-      return { total: g.total, grounded: g.grounded, rate: g.rate, ungrounded: g.ungrounded.map((c) => c.span) };
-    },
+    grounding: benchmarkGrounding((i) => taskOf(rows[i]!.task_id)),
     onProgress: (n) => ctx.emit({ type: 'progress', stage: 'verify', iteration: 0, step: n, total: inputs.length }),
   });
   store.setVerdicts(db, verdicts.map((v, i) => ({ rollout_id: rows[i]!.id, verdict: v as unknown as Record<string, unknown> })));
@@ -69,7 +64,18 @@ export async function verifyStage(ctx: LoopContext, stageId: number, grpoStageId
   });
   const ids = [...byTask.keys()];
   const { dropped } = discardSolved(ids, (id) => byTask.get(id)!.correct / byTask.get(id)!.n, config.loop.discard_solved, rand);
-  const summary = { ...summarise(verdicts, pairs, 0), dropped };
-  ctx.emit({ type: 'log', level: 'info', message: `verify: ${verdicts.length} rollouts, ${pairs.length} pairs, ${dropped.length} solved prompts dropped` });
+  const counts = summarise(verdicts, pairs, 0);
+  const summary = { ...counts, dropped };
+  // One point per verify stage, so pairs by kind sit on the run's curves next to GRPO and DPO.
+  const step = store.nextMetricStep(db, runId);
+  const metrics = Object.entries(summaryMetrics(counts)).map(([name, value]) => ({ stage_id: stageId, step, name: `verify/${name}`, value, wall_s: null }));
+  store.insertMetrics(db, runId, metrics);
+  for (const m of metrics) ctx.emit({ type: 'metric', stage: 'verify', step, name: m.name, value: m.value });
+  const p = counts.pairs;
+  ctx.emit({
+    type: 'log',
+    level: 'info',
+    message: `verify: ${verdicts.length} rollouts, ${p.total} pairs (${p.hard_negative} hard-negative, ${p.reflective} reflective, ${p.reflective_constructed} constructed, ${p.standard} standard), ${dropped.length} solved prompts dropped`,
+  });
   return summary;
 }
