@@ -71,19 +71,23 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
   async stages(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { json: { type: 'boolean', default: false }, checkpoint: { type: 'string' }, preset: { type: 'string', default: 'tiny' }, prompts: { type: 'string' }, steps: { type: 'string' } },
+      options: { json: { type: 'boolean', default: false }, checkpoint: { type: 'string' }, preset: { type: 'string', default: 'small' }, steps: { type: 'string' }, pairs: { type: 'string' } },
       strict: true,
     });
+    const preset = values.preset as PresetName;
+    if (!(preset in POLICY_PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(POLICY_PRESETS).join(', ')}, got "${preset}"`, 2);
     const r = await benchStages({
       checkpoint: values.checkpoint,
-      preset: values.preset as PresetName,
-      prompts: intOption('prompts', values.prompts, 8),
+      preset,
       steps: intOption('steps', values.steps, 3),
+      pairs: values.pairs === undefined ? undefined : intOption('pairs', values.pairs, 16),
+      onProgress: (line) => process.stderr.write(`${line}\n`),
     });
-    print(values.json, { grpo_s_per_prompt: r.grpo_s_per_prompt, dpo_s_per_prompt: r.dpo_s_per_prompt, ratio: r.ratio, backend: r.backend, prompts_per_step: r.prompts_per_step, num_generations: r.num_generations, num_iterations: r.num_iterations, grpo_generation_share: r.grpo_gen_share }, [
-      `backend ${r.backend}, ${r.prompts_per_step} prompts per step, GRPO num_generations ${r.num_generations}, num_iterations ${r.num_iterations}`,
-      `GRPO  ${r.grpo_s_per_prompt.toFixed(3)} s per prompt (${(100 * r.grpo_gen_share).toFixed(0)}% generation)`,
-      `DPO   ${r.dpo_s_per_prompt.toFixed(3)} s per prompt`,
+    print(values.json, r, [
+      `backend ${r.backend}, ${r.preset} policy from ${r.checkpoint} (${r.checkpoint_source}), ${r.workers} worker(s)`,
+      `GRPO  ${r.grpo_s_per_prompt.toFixed(3)} s per prompt: ${r.prompts_per_step} prompts x ${r.num_generations} completions per step, ${r.grpo_steps} steps, ${(100 * r.grpo_generation_share).toFixed(0)}% generation, truncation ${(100 * r.grpo_truncation_rate).toFixed(1)}% at ${r.max_completion_length} tokens`,
+      `      update ${r.grpo_update_s_per_completion.toFixed(3)} s per completion (generation excluded)`,
+      `DPO   ${r.dpo_s_per_prompt.toFixed(3)} s per pair: ${r.dpo_pairs} pairs, ${r.dpo_epochs} epoch(s), batch ${r.dpo_batch_size}; ${r.dpo_s_per_sequence.toFixed(3)} s per sequence and epoch`,
       `ratio ${r.ratio.toFixed(1)}x (the paper reports DPO ~7x faster than GRPO)`,
     ]);
     return 0;
@@ -96,7 +100,8 @@ export const command: CliCommand = {
   usage: `veripo bench <${Object.keys(benchKinds).join('|')}> [--preset small] [--backend wasm|cpu] [--modality video] [--json]
   gen:   [--prompts 4] [--generations 4] [--tokens 64]
   train: [--batch-size 16] [--steps 3]
-  stages: [--checkpoint DIR] [--preset tiny] [--prompts 8] [--steps 3]   GRPO vs DPO wall time per prompt`,
+  stages: [--preset small] [--checkpoint DIR] [--steps 3] [--pairs 16]   GRPO vs DPO stage time per prompt, the veripo preset's
+          settings; the policy: DIR, else the cached cold-start SFT of veripo run, else a short SFT it caches`,
   async run(argv) {
     const [kind, ...rest] = argv;
     const fn = kind ? benchKinds[kind] : undefined;

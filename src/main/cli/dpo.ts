@@ -8,7 +8,7 @@ import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint
 import { NonFiniteLossError } from '../model/optim';
 import { disposePolicy } from '../model/policy';
 import type { Tokenizer } from '../model/tokenizer';
-import { ConfigError, stageRunConfig, type RunConfig } from '../loop/config';
+import { ConfigError, dpoCompletionCap, stageRunConfig, type RunConfig } from '../loop/config';
 import { dpoPairsFromStored } from '../loop/stages/dpo';
 import { isBenchmarkTaskId, taskFromId } from '../loop/tasks';
 import { pairRecordSchema } from '../io/export';
@@ -118,7 +118,7 @@ export const command: CliCommand = {
     if (Boolean(values.run) === Boolean(values.pairs)) throw new CliError(`give one of --run ID or --pairs FILE\n${USAGE}`, 2);
     if (values.stage !== undefined && !values.run) throw new CliError('--stage needs --run', 2);
     const run = dpoRunConfig(values.set);
-    const config = { ...run.dpo, max_completion_length: run.dpo.max_completion_length ?? run.grpo.max_completion_length + 1 };
+    const config = { ...run.dpo, max_completion_length: dpoCompletionCap(run) };
     const seed = nonNegative('seed', values.seed) ?? 0;
     const runId = values.run !== undefined ? nonNegative('run', values.run) : undefined;
     const stageOrdinal = nonNegative('stage', values.stage);

@@ -1,11 +1,18 @@
-// Wall time per prompt of a GRPO step vs a DPO step on the same prompts (VerIPO reports
-// its DPO stage ~7x faster than a GRPO stage). GRPO per prompt: sample num_generations
-// completions, score them, reference forward, num_iterations forward/backward passes over
-// all of them. DPO per prompt: one forward/backward (plus a reference forward) over a
-// (chosen, rejected) pair, the pair being the benchmark's gold vs inconsistent chain.
-// Run: veripo bench stages [--json] [--checkpoint DIR] [--prompts N] [--steps N]
+// Wall time of a GRPO stage vs a DPO stage as the main job runs them (VerIPO reports its DPO
+// stage ~7x faster than a GRPO stage): the `veripo` preset's GRPO and DPO settings, its
+// prompts (train split, its modality and difficulty), a policy after cold-start SFT.
+//   GRPO per prompt: sample num_generations completions, reward them, reference forward and
+//     num_iterations forward/backward passes over all of them (update = those passes).
+//   DPO per prompt = per pair: the stage over its pairs for the preset's epochs, its
+//     reference pass included; a sequence is one completion in one epoch. The pairs are the
+//     benchmark's gold chain vs its inconsistent twin (same prompt, realistic lengths).
+// The policy: --checkpoint, else the main job's cached cold-start SFT for this model preset
+// (what `veripo run` would start from), else a short SFT that is cached for the next run.
+// Run: veripo bench stages --preset small [--json] [--checkpoint DIR] [--steps N]
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { initBackend, describeBackend } from '../model/backend';
-import { clonePolicy, loadCheckpoint } from '../model/checkpoint';
+import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { createPolicy, disposePolicy, type Policy } from '../model/policy';
 import { presetConfig, type PresetName } from '../model/config';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../model/prompt';
@@ -13,102 +20,153 @@ import type { Tokenizer } from '../model/tokenizer';
 import { runSft } from '../train/sft';
 import { DEFAULT_SFT_CONFIG } from '../train/config';
 import { runDpo, type DpoPair } from '../train/dpo';
-import type { DpoConfigInput } from '../train/config';
 import { runGrpo } from '../train/grpo';
-import type { GrpoConfigInput } from '../train/config';
 import { trainTaskOf } from '../train/grpo-rollouts';
-import { sampleTasks, type Modality } from '../video/tasks';
+import { sampleTasks } from '../video/tasks';
+import { dpoCompletionCap, resolveRunConfig, type RunConfig } from './config';
+import { sftCachePath, sharedCacheDir } from './cold-start';
+
+/** Steps of the short SFT made when no cold-start checkpoint is cached (enough for the benchmark's chain lengths and format). */
+export const BENCH_SFT_STEPS = 150;
 
 export interface BenchStagesOptions {
-  /** Policy to time (e.g. an SFT checkpoint, whose completions have realistic lengths); default a fresh policy after warmupSftSteps of SFT. */
+  /** Policy to time; default: see resolveBenchPolicy. */
   checkpoint?: string;
-  warmupSftSteps?: number;
   preset?: PresetName;
-  /** Distinct prompts per step (GRPO per_step_prompts = DPO batch_size). */
-  prompts?: number;
-  /** Timed steps of each stage, after one untimed warm-up step. */
+  /** Timed GRPO steps, after one untimed warm-up step. */
   steps?: number;
-  modality?: Modality;
-  seed?: number;
-  grpo?: GrpoConfigInput;
-  dpo?: DpoConfigInput;
+  /** Preference pairs the timed DPO stage trains on (default: two of its batches). */
+  pairs?: number;
+  /** Where cached SFT checkpoints live (default: the per-user cache, ./cold-start). */
+  cacheDir?: string;
+  /** Progress lines (stderr in the CLI). */
+  onProgress?: (line: string) => void;
 }
 
 export interface BenchStagesResult {
   grpo_s_per_prompt: number;
   dpo_s_per_prompt: number;
   ratio: number;
+  /** Threads that trained each stage. */
+  workers: number;
+  /** GRPO's reference and policy passes per completion (generation excluded). */
+  grpo_update_s_per_completion: number;
+  /** DPO per completion per epoch, its reference pass included. */
+  dpo_s_per_sequence: number;
+  grpo_generation_share: number;
   backend: string;
+  preset: string;
+  checkpoint: string;
+  /** given | main job SFT cache | bench SFT cache | bench SFT (made now, cached) */
+  checkpoint_source: string;
   prompts_per_step: number;
-  steps: number;
+  grpo_steps: number;
   num_generations: number;
   num_iterations: number;
-  grpo_gen_share: number;
+  max_completion_length: number;
+  grpo_truncation_rate: number;
+  dpo_pairs: number;
+  dpo_epochs: number;
+  dpo_batch_size: number;
+}
+
+/**
+ * The policy to time, in this order: a given checkpoint; the cold-start SFT `veripo run`
+ * (veripo preset, this model preset, seed 0) cached; a short SFT cached under
+ * bench-sft-<preset>-<steps>, made now when missing.
+ */
+export async function resolveBenchPolicy(config: RunConfig, opts: { checkpoint?: string; cacheDir: string; onProgress: (line: string) => void }): Promise<{ policy: Policy; tokenizer: Tokenizer; checkpoint: string; source: string }> {
+  const load = (dir: string, source: string) => ({ ...loadCheckpoint(dir), checkpoint: dir, source });
+  if (opts.checkpoint) return load(opts.checkpoint, 'given');
+  const mainJob = sftCachePath(opts.cacheDir, config);
+  if (existsSync(join(mainJob, 'model.json'))) return load(mainJob, 'main job SFT cache');
+  const preset = config.model.preset;
+  const own = join(opts.cacheDir, `bench-sft-${preset}-${BENCH_SFT_STEPS}`);
+  if (existsSync(join(own, 'model.json'))) return load(own, 'bench SFT cache');
+  opts.onProgress(`bench stages: no cached cold-start SFT for ${preset}; ${BENCH_SFT_STEPS} SFT steps first (cached in ${own})`);
+  const tokenizer = benchmarkTokenizer();
+  const policy = createPolicy(presetConfig(preset, benchmarkPolicyData(tokenizer)), config.seed);
+  const sft = { ...DEFAULT_SFT_CONFIG, steps: BENCH_SFT_STEPS, modalities: [config.data.modality], difficulties: [config.data.difficulty], seed: config.seed };
+  await runSft(policy, tokenizer, sft, {
+    onEvent: (ev) => { if (ev.type === 'progress' && ev.step % 25 === 0) opts.onProgress(`bench stages: sft step ${ev.step}/${ev.total}`); },
+  });
+  saveCheckpoint(own, policy, tokenizer, { sft });
+  return { policy, tokenizer, checkpoint: own, source: 'bench SFT (made now, cached)' };
 }
 
 export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchStagesResult> {
   await initBackend();
-  const P = opts.prompts ?? 4;
+  const progress = opts.onProgress ?? (() => {});
+  const preset = opts.preset ?? 'small';
+  const config = resolveRunConfig({ preset: 'veripo', sets: [['model.preset', preset]] });
   const steps = opts.steps ?? 3;
-  const seed = opts.seed ?? 0;
-  let policy: Policy;
-  let tokenizer: Tokenizer;
-  if (opts.checkpoint) {
-    ({ policy, tokenizer } = loadCheckpoint(opts.checkpoint));
-  } else {
-    tokenizer = benchmarkTokenizer();
-    policy = createPolicy(presetConfig(opts.preset ?? 'tiny', benchmarkPolicyData(tokenizer), { max_text_len: 448 }), seed);
-    // A fresh policy babbles to max_completion_length; a short cold start gives completions the
-    // benchmark's lengths and format, which is what GRPO samples in the loop.
-    const warmup = opts.warmupSftSteps ?? 150;
-    if (warmup > 0) await runSft(policy, tokenizer, { ...DEFAULT_SFT_CONFIG, steps: warmup, modalities: [opts.modality ?? 'video'], difficulties: [1], seed });
-  }
-  // (1 + steps) * P prompts: the warm-up step sees its own.
-  const tasks = sampleTasks({ n: (1 + steps) * P, seed: seed + 17, split: 'train', modality: opts.modality ?? 'video' });
-  const reference = clonePolicy(policy);
-  const grpoCfg: GrpoConfigInput = { per_step_prompts: P, ...opts.grpo };
-  const dpoCfg: DpoConfigInput = { batch_size: P, ...opts.dpo };
+  const { policy, tokenizer, checkpoint, source } = await resolveBenchPolicy(config, { checkpoint: opts.checkpoint, cacheDir: opts.cacheDir ?? sharedCacheDir(), onProgress: progress });
+  progress(`bench stages: ${preset} policy from ${checkpoint} (${source})`);
+  const P = config.grpo.per_step_prompts;
+  const G = config.grpo.num_generations;
+  const nPairs = opts.pairs ?? 2 * config.dpo.batch_size;
+  // Distinct prompts for each part: GRPO's warm-up step, its timed steps, DPO's warm-up and timed pairs.
+  const tasks = sampleTasks({ n: (1 + steps) * P + 2 + nPairs, seed: config.seed + 17, split: 'train', modality: config.data.modality, difficulty: config.data.difficulty });
+  const reference = clonePolicy(policy, { trainable: false });
+  const seed = config.seed;
 
-  const timeGrpo = async (n: number, offset: number) => {
+  const timeGrpo = async (n: number, from: number, label: string) => {
+    let update = 0;
     let gen = 0;
     const t = performance.now();
-    await runGrpo({
+    const r = await runGrpo({
       policy, reference, tokenizer, seed,
-      tasks: tasks.slice(offset * P, (offset + n) * P).map((task) => trainTaskOf(task, tokenizer)),
-      config: { ...grpoCfg, steps: n },
-      onEvent: (ev) => { if (ev.type === 'metric' && ev.name === 'gen_seconds') gen += ev.value; },
+      tasks: tasks.slice(from, from + n * P).map((task) => trainTaskOf(task, tokenizer)),
+      config: { ...config.grpo, steps: n, max_seconds: null },
+      onEvent: (ev) => {
+        if (ev.type === 'metric' && ev.name === 'update_seconds') update += ev.value;
+        if (ev.type === 'metric' && ev.name === 'gen_seconds') gen += ev.value;
+        if (ev.type === 'progress') progress(`bench stages: ${label} step ${ev.step}/${ev.total}`);
+      },
     });
-    return { seconds: (performance.now() - t) / 1000, gen };
+    return { seconds: (performance.now() - t) / 1000, update, gen, truncation: r.truncation_rate };
   };
-  const timeDpo = async (n: number, offset: number) => {
-    const pairs: DpoPair[] = tasks.slice(offset * P, (offset + n) * P).map((task) => ({
-      prompt: trainTaskOf(task, tokenizer).prompt,
-      chosen: task.cot.gold,
-      rejected: task.cot.inconsistent,
-    }));
+  const timeDpo = async (from: number, n: number, epochs: number, label: string) => {
+    const pairs: DpoPair[] = tasks.slice(from, from + n).map((task) => ({ prompt: trainTaskOf(task, tokenizer).prompt, chosen: task.cot.gold, rejected: task.cot.inconsistent }));
     const t = performance.now();
-    await runDpo({ policy, reference, tokenizer, pairs, seed, config: { ...dpoCfg, steps: n } });
+    await runDpo({
+      policy, reference, tokenizer, pairs, seed,
+      config: { ...config.dpo, epochs, steps: null, max_seconds: null, max_completion_length: dpoCompletionCap(config) },
+      onEvent: (ev) => { if (ev.type === 'progress') progress(`bench stages: ${label} step ${ev.step}/${ev.total}`); },
+    });
     return (performance.now() - t) / 1000;
   };
 
-  await timeGrpo(1, 0); // warm-up: kernels, wasm pages
-  await timeDpo(1, 0);
-  const grpo = await timeGrpo(steps, 1);
-  const dpoSeconds = await timeDpo(steps, 1);
+  // Warm-up (kernels, wasm pages): untimed, on prompts of their own.
+  await timeGrpo(1, 0, 'grpo warm-up');
+  await timeDpo((1 + steps) * P, 2, 1, 'dpo warm-up');
+  const grpo = await timeGrpo(steps, P, 'grpo');
+  const dpoSeconds = await timeDpo((1 + steps) * P + 2, nPairs, config.dpo.epochs, 'dpo');
   const backend = await describeBackend();
   disposePolicy(reference);
   disposePolicy(policy);
-  const grpoPer = grpo.seconds / (steps * P);
-  const dpoPer = dpoSeconds / (steps * P);
+  const grpoPerPrompt = grpo.seconds / (steps * P);
+  const dpoPerPair = dpoSeconds / nPairs;
   return {
-    grpo_s_per_prompt: grpoPer,
-    dpo_s_per_prompt: dpoPer,
-    ratio: grpoPer / dpoPer,
+    grpo_s_per_prompt: grpoPerPrompt,
+    dpo_s_per_prompt: dpoPerPair,
+    ratio: grpoPerPrompt / dpoPerPair,
+    workers: 1,
+    grpo_update_s_per_completion: grpo.update / (steps * P * G),
+    dpo_s_per_sequence: dpoSeconds / (2 * nPairs * config.dpo.epochs),
+    grpo_generation_share: grpo.gen / grpo.seconds,
     backend,
+    preset,
+    checkpoint,
+    checkpoint_source: source,
     prompts_per_step: P,
-    steps,
-    num_generations: (grpoCfg.num_generations as number | undefined) ?? 8,
-    num_iterations: (grpoCfg.num_iterations as number | undefined) ?? 1,
-    grpo_gen_share: grpo.gen / grpo.seconds,
+    grpo_steps: steps,
+    num_generations: G,
+    num_iterations: config.grpo.num_iterations,
+    max_completion_length: config.grpo.max_completion_length,
+    grpo_truncation_rate: grpo.truncation,
+    dpo_pairs: nPairs,
+    dpo_epochs: config.dpo.epochs,
+    dpo_batch_size: config.dpo.batch_size,
   };
 }

@@ -218,3 +218,11 @@ export function resolveRunConfig(opts: { preset?: string; file?: Plain; sets?: [
   for (const [k, v] of opts.sets ?? []) doc = applySet(doc, k, parseOverrideFor(k, v));
   return parseRunConfig(doc, opts.source ?? `preset ${name}`);
 }
+
+/**
+ * DPO's completion cap in the loop: dpo.max_completion_length, else GRPO's plus one, so a
+ * GRPO completion cut at the cap still fits once re-encoded with its <eos>.
+ */
+export function dpoCompletionCap(config: Pick<RunConfig, 'dpo' | 'grpo'>): number {
+  return config.dpo.max_completion_length ?? config.grpo.max_completion_length + 1;
+}

@@ -7,7 +7,7 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
     description: 'VerIPO: cold-start SFT, then GRPO → verifier → DPO twice, then GRPO (small policy, embedded benchmark)',
     config: {
       experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, num_generations: 8, learning_rate: 2e-5, max_completion_length: 96 },
+      grpo: { steps: 24, per_step_prompts: 4, num_generations: 8, learning_rate: 2e-5 },
       dpo: { epochs: 2, batch_size: 8, learning_rate: 2e-5 },
       loop: { method: 'veripo', iterations: 2 },
     },
@@ -23,7 +23,7 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
       // give 28 and 16 pairs. The tiny policy's pointer shares its trunk, where the
       // vocabulary-head loss does not help (research/computed-word.md), so it is off.
       sft: { steps: 400, batch_size: 16, learning_rate: 3e-3, modalities: ['video'], difficulties: [1], cache: false, vocab_loss_weight: 0 },
-      grpo: { steps: 3, per_step_prompts: 4, num_generations: 8, max_completion_length: 96 },
+      grpo: { steps: 3, per_step_prompts: 4, num_generations: 8 },
       dpo: { epochs: 1, batch_size: 4 },
       // The tiny policy's few right answers rarely ground their observations; the lenient rubric
       // (no grounding check, 5-word floor) still gives DPO real pairs to train on.
@@ -36,19 +36,19 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
     config: {
       experiment: 'demo',
       sft: { steps: 150 },
-      grpo: { steps: 8, per_step_prompts: 4, max_completion_length: 96 },
+      grpo: { steps: 8, per_step_prompts: 4 },
       loop: { method: 'veripo', iterations: 1 },
     },
   },
   grpo: {
     description: 'Baseline: continual GRPO (TRL loss_type grpo) with the same budget as veripo',
-    config: { experiment: 'veripo', grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96 }, loop: { method: 'grpo', iterations: 2 } },
+    config: { experiment: 'veripo', grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5 }, loop: { method: 'grpo', iterations: 2 } },
   },
   dapo: {
     description: 'Baseline: DAPO (loss_type dapo, clip-higher 0.28, dynamic sampling, no KL)',
     config: {
       experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96, loss_type: 'dapo', epsilon_high: 0.28, dynamic_sampling: true, beta: 0 },
+      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, loss_type: 'dapo', epsilon_high: 0.28, dynamic_sampling: true, beta: 0 },
       loop: { method: 'grpo', iterations: 2 },
     },
   },
@@ -56,7 +56,7 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
     description: 'Baseline: Dr. GRPO (loss_type dr_grpo, no std scaling)',
     config: {
       experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96, loss_type: 'dr_grpo', scale_rewards: 'none' },
+      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, loss_type: 'dr_grpo', scale_rewards: 'none' },
       loop: { method: 'grpo', iterations: 2 },
     },
   },
@@ -64,7 +64,7 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
     description: 'Baseline: GSPO (sequence-level importance sampling)',
     config: {
       experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96, importance_sampling_level: 'sequence', epsilon: 3e-4, epsilon_high: 4e-4 },
+      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, importance_sampling_level: 'sequence', epsilon: 3e-4, epsilon_high: 4e-4 },
       loop: { method: 'grpo', iterations: 2 },
     },
   },
@@ -72,7 +72,7 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
     description: "Baseline: Video-R1's T-GRPO (shuffled-frame group, temporal bonus α=0.3, μ=0.8)",
     config: {
       experiment: 'veripo',
-      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, max_completion_length: 96, temporal: true },
+      grpo: { steps: 24, per_step_prompts: 4, learning_rate: 2e-5, temporal: true },
       loop: { method: 'grpo', iterations: 2 },
     },
   },

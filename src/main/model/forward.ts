@@ -9,10 +9,10 @@
 // (temperature 0) reports log-probs under temperature 1.
 import * as tf from '@tensorflow/tfjs-core';
 import { copyKeysOf, copySlots, nextTokenLogits, nextTokenParts, pointerStates, visualTargetsOf, withVisual, type CopyMemory } from './copy-head';
-import { embedFull } from './embed';
-import { fullPositions, type ResponseBatch } from './inputs';
+import { embedFull, embedPrefix, embedTokens } from './embed';
+import { fullPositions, prefixPositions, type ResponseBatch, type SharedPrefix } from './inputs';
 import type { Policy } from './policy';
-import { attentionBias, transformer } from './transformer';
+import { attentionBias, transformer, type KVCache } from './transformer';
 
 /**
  * The states the copy head reads for full-sequence hidden states [B, L, d]: pointerStates
@@ -28,12 +28,12 @@ function pointerStatesFull(policy: Policy, batch: ResponseBatch, hidden: tf.Tens
  * `from` of full-sequence hidden states [B, L, d]; the copy head (if any) points at text
  * slots up to each position.
  */
-export function nextTokensAt(policy: Policy, hidden: tf.Tensor3D, batch: ResponseBatch, from: number, n: number): { logits: tf.Tensor2D; pointer: tf.Tensor2D | null; vocab: tf.Tensor2D | null } {
+export function nextTokensAt(policy: Policy, hidden: tf.Tensor3D, batch: ResponseBatch, from: number, n: number, pointerStates?: tf.Tensor3D): { logits: tf.Tensor2D; pointer: tf.Tensor2D | null; vocab: tf.Tensor2D | null } {
   const [B, , d] = hidden.shape;
   const [logits, pointer, vocab] = tf.tidy(() => {
     const h = tf.slice(hidden, [0, from, 0], [B, n, d]) as tf.Tensor3D;
     if (!policy.config.copy_head) return [nextTokenLogits(policy, h, null)];
-    const states = pointerStatesFull(policy, batch, hidden);
+    const states = pointerStates ?? pointerStatesFull(policy, batch, hidden);
     const S = from + n;
     const slots = copySlots(policy, batch.pack, batch.responseIds, batch.responseMask, batch.responseLen);
     const L = hidden.shape[1];
@@ -63,6 +63,44 @@ export function forwardFull(policy: Policy, batch: ResponseBatch): tf.Tensor3D {
     return row;
   });
   return tf.tidy(() => transformer(policy, embedFull(policy, batch), attentionBias(keyMask, 0, prefixLen + R), null, false, fullPositions(batch)).hidden);
+}
+
+/**
+ * forwardFull, plus the copy head's pointer states, for rows that share prompts: the trunk
+ * runs over each distinct [visual | prompt] prefix once, its keys and values (and its hidden
+ * and pointer states) are copied out to the rows that read it, and only the responses run
+ * row by row, attending to the copied keys. Prefix slots never attend to response slots, so
+ * this equals the full pass up to float rounding. The copy is a one-hot matmul: its gradient
+ * sums each prompt's rows back into the one encoding, as the full pass's would.
+ */
+function forwardShared(policy: Policy, batch: ResponseBatch, shared: SharedPrefix): { hidden: tf.Tensor3D; states: tf.Tensor3D } {
+  const pre = shared.pack;
+  const prefixLen = pre.visualLen + pre.promptLen;
+  const { responseLen: R } = batch;
+  const B = batch.pack.batch;
+  const [hidden, states] = tf.tidy(() => {
+    const prefix = transformer(policy, embedPrefix(policy, pre), attentionBias(pre.keyMask, 0, prefixLen), null, true, prefixPositions(pre));
+    // tf.oneHot needs depth >= 2 (one prompt gets a zero column it never selects); and cast,
+    // not its dtype argument, which tfjs-wasm ignores (it writes int32 bits into floats).
+    const rows = tf.cast(tf.slice(tf.oneHot(tf.tensor1d(shared.rowPrefix, 'int32'), Math.max(2, pre.batch)), [0, 0], [B, pre.batch]), 'float32') as tf.Tensor2D;
+    const expand = <T extends tf.Tensor>(t: T): T => tf.reshape(tf.matMul(rows, tf.reshape(t, [pre.batch, -1]) as tf.Tensor2D), [B, ...t.shape.slice(1)]) as T;
+    const past: KVCache = { k: prefix.cache!.k.map(expand), v: prefix.cache!.v.map(expand), length: prefixLen };
+    tf.dispose([...prefix.cache!.k, ...prefix.cache!.v]);
+    const keyMask = batch.pack.keyMask.map((m, b) => {
+      const row = new Float32Array(prefixLen + R);
+      row.set(m);
+      row.set(batch.responseMask.subarray(b * R, (b + 1) * R), prefixLen);
+      return row;
+    });
+    const embed = (tables: 'trunk' | 'pointer') => embedTokens(policy, batch.responseIds, batch.responsePos, B, R, batch.responseText, tables);
+    const response = transformer(policy, embed('trunk'), attentionBias(keyMask, prefixLen, R), past, false, batch.responsePos).hidden;
+    const full = tf.concat([expand(prefix.hidden), response], 1) as tf.Tensor3D;
+    if (!policy.config.copy_head || policy.config.pointer_layers === 0) return [full, full];
+    // Pointer states are per slot, so the prefix's are computed once too.
+    const prefixStates = pointerStates(policy, embedPrefix(policy, pre, 'pointer'), prefix.hidden);
+    return [full, tf.concat([expand(prefixStates), pointerStates(policy, embed('pointer'), response)], 1) as tf.Tensor3D];
+  });
+  return { hidden: hidden!, states: states! };
 }
 
 export interface SequenceLogprobs {
@@ -95,9 +133,10 @@ export function sequenceLogprobs(policy: Policy, batch: ResponseBatch, opts: { t
   const wantPointer = !!opts.pointer && policy.config.copy_head;
   // tidy keeps every tensor of the returned object, so only what was asked for is built.
   const parts = tf.tidy(() => {
-    const hidden = forwardFull(policy, batch);
+    const shared = batch.shared ? forwardShared(policy, batch, batch.shared) : null;
+    const hidden = shared?.hidden ?? forwardFull(policy, batch);
     // Position prefixLen - 1 + j predicts response token j.
-    const next = nextTokensAt(policy, hidden, batch, prefixLen - 1, R);
+    const next = nextTokensAt(policy, hidden, batch, prefixLen - 1, R, shared?.states);
     const logp = tf.logSoftmax(temperature !== 1 ? tf.div(next.logits, temperature) : next.logits);
     const target = tf.oneHot(tf.tensor1d(batch.responseIds, 'int32'), V);
     const mask = tf.tensor2d(batch.responseMask, [B, R]);

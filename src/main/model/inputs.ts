@@ -257,9 +257,23 @@ export function prefixPositions(pack: PromptPack): Int32Array {
   return out;
 }
 
+/**
+ * Rows that answer the same prompt (a GRPO group, a DPO pair): the distinct prompts packed
+ * once, so the forward pass encodes each [visual | prompt] prefix once for all its rows
+ * (see forward.ts).
+ */
+export interface SharedPrefix {
+  /** The distinct prompts, laid out exactly as their rows in the batch's pack. */
+  pack: PromptPack;
+  /** [B] the distinct prompt each row answers. */
+  rowPrefix: Int32Array;
+}
+
 /** Prompts and responses laid out for one forward pass; see the layout note in policy.ts. */
 export interface ResponseBatch {
   pack: PromptPack;
+  /** Set when rows share prompts and the forward pass should encode each prefix once. */
+  shared?: SharedPrefix;
   /** Longest response in the batch. */
   responseLen: number;
   /** [B * R] response ids, right-padded. */
@@ -281,9 +295,49 @@ export function responseFeatures(policy: Policy, pack: PromptPack, responseIds: 
   return out;
 }
 
-export function collate(policy: Policy, prompts: readonly PolicyPrompt[], responses: readonly (readonly number[])[]): ResponseBatch {
+/** A pack of distinct prompts repeated out to rows: row b is a copy of prompt rowPrefix[b]'s row. */
+export function expandPack(pack: PromptPack, rowPrefix: Int32Array): PromptPack {
+  const rows = <T extends Int32Array | Float32Array>(src: T): T => {
+    const per = src.length / pack.batch;
+    const out = new (src.constructor as new (n: number) => T)(rowPrefix.length * per);
+    rowPrefix.forEach((p, b) => out.set(src.subarray(p * per, (p + 1) * per), b * per));
+    return out;
+  };
+  const pick = <T>(xs: readonly T[]): T[] => Array.from(rowPrefix, (p) => xs[p]!);
+  return {
+    ...pack,
+    batch: rowPrefix.length,
+    patches: rows(pack.patches),
+    visualCell: rows(pack.visualCell),
+    visualFrame: rows(pack.visualFrame),
+    promptIds: rows(pack.promptIds),
+    promptPos: rows(pack.promptPos),
+    promptKeySlot: rows(pack.promptKeySlot),
+    promptLabels: rows(pack.promptLabels),
+    promptText: { frame: rows(pack.promptText.frame), prev: rows(pack.promptText.prev) },
+    walkAfterPrompt: pick(pack.walkAfterPrompt),
+    keyMask: pick(pack.keyMask),
+    responseStart: pick(pack.responseStart),
+  };
+}
+
+/**
+ * Prompts and their responses as one batch. With sharePrefix, rows whose prompt is the same
+ * object share one encoding of it (SharedPrefix): packed once, and encoded once per forward pass.
+ */
+export function collate(policy: Policy, prompts: readonly PolicyPrompt[], responses: readonly (readonly number[])[], opts: { sharePrefix?: boolean } = {}): ResponseBatch {
   if (prompts.length !== responses.length) throw new Error(`collate: ${prompts.length} prompts but ${responses.length} responses`);
-  const pack = packPrompts(policy, prompts);
+  let pack: PromptPack;
+  let shared: SharedPrefix | undefined;
+  const distinct = [...new Set(prompts)];
+  if (opts.sharePrefix && distinct.length < prompts.length) {
+    const index = new Map(distinct.map((p, i) => [p, i]));
+    const rowPrefix = Int32Array.from(prompts, (p) => index.get(p)!);
+    shared = { pack: packPrompts(policy, distinct), rowPrefix };
+    pack = expandPack(shared.pack, rowPrefix);
+  } else {
+    pack = packPrompts(policy, prompts);
+  }
   const R = Math.max(1, ...responses.map((r) => r.length));
   const B = prompts.length;
   const responseIds = new Int32Array(B * R);
@@ -300,7 +354,7 @@ export function collate(policy: Policy, prompts: readonly PolicyPrompt[], respon
       responseMask[b * R + j] = 1;
     }
   });
-  return { pack, responseLen: R, responseIds, responsePos, responseText: responseFeatures(policy, pack, responseIds, R), responseMask };
+  return { pack, ...(shared ? { shared } : {}), responseLen: R, responseIds, responsePos, responseText: responseFeatures(policy, pack, responseIds, R), responseMask };
 }
 
 /** Text positions [B * (V + P + R)] of a batch's rows: visual 0, prompt, then response. */

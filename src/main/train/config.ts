@@ -116,6 +116,18 @@ export const SftConfigSchema = z
 
 // GRPO (TRL GRPOConfig names)
 
+/**
+ * Completion tokens GRPO samples (and, plus one, DPO trains on) unless set: the benchmark's
+ * longest gold chain is 151 tokens with <eos> (order, difficulty 3) and its reflective
+ * variant 162; a cap below that cuts correct chains before their answer, they score 0 and
+ * pollute GRPO's groups and the verifier's pairs. tests/unit/train/completion-length.test.ts
+ * measures the chains against it.
+ */
+export const DEFAULT_MAX_COMPLETION_LENGTH = 176;
+
+/** Above this fraction of cut completions at a stage's start, the stage warns in the run log. */
+export const TRUNCATION_WARNING = 0.05;
+
 export const GrpoConfigSchema = z
   .object({
     /** Budget: optimizer steps, and/or wall-clock seconds (whichever ends first). */
@@ -127,7 +139,7 @@ export const GrpoConfigSchema = z
     num_generations: z.number().int().min(2).max(256).default(8),
     temperature: z.number().positive().default(1.0),
     top_p: z.number().gt(0).max(1).default(1.0),
-    max_completion_length: z.number().int().positive().max(4096).default(128),
+    max_completion_length: z.number().int().positive().max(4096).default(DEFAULT_MAX_COMPLETION_LENGTH),
     /** KL weight to the frozen reference. TRL defaults to 0; VerIPO and DeepSeekMath use a KL term (0.04). */
     beta: z.number().min(0).default(0.04),
     epsilon: z.number().positive().default(0.2),

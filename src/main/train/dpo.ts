@@ -7,14 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { adamWFromConfig, clippedStep, policyGradients } from '../model/optim';
 import type { Policy } from '../model/policy';
-import type { PolicyPrompt } from '../model/inputs';
-import { collate } from '../model/inputs';
+import { collate, type PolicyPrompt, type ResponseBatch } from '../model/inputs';
 import { mulberry32 } from '../model/sample';
 import { sequenceLogprobs } from '../model/forward';
 import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
 import type { HealthGuard } from './health';
-import { DpoConfigSchema, type DpoConfigInput } from './config';
+import { DpoConfigSchema, TRUNCATION_WARNING, type DpoConfigInput } from './config';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
 
@@ -153,6 +152,8 @@ export interface DpoResult {
   seconds: number;
   stoppedBy: 'steps' | 'max_seconds' | 'shouldStop';
   last: Record<string, number>;
+  /** Fraction of the pairs' completions cut to max_completion_length (a cut chain lost its answer). */
+  truncation_rate: number;
 }
 
 /** Completion text -> token ids ending in <eos> (the policy must learn to stop), cut to fit. */
@@ -160,6 +161,75 @@ export function encodeCompletion(tokenizer: Tokenizer, text: string, maxTokens: 
   const ids = tokenizer.encode(text);
   const body = ids.slice(0, Math.max(0, maxTokens - 1));
   return body.length === ids.length ? [...body, tokenizer.eosId] : body; // a cut completion has no <eos>
+}
+
+/** A pair as the trainer uses it: tokenised once, for every epoch and the reference pass. */
+export interface EncodedPair {
+  prompt: PolicyPrompt;
+  chosen: number[];
+  rejected: number[];
+  /** How many of the two completions were cut to fit (0, 1 or 2). */
+  cut: number;
+}
+
+export function encodePairs(policy: Policy, tokenizer: Tokenizer, pairs: readonly DpoPair[], maxCompletionLength: number | null): EncodedPair[] {
+  return pairs.map((p, i) => {
+    const room = policy.config.max_text_len - p.prompt.tokens.length;
+    const max = Math.min(room, maxCompletionLength ?? room);
+    if (max < 2) throw new Error(`dpo.ts runDpo: pair ${i} prompt has ${p.prompt.tokens.length} tokens, no room for a completion (max_text_len ${policy.config.max_text_len})`);
+    const chosen = encodeCompletion(tokenizer, p.chosen, max);
+    const rejected = encodeCompletion(tokenizer, p.rejected, max);
+    const cut = Number(chosen.at(-1) !== tokenizer.eosId) + Number(rejected.at(-1) !== tokenizer.eosId);
+    return { prompt: p.prompt, chosen, rejected, cut };
+  });
+}
+
+/**
+ * B pairs as one batch, rows [chosen x B | rejected x B] (TRL's concatenated forward). With
+ * sharePrefix each pair's prompt (visual tokens and question) is encoded once and read by
+ * both its completions.
+ */
+export function pairBatch(policy: Policy, pairs: readonly EncodedPair[], sharePrefix = true): ResponseBatch {
+  const prompts = pairs.map((p) => p.prompt);
+  return collate(policy, [...prompts, ...prompts], [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], { sharePrefix });
+}
+
+/** Sequence log-probs [B] of a pairBatch's chosen and rejected rows, and the token log-probs behind them. */
+export function pairLogps(policy: Policy, batch: ResponseBatch, lossType: DpoLossType): { chosen: tf.Tensor1D; rejected: tf.Tensor1D; logprobs: tf.Tensor2D; mask: tf.Tensor2D } {
+  const B = batch.pack.batch / 2;
+  const sl = sequenceLogprobs(policy, batch);
+  const [chosen, rejected] = tf.tidy(() => {
+    const seq = sequenceLogps(sl.logprobs, sl.mask, lossType);
+    return [tf.slice(seq, [0], [B]) as tf.Tensor1D, tf.slice(seq, [B], [B]) as tf.Tensor1D];
+  });
+  return { chosen: chosen!, rejected: rejected!, logprobs: sl.logprobs, mask: sl.mask };
+}
+
+/**
+ * TRL's precompute_ref_log_probs: the reference is frozen, so each pair's reference
+ * log-probs are computed once, before the first step, however many epochs follow. Pairs go
+ * through in length order, so a batch pads little (the order does not change the values).
+ */
+export function referenceLogps(reference: Policy, pairs: readonly EncodedPair[], batchSize: number, lossType: DpoLossType): { chosen: Float32Array; rejected: Float32Array } {
+  const chosen = new Float32Array(pairs.length);
+  const rejected = new Float32Array(pairs.length);
+  const len = (p: EncodedPair) => p.prompt.tokens.length + Math.max(p.chosen.length, p.rejected.length);
+  const order = pairs.map((_, i) => i).sort((a, b) => len(pairs[a]!) - len(pairs[b]!));
+  for (let s = 0; s < order.length; s += batchSize) {
+    const idx = order.slice(s, s + batchSize);
+    const [c, r] = tf.tidy(() => {
+      const out = pairLogps(reference, pairBatch(reference, idx.map((i) => pairs[i]!)), lossType);
+      return [out.chosen, out.rejected];
+    });
+    const cv = c!.dataSync();
+    const rv = r!.dataSync();
+    idx.forEach((i, k) => {
+      chosen[i] = cv[k]!;
+      rejected[i] = rv[k]!;
+    });
+    tf.dispose([c!, r!]);
+  }
+  return { chosen, rejected };
 }
 
 /**
@@ -181,15 +251,17 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
     emit({ type: 'metric', stage: 'dpo', step, name, value });
   };
 
-  const encoded = ctx.pairs.map((p, i) => {
-    const room = policy.config.max_text_len - p.prompt.tokens.length;
-    const max = Math.min(room, cfg.max_completion_length ?? room);
-    if (max < 2) throw new Error(`dpo.ts runDpo: pair ${i} prompt has ${p.prompt.tokens.length} tokens, no room for a completion (max_text_len ${policy.config.max_text_len})`);
-    return { prompt: p.prompt, chosen: encodeCompletion(tokenizer, p.chosen, max), rejected: encodeCompletion(tokenizer, p.rejected, max) };
-  });
+  const t0 = performance.now();
+  const encoded = encodePairs(policy, tokenizer, ctx.pairs, cfg.max_completion_length);
+  const truncation = encoded.reduce((n, p) => n + p.cut, 0) / (2 * encoded.length);
+  metric(1, 'completions/clipped_ratio', truncation);
+  if (truncation > TRUNCATION_WARNING) {
+    emit({ type: 'log', level: 'warn', message: `dpo: ${(100 * truncation).toFixed(1)}% of the pairs' completions are cut at max_completion_length ${cfg.max_completion_length ?? 'of the model'}; a cut chain has lost its answer` });
+  }
+  const ref = referenceLogps(reference, encoded, cfg.batch_size, cfg.loss_type);
+  metric(1, 'ref_seconds', (performance.now() - t0) / 1000);
 
   let order: number[] = [];
-  const t0 = performance.now();
   let step = 0;
   let stoppedBy: DpoResult['stoppedBy'] = 'steps';
   try {
@@ -213,27 +285,20 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
       }
-      const rows = order.splice(0, cfg.batch_size).map((i) => encoded[i]!);
+      const idx = order.splice(0, cfg.batch_size);
       const stepStart = performance.now();
-      const B = rows.length;
-      const batch = collate(policy, [...rows.map((r) => r.prompt), ...rows.map((r) => r.prompt)], [...rows.map((r) => r.chosen), ...rows.map((r) => r.rejected)]);
-      const reduce = (lp: tf.Tensor2D, mask: tf.Tensor2D) => {
-        const seq = sequenceLogps(lp, mask, cfg.loss_type);
-        return { chosen: tf.slice(seq, [0], [B]) as tf.Tensor1D, rejected: tf.slice(seq, [B], [B]) as tf.Tensor1D };
-      };
-      const ref = tf.tidy(() => {
-        const sl = sequenceLogprobs(reference, batch);
-        return reduce(sl.logprobs, sl.mask);
-      });
+      const B = idx.length;
+      const batch = pairBatch(policy, idx.map((i) => encoded[i]!));
+      const refChosen = tf.tensor1d(idx.map((i) => ref.chosen[i]!));
+      const refRejected = tf.tensor1d(idx.map((i) => ref.rejected[i]!));
       let stats: Record<string, number> = {};
       const { loss, grads } = policyGradients(policy, () => {
-        const sl = sequenceLogprobs(policy, batch);
-        const pol = reduce(sl.logprobs, sl.mask);
+        const pol = pairLogps(policy, batch, cfg.loss_type);
         const nll = cfg.rpo_alpha !== null
-          ? chosenNll(tf.slice(sl.logprobs, [0, 0], [B, batch.responseLen]) as tf.Tensor2D, tf.slice(sl.mask, [0, 0], [B, batch.responseLen]) as tf.Tensor2D)
+          ? chosenNll(tf.slice(pol.logprobs, [0, 0], [B, batch.responseLen]) as tf.Tensor2D, tf.slice(pol.mask, [0, 0], [B, batch.responseLen]) as tf.Tensor2D)
           : undefined;
         const out = dpoLoss(
-          { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen: ref.chosen, refRejected: ref.rejected, chosenNll: nll },
+          { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen, refRejected, chosenNll: nll },
           { beta: cfg.beta, loss_type: cfg.loss_type, label_smoothing: cfg.label_smoothing, rpo_alpha: cfg.rpo_alpha },
         );
         const mean = (t: tf.Tensor) => tf.mean(t).dataSync()[0]!;
@@ -248,7 +313,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
         };
         return out.loss;
       });
-      tf.dispose([ref.chosen, ref.rejected]);
+      tf.dispose([refChosen, refRejected]);
       const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: cfg.max_grad_norm, lr: cfg.learning_rate, stage: 'dpo', step });
       metric(step, 'loss', loss);
       for (const [k, v] of Object.entries(stats)) metric(step, k, v);
@@ -260,5 +325,5 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
   } finally {
     optimizer.dispose();
   }
-  return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
+  return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last, truncation_rate: truncation };
 }

@@ -15,7 +15,7 @@ import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
 import type { HealthGuard } from './health';
 import type { ScaleRewards } from './advantages';
-import { GrpoConfigSchema, usesReference, type GrpoConfig, type GrpoConfigInput } from './config';
+import { GrpoConfigSchema, TRUNCATION_WARNING, usesReference, type GrpoConfig, type GrpoConfigInput } from './config';
 import { accumulateGradients, grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
 import { sampleStep, taskSampler, type RolloutSource, type Sampled, type TrainTask } from './grpo-rollouts';
 
@@ -73,6 +73,10 @@ export interface GrpoResult {
   stoppedBy: 'steps' | 'max_seconds' | 'shouldStop';
   /** Last value of every metric. */
   last: Record<string, number>;
+  /** Fraction of the stage's sampled completions (ordered frames) cut at max_completion_length. */
+  truncation_rate: number;
+  /** The same over the first step's completions: what the stage started from. */
+  truncation_rate_start: number;
 }
 
 function meanStd(xs: readonly number[]): [number, number] {
@@ -105,6 +109,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
 
   const src: RolloutSource = { policy, tokenizer, cfg, rand, seed, nextTask: taskSampler(ctx.tasks, rand) };
 
+  const truncation = { cut: 0, total: 0, start: 0 };
   const t0 = performance.now();
   let step = 0;
   let stoppedBy: GrpoResult['stoppedBy'] = 'steps';
@@ -161,7 +166,16 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
       // unbiased at top_p = 1 and free, where the exact value needs the full softmax again.
       const sampledLogps = ordered.flatMap((r) => r.logprobs);
       metric(step, 'entropy', sampledLogps.length ? -sampledLogps.reduce((a, b) => a + b, 0) / sampledLogps.length : 0);
-      metric(step, 'completions/clipped_ratio', ordered.filter((r) => r.truncated).length / ordered.length);
+      const clipped = ordered.filter((r) => r.truncated).length;
+      metric(step, 'completions/clipped_ratio', clipped / ordered.length);
+      truncation.cut += clipped;
+      truncation.total += ordered.length;
+      if (step === 1) {
+        truncation.start = clipped / ordered.length;
+        if (truncation.start > TRUNCATION_WARNING) {
+          emit({ type: 'log', level: 'warn', message: `grpo: ${(100 * truncation.start).toFixed(1)}% of the first step's completions hit max_completion_length ${cfg.max_completion_length}; a cut chain has no answer and scores 0` });
+        }
+      }
       if (cfg.temporal) {
         const shuffled = logged.filter((r) => r.shuffled);
         metric(step, 'temporal/shuffled_accuracy', meanStd(shuffled.map((r) => r.parts.accuracy))[0]);
@@ -185,7 +199,14 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
   } finally {
     optimizer.dispose();
   }
-  return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last };
+  return {
+    steps: step,
+    seconds: (performance.now() - t0) / 1000,
+    stoppedBy,
+    last,
+    truncation_rate: truncation.total ? truncation.cut / truncation.total : 0,
+    truncation_rate_start: truncation.start,
+  };
 
   function updatePolicy(step: number, rows: Sampled[], adv: number[]): void {
     // The step's completions go through forward/backward in micro-batches whose gradients
@@ -195,7 +216,8 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     const totalTokens = trainedTokens(rows);
     const chunks = microBatches(rows.length, cfg.per_device_train_batch_size).map(({ start, end }) => {
       const part = rows.slice(start, end);
-      const batch = collate(policy, part.map((r) => r.prompt), part.map((r) => r.tokens));
+      // A group's completions share their prompt object: its prefix is encoded once per pass.
+      const batch = collate(policy, part.map((r) => r.prompt), part.map((r) => r.tokens), { sharePrefix: true });
       const baseMask = tf.tensor2d(batch.responseMask, [part.length, batch.responseLen]);
       const mask = cfg.mask_truncated_completions ? maskTruncated(baseMask, part.map((r) => r.truncated)) : baseMask;
       if (mask !== baseMask) baseMask.dispose();

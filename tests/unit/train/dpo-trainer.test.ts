@@ -57,6 +57,24 @@ describe('runDpo', () => {
     }
   });
 
+  it('reports how many completions max_completion_length cut, and warns above 5 %', async () => {
+    const policy = createPolicy(config, 2);
+    const logs: string[] = [];
+    const c = collect();
+    const long: DpoPair[] = [...pairs.slice(0, 3), { prompt, chosen: 'A B A B A B', rejected: 'B' }];
+    const res = await runDpo({
+      policy, reference: clonePolicy(policy), tokenizer, pairs: long, config: { batch_size: 4, steps: 1, max_completion_length: 4 },
+      onEvent: (ev) => { c.onEvent(ev); if (ev.type === 'log' && ev.level === 'warn') logs.push(ev.message); },
+    });
+    // '<answer> A </answer>' is 3 tokens + <eos>: it fits in 4. 'A B A B A B' does not.
+    expect(res.truncation_rate).toBeCloseTo(1 / 8, 10);
+    expect(c.metrics.get('completions/clipped_ratio')).toEqual([1 / 8]);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/12\.5% .*max_completion_length 4/);
+    const fits = await runDpo({ policy, reference: clonePolicy(policy), tokenizer, pairs, config: { batch_size: 4, steps: 1, max_completion_length: 4 } });
+    expect(fits.truncation_rate).toBe(0);
+  });
+
   it('leaks no tensors', async () => {
     const policy = createPolicy(config, 2);
     const reference = clonePolicy(policy);

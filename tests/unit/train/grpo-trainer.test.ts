@@ -56,6 +56,24 @@ beforeAll(async () => {
 });
 
 describe('runGrpo', () => {
+  it('reports the truncation rate and warns in the log when the first step is cut above 5 %', async () => {
+    const logs: { level: string; message: string }[] = [];
+    const c = collect();
+    // A fresh policy rarely samples <eos> within 3 tokens: nearly every completion is cut.
+    const res = await runGrpo({
+      policy: freshPolicy(), reference: null, tokenizer, tasks: [task('t1'), task('t2')], seed: 5,
+      config: { ...base, beta: 0, max_completion_length: 3 },
+      onEvent: (ev) => { c.onEvent(ev); if (ev.type === 'log') logs.push(ev); },
+    });
+    const clipped = c.metrics.get('completions/clipped_ratio')!;
+    expect(clipped).toHaveLength(2);
+    expect(res.truncation_rate_start).toBe(clipped[0]);
+    expect(res.truncation_rate).toBeCloseTo((clipped[0]! + clipped[1]!) / 2, 10);
+    expect(res.truncation_rate_start).toBeGreaterThan(0.05);
+    // Once, at the stage's start, not at every step.
+    expect(logs.filter((l) => l.level === 'warn' && /grpo: .*max_completion_length 3/.test(l.message))).toHaveLength(1);
+  });
+
   it('runs every loss type and level, logs TRL-style metrics and whole groups of rollouts', async () => {
     for (const [loss_type, importance_sampling_level] of [['grpo', 'token'], ['bnpo', 'token'], ['dr_grpo', 'sequence'], ['dapo', 'token']] as const) {
       const policy = freshPolicy();

@@ -1,6 +1,7 @@
 // DPO "fast align" on the pairs the verify stage stored, against a frozen copy of the policy.
 import { clonePolicy } from '../../model/checkpoint';
 import { disposePolicy, type Policy } from '../../model/policy';
+import type { PolicyPrompt } from '../../model/inputs';
 import { taskPrompt } from '../../model/prompt';
 import type { Tokenizer } from '../../model/tokenizer';
 import type { TrainEvent } from '../../model/worker-protocol';
@@ -8,6 +9,7 @@ import * as store from '../../store';
 import { runDpo, type DpoPair } from '../../train/dpo';
 import type { HealthGuard } from '../../train/health';
 import { taskFromId } from '../tasks';
+import { dpoCompletionCap } from '../config';
 import type { LoopContext } from './context';
 import type { Pair } from '../../../shared/api';
 
@@ -17,10 +19,14 @@ import type { Pair } from '../../../shared/api';
  */
 export function dpoPairsFromStored(stored: readonly Pick<Pair, 'meta' | 'chosen_text' | 'rejected_text'>[], tokenizer: Tokenizer): DpoPair[] {
   const pairs: DpoPair[] = [];
+  // The verifier pairs several rollouts of one prompt: its frames are rendered and its text tokenised once.
+  const prompts = new Map<string, PolicyPrompt>();
   for (const p of stored) {
     const taskId = (p.meta as { task_id?: string } | null)?.task_id;
     if (!taskId) continue;
-    pairs.push({ prompt: taskPrompt(taskFromId(taskId), tokenizer), chosen: p.chosen_text, rejected: p.rejected_text });
+    let prompt = prompts.get(taskId);
+    if (!prompt) prompts.set(taskId, (prompt = taskPrompt(taskFromId(taskId), tokenizer)));
+    pairs.push({ prompt, chosen: p.chosen_text, rejected: p.rejected_text });
   }
   return pairs;
 }
@@ -47,13 +53,13 @@ export async function dpoStage(
       reference,
       tokenizer,
       pairs,
-      config: { ...config.dpo, max_completion_length: config.dpo.max_completion_length ?? config.grpo.max_completion_length + 1 },
+      config: { ...config.dpo, max_completion_length: dpoCompletionCap(config) },
       seed: config.seed * 1000 + ordinal,
       onEvent,
       shouldStop: ctx.shouldStop,
       health,
     });
-    return { pairs: pairs.length, steps: r.steps, stopped_by: r.stoppedBy, last: r.last };
+    return { pairs: pairs.length, steps: r.steps, stopped_by: r.stoppedBy, truncation_rate: r.truncation_rate, last: r.last };
   } finally {
     disposePolicy(reference);
   }

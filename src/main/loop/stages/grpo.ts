@@ -42,7 +42,7 @@ export async function grpoStage(ctx: LoopContext, policy: Policy, tokenizer: Tok
       onRollouts: (rows) => storeRollouts(db, runId, stageId, stepBase, rows),
       health: input.health,
     });
-    return { steps: r.steps, stopped_by: r.stoppedBy, prompts: pool.length, last: r.last };
+    return { steps: r.steps, stopped_by: r.stoppedBy, prompts: pool.length, truncation_rate: r.truncation_rate, truncation_rate_start: r.truncation_rate_start, last: r.last };
   } finally {
     if (reference) disposePolicy(reference);
   }
