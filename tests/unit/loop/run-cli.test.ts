@@ -65,6 +65,8 @@ describe('veripo run and signals', () => {
     const code = await exited;
     expect(code, stderr).toBe(143);
     expect(stderr).toContain('SIGTERM: stopping after the current step');
+    // --json keeps stdout for the JSON document; progress still reaches stderr.
+    expect(stderr).toMatch(/^run 1 → /);
     const db = openDb(h.db);
     const run = getRun(db, 1)!;
     expect(run.status).toBe('stopped');
