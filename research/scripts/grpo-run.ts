@@ -5,7 +5,7 @@
 //   npx tsx research/scripts/grpo-run.ts --from CKPT [--steps N] [--set key=value]... (see USAGE)
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { lineChartSvg } from '../lib/svg-chart';
+import { lineChartSvg } from '../../src/main/io/svg-chart';
 import { applySet, parseOverrideFor } from '../../src/main/loop/config';
 import { initBackend } from '../../src/main/model/backend';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../../src/main/model/checkpoint';

@@ -3,7 +3,7 @@
 // of one END may be given under one label; their rows are merged by a.
 //   npx tsx research/scripts/interpolate-plot.ts OUT.svg 'TITLE' RUN.log[+RUN.log…]=label [RUN.log=label …]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PALETTE, lineChartSvg, type Series } from '../lib/svg-chart';
+import { PALETTE, lineChartSvg, type Series } from '../../src/main/io/svg-chart';
 
 /** Rows `| a | greedy | change ± se | sampled | change ± se | grounding |` as [a, greedy Δ, sampled Δ]; a = 0 is (0, 0, 0). */
 export function interpolationRows(text: string): [number, number, number][] {

@@ -4,7 +4,7 @@
 //   npx tsx research/scripts/merge-plot.ts OUT.svg 'TITLE' M:LOG [M:LOG …]
 // LOG is a grpo-run.ts log (a single run, M = 1) or a research/scripts/interpolate.ts log (its a = 1 row).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PALETTE, lineChartSvg, type Series } from '../lib/svg-chart';
+import { PALETTE, lineChartSvg, type Series } from '../../src/main/io/svg-chart';
 
 interface Change {
   value: number;

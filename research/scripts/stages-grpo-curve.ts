@@ -4,7 +4,7 @@
 // Run: npx tsx research/scripts/stages-grpo-curve.ts [--grounding | --sampled] [--y LO:HI] OUT.svg RUN.json=label [RUN.log=label ...]
 // --y zooms the y axis (changes of a few points are flat lines on the default range).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { lineChartSvg, type Series } from '../lib/svg-chart';
+import { lineChartSvg, type Series } from '../../src/main/io/svg-chart';
 
 interface GrpoRunJson {
   config: { loss_type: string; learning_rate: number };

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb, getMetrics } from '../../src/main/store';
 import { compareRuns } from '../../src/main/loop/compare';
-import { lineChartSvg } from '../lib/svg-chart';
+import { lineChartSvg } from '../../src/main/io/svg-chart';
 
 const { values } = parseArgs({
   options: {

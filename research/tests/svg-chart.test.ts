@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lineChartSvg, niceTicks } from '../lib/svg-chart';
+import { lineChartSvg, niceTicks } from '../../src/main/io/svg-chart';
 
 describe('lineChartSvg', () => {
   it('nice ticks cover the range with round steps', () => {

@@ -91,6 +91,9 @@ export function createWorkbench(opts: WorkbenchOptions): WorkbenchApi {
     async listExperiments() {
       return store.listExperiments(db);
     },
+    async getExperimentReport({ experiment_id }) {
+      return store.latestExperimentReport(db, experiment_id);
+    },
     async listRuns(args) {
       store.reconcileInterruptedRuns(db);
       return store.listRuns(db, args);

@@ -32,7 +32,21 @@ export const ExperimentSchema = z.object({
   description: z.string().nullable(),
   created_at: z.string(),
   run_count: z.number().int(),
+  /** whether `veripo experiment` stored a report for it */
+  has_report: z.boolean().optional(),
 });
+
+export const ExperimentReportSchema = z.object({
+  id: Id,
+  experiment_id: Id,
+  created_at: z.string(),
+  /** the command line that reproduces it */
+  command: z.string(),
+  markdown: z.string(),
+  /** SVG figures the Markdown refers to by name */
+  figures: z.array(z.object({ name: z.string(), svg: z.string() })),
+});
+export type ExperimentReport = z.infer<typeof ExperimentReportSchema>;
 
 export const RunSummarySchema = z.object({
   id: Id,
@@ -172,6 +186,7 @@ export const apiSchema = {
     }),
   },
   listExperiments: { args: z.object({}).strict(), result: z.array(ExperimentSchema) },
+  getExperimentReport: { args: z.object({ experiment_id: Id }).strict(), result: ExperimentReportSchema.nullable() },
   listRuns: {
     args: z.object({ experiment_id: Id.optional(), status: RunStatus.optional() }).strict(),
     result: z.array(RunSummarySchema),

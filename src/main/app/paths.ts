@@ -7,6 +7,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Db } from '../store';
 import type { RunConfig } from '../loop/config';
+import { shippedCheckpointsDir } from '../model/shipped';
 import { resolveRubricRef, loadRubricRef, RubricRefError } from '../loop/rubric-ref';
 import { RubricParseError } from '../verifier/rubric';
 
@@ -74,11 +75,15 @@ export function resolveAllowedPath(policy: PathPolicy, field: string, given: str
 /**
  * Check the paths a run config from the API would read, before the run is stored:
  * `verifier.rubric` (preset, saved rubric or a file in an allowed folder), the rubric's judge
- * cache folder when the judge runs, and `model.init_checkpoint`.
+ * cache folder when the judge runs, and `model.init_checkpoint` (the data folder, an allowed folder
+ * or the shipped checkpoints in resources/checkpoints).
  */
 export async function checkRunConfigPaths(config: RunConfig, policy: PathPolicy, db: Db): Promise<void> {
   if (config.model.init_checkpoint != null) {
-    config.model.init_checkpoint = resolveAllowedPath(policy, 'model.init_checkpoint', config.model.init_checkpoint);
+    // The checkpoints shipped with the workbench are readable too (the smoke preset starts from
+    // one); relative paths still resolve against the data folder.
+    const withShipped: PathPolicy = { roots: () => [...policy.roots(), realDir(shippedCheckpointsDir())], allow: (dir) => policy.allow(dir) };
+    config.model.init_checkpoint = resolveAllowedPath(withShipped, 'model.init_checkpoint', config.model.init_checkpoint);
   }
   let ref;
   try {

@@ -12,8 +12,9 @@ import { command as bench } from './bench';
 import { command as sft } from './sft';
 import { command as grpo } from './grpo';
 import { command as dpo } from './dpo';
+import { command as experiment } from './experiment';
 
-const COMMANDS: CliCommand[] = [run, runs, verify, importCmd, exportCmd, tasks, sft, grpo, dpo, bench, serve];
+const COMMANDS: CliCommand[] = [run, experiment, runs, verify, importCmd, exportCmd, tasks, sft, grpo, dpo, bench, serve];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -67,11 +67,11 @@ export const command: CliCommand = {
       db.close();
     }
 
-    if (!values.json) process.stderr.write(`run ${runId} → ${dbPath}\n`);
+    // Progress goes to stderr with --json too: stdout carries only the JSON document.
+    process.stderr.write(`run ${runId} → ${dbPath}\n`);
     let bar: ProgressBar | null = null;
     let barKey = '';
     const onEvent = (e: RunEvent) => {
-      if (values.json) return;
       if (e.type === 'progress') {
         const key = `${e.stage}/${e.iteration}`;
         if (key !== barKey) {

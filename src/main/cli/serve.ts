@@ -2,25 +2,14 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { CliCommand } from './command';
 import { CliError } from './command';
 import { resolveDbPath, parseIntFlag } from './common';
 import { createWebServer } from '../transport/http';
 import { checkTokenStrength, TokenPolicyError } from '../transport/http-guard';
 import { openAppWorkbench } from '../app/services';
-
-function packageRoot(): string | null {
-  // The CLI runs from out/cli (bundle) or src/main/cli (tsx): find the package root above it.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) return null;
-    dir = parent;
-  }
-  return dir;
-}
+import { packageRoot } from '../model/shipped';
 
 export function rendererDir(): string | null {
   const root = packageRoot();

@@ -24,8 +24,7 @@ import { runGrpo } from '../train/grpo';
 import { trainTaskOf } from '../train/grpo-rollouts';
 import { sampleTasks } from '../video/tasks';
 import { dpoCompletionCap, resolveRunConfig, type RunConfig } from './config';
-import { cacheDir } from './launcher';
-import { sftCacheKey } from './stages/sft';
+import { sftCachePath, sharedCacheDir } from './cold-start';
 
 /** Steps of the short SFT made when no cold-start checkpoint is cached (enough for the benchmark's chain lengths and format). */
 export const BENCH_SFT_STEPS = 150;
@@ -38,7 +37,7 @@ export interface BenchStagesOptions {
   steps?: number;
   /** Preference pairs the timed DPO stage trains on (default: two of its batches). */
   pairs?: number;
-  /** Where cached SFT checkpoints live (default $VERIPO_HOME/cache). */
+  /** Where cached SFT checkpoints live (default: the per-user cache, ./cold-start). */
   cacheDir?: string;
   /** Progress lines (stderr in the CLI). */
   onProgress?: (line: string) => void;
@@ -79,7 +78,7 @@ export interface BenchStagesResult {
 export async function resolveBenchPolicy(config: RunConfig, opts: { checkpoint?: string; cacheDir: string; onProgress: (line: string) => void }): Promise<{ policy: Policy; tokenizer: Tokenizer; checkpoint: string; source: string }> {
   const load = (dir: string, source: string) => ({ ...loadCheckpoint(dir), checkpoint: dir, source });
   if (opts.checkpoint) return load(opts.checkpoint, 'given');
-  const mainJob = join(opts.cacheDir, `sft-${sftCacheKey(config)}`);
+  const mainJob = sftCachePath(opts.cacheDir, config);
   if (existsSync(join(mainJob, 'model.json'))) return load(mainJob, 'main job SFT cache');
   const preset = config.model.preset;
   const own = join(opts.cacheDir, `bench-sft-${preset}-${BENCH_SFT_STEPS}`);
@@ -101,7 +100,7 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
   const preset = opts.preset ?? 'small';
   const config = resolveRunConfig({ preset: 'veripo', sets: [['model.preset', preset]] });
   const steps = opts.steps ?? 3;
-  const { policy, tokenizer, checkpoint, source } = await resolveBenchPolicy(config, { checkpoint: opts.checkpoint, cacheDir: opts.cacheDir ?? cacheDir(), onProgress: progress });
+  const { policy, tokenizer, checkpoint, source } = await resolveBenchPolicy(config, { checkpoint: opts.checkpoint, cacheDir: opts.cacheDir ?? sharedCacheDir(), onProgress: progress });
   progress(`bench stages: ${preset} policy from ${checkpoint} (${source})`);
   const P = config.grpo.per_step_prompts;
   const G = config.grpo.num_generations;

@@ -50,8 +50,10 @@ const LoopConfigSchema = z
     max_seconds: z.number().positive().nullable().default(null),
     /** Greedy (0) or sampled eval on val after every stage. */
     eval_temperature: z.number().min(0).default(0),
-    /** Evaluate on the test split at the end. */
+    /** Evaluate on the test split (data.test_size tasks) at the end. */
     final_test: z.boolean().default(false),
+    /** With final_test: also pass@1 over this many samples per test task at grpo.temperature (0 = greedy only). */
+    test_samples: z.number().int().min(0).max(64).default(0),
   })
   .strict();
 

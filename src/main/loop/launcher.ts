@@ -1,13 +1,13 @@
 // Starts runs in worker threads and relays their events: used by `veripo run` and by the
 // API's launcher (app/run-launcher.ts). ../worker-entry finds the worker file in every build.
 import { dirname, join, basename } from 'node:path';
-import { homedir } from 'node:os';
 import { spawnEntryWorker } from '../worker-entry';
 import type { Db } from '../store';
 import * as store from '../store';
 import type { RunEvent } from '../../shared/events';
 import type { LoopStatus } from '../../shared/api';
 import { resolveRunConfig, type RunConfig } from './config';
+import { sharedCacheDir } from './cold-start';
 
 export interface RunWorkerData {
   runId: number;
@@ -26,10 +26,6 @@ export function dataDirFor(dbPath: string): string {
   return join(dirname(dbPath), `${basename(dbPath).replace(/\.[^.]+$/, '')}-data`);
 }
 
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.VERIPO_HOME?.trim() || join(homedir(), '.veripo'), 'cache');
-}
-
 export interface RunHandle {
   runId: number;
   done: Promise<{ status: LoopStatus | 'failed'; error: string | null }>;
@@ -39,7 +35,7 @@ export interface RunHandle {
 export function startRunWorker(opts: { runId: number; dbPath: string; onEvent?: (e: RunEvent) => void }): RunHandle {
   if (opts.dbPath === ':memory:') throw new Error('runs need a database file (an in-memory DB cannot be shared with the training thread)');
   const stop = new SharedArrayBuffer(4);
-  const data: RunWorkerData = { runId: opts.runId, dbPath: opts.dbPath, dataDir: dataDirFor(opts.dbPath), cacheDir: cacheDir(), stop };
+  const data: RunWorkerData = { runId: opts.runId, dbPath: opts.dbPath, dataDir: dataDirFor(opts.dbPath), cacheDir: sharedCacheDir(), stop };
   const raiseStop = () => Atomics.store(new Int32Array(stop), 0, 1);
   const control = followControl(opts.dbPath, opts.runId, raiseStop);
   const worker = spawnEntryWorker('worker', { workerData: data });

@@ -1,6 +1,8 @@
 // Named run configs: partial configs merged over the schema's defaults (`veripo run --preset`,
 // the Runs page's preset menu). The VerIPO loop, a smoke check, a demo, and the baselines the
 // paper compares against at the same budget.
+import { smokeCheckpoint } from '../model/shipped';
+
 /** Presets are partial configs merged over the defaults. */
 export const RUN_PRESETS: Record<string, { description: string; config: Record<string, unknown> }> = {
   veripo: {
@@ -13,15 +15,17 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
     },
   },
   smoke: {
-    description: 'A three-minute check of the whole loop: tiny policy, short SFT, GRPO → verify → DPO → GRPO',
+    description: 'A few-minute check of the whole loop: GRPO → verify → DPO → GRPO from the shipped tiny policy (resources/checkpoints/smoke-tiny)',
     config: {
       experiment: 'smoke',
-      model: { preset: 'tiny' },
+      // The shipped checkpoint already writes well-formed chains (its recipe:
+      // resources/checkpoints/README.md), so the run shows real rollouts, verdicts and pairs
+      // instead of a cold start's noise. `--set model.init_checkpoint=null` trains from scratch
+      // with the SFT below instead.
+      model: { preset: 'tiny', init_checkpoint: smokeCheckpoint() },
       data: { train_size: 64, val_size: 24, test_size: 24 },
-      // Enough cold start for the tiny policy to answer some video questions, so the verifier
-      // finds pairs: with 200 steps 5 of 192 rollouts are well-formed and none pair; 400 steps
-      // give 28 and 16 pairs. The tiny policy's pointer shares its trunk, where the
-      // vocabulary-head loss does not help (research/computed-word.md), so it is off.
+      // The tiny policy's pointer shares its trunk, where the vocabulary-head loss does not help
+      // (research/computed-word.md), so it is off.
       sft: { steps: 400, batch_size: 16, learning_rate: 3e-3, modalities: ['video'], difficulties: [1], cache: false, vocab_loss_weight: 0 },
       grpo: { steps: 3, per_step_prompts: 4, num_generations: 8 },
       dpo: { epochs: 1, batch_size: 4 },

@@ -211,8 +211,8 @@ export async function runLoop(ctx: LoopContext): Promise<LoopResult> {
   }
 
   if (config.loop.final_test) {
-    const test = testRun(ctx, policy, tokenizer);
-    log('info', `test: accuracy ${test.accuracy.toFixed(3)}, mean length ${test.mean_length.toFixed(1)}, inconsistency ${test.inconsistency_rate.toFixed(3)}`);
+    const test = testRun(ctx, policy, tokenizer, runDir);
+    log('info', `test: accuracy ${test.greedy.accuracy.toFixed(3)}${test.sampled ? `, pass@1 ${test.sampled.accuracy.toFixed(3)} (k=${test.sampled.k})` : ''}, mean length ${test.greedy.mean_length.toFixed(1)}, inconsistency ${test.greedy.inconsistency_rate.toFixed(3)}`);
   }
   disposePolicy(policy);
   return { status: 'finished', stages: results };

@@ -5,3 +5,4 @@ export * from './pairs';
 export * from './rubrics';
 export * from './axes';
 export * from './live';
+export * from './reports';

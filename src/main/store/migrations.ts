@@ -156,4 +156,18 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX rollouts_page;
   CREATE INDEX rollouts_page_stage ON rollouts(run_id, stage_id, step, prompt_id, group_index, id);
   `,
+  // 6: an experiment's report (`veripo experiment`): Markdown, its SVG figures, and the numbers
+  // behind them, so the Experiments page shows what the command wrote.
+  `
+  CREATE TABLE experiment_reports (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    command TEXT NOT NULL,
+    markdown TEXT NOT NULL,
+    figures TEXT NOT NULL,
+    summary TEXT
+  );
+  CREATE INDEX experiment_reports_experiment ON experiment_reports(experiment_id, id);
+  `,
 ];

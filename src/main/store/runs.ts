@@ -16,10 +16,15 @@ export function ensureExperiment(db: Db, name: string, description: string | nul
 export function listExperiments(db: Db) {
   return db
     .prepare(
-      `SELECT e.id, e.name, e.description, e.created_at, COUNT(r.id) AS run_count
+      `SELECT e.id, e.name, e.description, e.created_at, COUNT(r.id) AS run_count,
+         EXISTS (SELECT 1 FROM experiment_reports x WHERE x.experiment_id = e.id) AS has_report
        FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id GROUP BY e.id ORDER BY e.id`,
     )
-    .all() as { id: number; name: string; description: string | null; created_at: string; run_count: number }[];
+    .all()
+    .map((row) => {
+      const r = row as { id: number; name: string; description: string | null; created_at: string; run_count: number; has_report: number };
+      return { ...r, has_report: r.has_report === 1 };
+    });
 }
 
 export interface NewRun {

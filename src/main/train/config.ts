@@ -109,7 +109,7 @@ export const SftConfigSchema = z
     vocab_loss_weight: z.number().min(0).default(DEFAULT_SFT_CONFIG.vocab_loss_weight),
     /** Save weights, optimizer state and step every this many steps, so a run killed mid-SFT resumes there (TRL's name; 0 = only at the end). */
     save_steps: z.number().int().min(0).max(1_000_000).default(50),
-    /** Reuse a finished SFT of the same model, config and seed from $VERIPO_HOME/cache (fair baselines start from one checkpoint). */
+    /** Reuse a finished SFT of the same model, config and seed from the per-user cache, $XDG_CACHE_HOME/veripo (fair baselines start from one checkpoint). */
     cache: z.boolean().default(true),
   })
   .strict();

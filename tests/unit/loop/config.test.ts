@@ -75,10 +75,12 @@ describe('run config', () => {
 });
 
 describe('stage plan', () => {
-  it('smoke runs grpo, verify, dpo, grpo after SFT', () => {
-    const plan = planStages(resolveRunConfig({ preset: 'smoke' }), false).map((s) => s.kind);
-    expect(plan).toEqual(['sft', 'grpo', 'verify', 'dpo', 'grpo']);
-    expect(planStages(resolveRunConfig({ preset: 'smoke' }), true).map((s) => s.kind)).toEqual(['grpo', 'verify', 'dpo', 'grpo']);
+  it('smoke starts from the shipped tiny checkpoint: grpo, verify, dpo, grpo; from scratch SFT comes first', () => {
+    const smoke = resolveRunConfig({ preset: 'smoke' });
+    expect(smoke.model.init_checkpoint).toMatch(/resources[/\\]checkpoints[/\\]smoke-tiny$/);
+    expect(planStages(smoke, smoke.model.init_checkpoint != null).map((s) => s.kind)).toEqual(['grpo', 'verify', 'dpo', 'grpo']);
+    const scratch = resolveRunConfig({ preset: 'smoke', sets: [['model.init_checkpoint', null]] });
+    expect(planStages(scratch, scratch.model.init_checkpoint != null).map((s) => s.kind)).toEqual(['sft', 'grpo', 'verify', 'dpo', 'grpo']);
   });
 
   it('continual GRPO runs as many GRPO stages as VerIPO, without verifier or DPO', () => {

@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 describe('veripo run with a diverging stage', () => {
   it('grpo.learning_rate=1e6: status diverged, exit 3, the GRPO stage restored to its start (checksums)', () => {
-    const { r, out, run, checkpoint } = veripo(['--preset', 'smoke', '--set', 'grpo.learning_rate=1e6', ...SMALL]);
+    const { r, out, run, checkpoint } = veripo(['--preset', 'smoke', '--set', 'model.init_checkpoint=null', '--set', 'grpo.learning_rate=1e6', ...SMALL]);
     expect(r.status, r.stderr).toBe(3);
     expect(out.status).toBe('diverged');
     expect(run.status).toBe('diverged');
@@ -63,7 +63,7 @@ describe('veripo run with a diverging stage', () => {
   }, 300_000);
 
   it('sft.learning_rate=1e6 with no checkpoint yet: the initial policy comes back, not the diverged weights', () => {
-    const { r, run, checkpoint } = veripo(['--preset', 'smoke', '--set', 'sft.learning_rate=1e6', ...SMALL]);
+    const { r, run, checkpoint } = veripo(['--preset', 'smoke', '--set', 'model.init_checkpoint=null', '--set', 'sft.learning_rate=1e6', ...SMALL]);
     expect(r.status, r.stderr).toBe(3);
     expect(run.status).toBe('diverged');
     expect(run.stages.map((s) => [s.kind, s.status])).toEqual([['sft', 'failed']]);

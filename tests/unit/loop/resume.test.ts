@@ -9,8 +9,9 @@ import { openDb, getRun, reconcileInterruptedRuns } from '../../../src/main/stor
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'veripo.js');
+// From a fresh policy (the preset's shipped checkpoint off): the run goes through SFT.
 const TINY = [
-  '--preset', 'smoke',
+  '--preset', 'smoke', '--set', 'model.init_checkpoint=null',
   '--set', 'sft.steps=4', '--set', 'sft.batch_size=4',
   '--set', 'grpo.steps=2', '--set', 'grpo.per_step_prompts=1', '--set', 'grpo.num_generations=2', '--set', 'grpo.max_completion_length=12',
   '--set', 'data.val_size=4', '--set', 'data.train_size=8',

@@ -9,8 +9,9 @@ import { openDb, getRun, listRuns, createRun } from '../../../src/main/store';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'veripo.js');
+// From a fresh policy (the preset's shipped checkpoint off): these runs go through SFT.
 const TINY = [
-  '--preset', 'smoke',
+  '--preset', 'smoke', '--set', 'model.init_checkpoint=null',
   '--set', 'sft.batch_size=4',
   '--set', 'grpo.steps=1', '--set', 'grpo.per_step_prompts=1', '--set', 'grpo.num_generations=2', '--set', 'grpo.max_completion_length=12',
   '--set', 'data.val_size=4', '--set', 'data.train_size=8',
@@ -64,6 +65,8 @@ describe('veripo run and signals', () => {
     const code = await exited;
     expect(code, stderr).toBe(143);
     expect(stderr).toContain('SIGTERM: stopping after the current step');
+    // --json keeps stdout for the JSON document; progress still reaches stderr.
+    expect(stderr).toMatch(/^run 1 → /);
     const db = openDb(h.db);
     const run = getRun(db, 1)!;
     expect(run.status).toBe('stopped');

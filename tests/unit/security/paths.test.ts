@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAppWorkbench } from '../../../src/main/app/services';
@@ -9,6 +9,7 @@ import { dataDirFor } from '../../../src/main/loop/launcher';
 import { resolveRunConfig } from '../../../src/main/loop/config';
 import { resolveRubricRef } from '../../../src/main/loop/rubric-ref';
 import * as store from '../../../src/main/store';
+import { shippedCheckpointsDir, smokeCheckpoint } from '../../../src/main/model/shipped';
 
 const SECRET = 'SECRET-LINE root:x:0:0';
 let wb: (OpenedWorkbench & { paths: PathPolicy }) | null = null;
@@ -52,6 +53,19 @@ describe('startRun: paths in overrides stay inside the allowed folders', () => {
     wb.paths.allow(h.outside);
     expect(resolveAllowedPath(wb.paths, 'model.init_checkpoint', h.outside)).toBe(h.outside);
     expect(store.listRuns(wb.db, {})).toEqual([]);
+  });
+
+  it('accepts the shipped checkpoints (the smoke preset starts from one), and nothing else beside them', async () => {
+    const h = home();
+    wb = await openAppWorkbench({ dbPath: h.dbPath, mode: 'web' });
+    const smoke = resolveRunConfig({ preset: 'smoke' });
+    expect(smoke.model.init_checkpoint).toBe(smokeCheckpoint());
+    await checkRunConfigPaths(smoke, wb.paths, wb.db);
+    expect(smoke.model.init_checkpoint).toBe(realpathSync(smokeCheckpoint()));
+    for (const ckpt of [join(shippedCheckpointsDir(), '..', 'rubrics'), join(shippedCheckpointsDir(), '..', '..', 'package.json')]) {
+      const config = resolveRunConfig({ preset: 'smoke', sets: [['model.init_checkpoint', ckpt]] });
+      await expect(checkRunConfigPaths(config, wb.paths, wb.db)).rejects.toThrow(/^model\.init_checkpoint: .* is outside/);
+    }
   });
 
   it('follows symlinks: a link inside the data folder that points outside is refused', () => {

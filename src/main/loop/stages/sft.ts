@@ -1,7 +1,7 @@
-// Cold-start SFT on gold chains, reusing a finished SFT of the same model, config and seed.
+// Cold-start SFT on gold chains, reusing a finished SFT of the same model, config, seed and data
+// from the per-user cache (../cold-start).
 import { join } from 'node:path';
 import { cpSync, existsSync, rmSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { copyWeights, loadCheckpoint, saveCheckpoint } from '../../model/checkpoint';
 import { disposePolicy, type Policy } from '../../model/policy';
 import type { Tokenizer } from '../../model/tokenizer';
@@ -9,15 +9,8 @@ import type { TrainEvent } from '../../model/worker-protocol';
 import { runSft, type SftProgress } from '../../train/sft';
 import type { HealthGuard } from '../../train/health';
 import { clearStageProgress, saveStageProgress, type StageProgress } from '../stage-checkpoint';
-import type { RunConfig } from '../config';
+import { sftCachePath } from '../cold-start';
 import type { LoopContext } from './context';
-
-/** The cache folder name's key of a run's cold-start SFT: what `veripo run` reuses, and `veripo bench stages` times from. */
-export function sftCacheKey(config: RunConfig): string {
-  // workers changes how a batch is computed, save_steps how often it is saved: neither what is learned (up to float rounding).
-  const { cache: _cache, workers: _workers, save_steps: _saveSteps, ...sft } = config.sft;
-  return createHash('sha256').update(JSON.stringify({ model: config.model.preset, sft, seed: config.seed, v: 1 })).digest('hex').slice(0, 16);
-}
 
 export interface SftStageInput {
   onEvent: (ev: TrainEvent) => void;
@@ -36,7 +29,7 @@ export interface SftStageInput {
 export async function sftStage(ctx: LoopContext, policy: Policy, tokenizer: Tokenizer, input: SftStageInput): Promise<Record<string, unknown>> {
   const { config } = ctx;
   const log = (message: string) => ctx.emit({ type: 'log', level: 'info', message });
-  const cacheDir = join(ctx.cacheDir, `sft-${sftCacheKey(config)}`);
+  const cacheDir = sftCachePath(ctx.cacheDir, config);
   if (!input.resume && config.sft.cache && existsSync(join(cacheDir, 'model.json'))) {
     const cached = loadCheckpoint(cacheDir).policy;
     copyWeights(cached, policy);

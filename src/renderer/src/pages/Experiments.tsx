@@ -6,6 +6,7 @@ import type { RunSummary } from '../../../shared/api';
 import { RunStatus } from '../../../shared/api';
 import { ErrorNote, Loading, fmtDuration, fmtPct, useApi, useInterval } from '../lib';
 import { Compare } from '../components/Compare';
+import { ExperimentReport } from '../components/ExperimentReport';
 
 type SortKey = 'id' | 'name' | 'preset' | 'seed' | 'backend' | 'status' | 'val_accuracy' | 'wall_s';
 const COLUMNS: { key: SortKey; label: string }[] = [
@@ -146,6 +147,38 @@ export function ExperimentsPage() {
         </table>
       </div>
       {sel.length > 0 && <Compare runIds={sel} runs={runs.data ?? []} />}
+      <Reports onCompare={(experimentId) => setSelected((runs.data ?? []).filter((r) => r.experiment_id === experimentId).map((r) => r.id))} />
+    </section>
+  );
+}
+
+/** The reports `veripo experiment` stored: pick an experiment, read its report, compare its runs. */
+function Reports({ onCompare }: { onCompare: (experimentId: number) => void }) {
+  const experiments = useApi(() => api.listExperiments({}), []);
+  const withReport = (experiments.data ?? []).filter((e) => e.has_report);
+  const [picked, setPicked] = useState<number | null>(null);
+  const current = picked ?? withReport.at(-1)?.id ?? null;
+  const report = useApi(() => (current == null ? Promise.resolve(null) : api.getExperimentReport({ experiment_id: current })), [current]);
+  if (!withReport.length) return null;
+  return (
+    <section aria-labelledby="reports-title">
+      <h2 id="reports-title">Experiment reports</h2>
+      <div className="toolbar">
+        <label>
+          Experiment{' '}
+          <select value={current ?? ''} onChange={(e) => setPicked(Number(e.target.value))}>
+            {withReport.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.name} ({e.run_count} runs)
+              </option>
+            ))}
+          </select>
+        </label>
+        {current != null && <button onClick={() => onCompare(current)}>Compare its runs</button>}
+      </div>
+      <ErrorNote error={report.error} what="the report" />
+      <Loading when={report.loading && !report.data} />
+      {report.data && <ExperimentReport report={report.data} />}
     </section>
   );
 }

@@ -1,4 +1,4 @@
-// Hand-written SVG line charts for the research figures (research/figures/*.svg): no plotting
+// Hand-written SVG line charts (experiment reports, research/figures/*.svg): no plotting
 // dependency, deterministic output, readable in any browser or on GitHub.
 
 export interface Series {
