@@ -11,7 +11,7 @@ import { createPolicy, disposePolicy } from '../../../src/main/model/policy';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../../../src/main/model/prompt';
 import { BENCH_SFT_STEPS, benchStages, resolveBenchPolicy } from '../../../src/main/loop/bench-stages';
 import { resolveRunConfig } from '../../../src/main/loop/config';
-import { sftCacheKey } from '../../../src/main/loop/stages/sft';
+import { sftCachePath } from '../../../src/main/loop/cold-start';
 
 let dir: string;
 beforeAll(async () => {
@@ -39,7 +39,7 @@ describe('bench stages', () => {
     expect([a.checkpoint, a.source]).toEqual([given, 'given']);
     const b = await resolve();
     expect(b.source).toBe('bench SFT cache');
-    const mainJob = join(cache, `sft-${sftCacheKey(config)}`);
+    const mainJob = sftCachePath(cache, config);
     saveTiny(mainJob, 3);
     const c = await resolve();
     expect([c.checkpoint, c.source]).toEqual([mainJob, 'main job SFT cache']);
