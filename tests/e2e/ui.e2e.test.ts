@@ -583,8 +583,12 @@ describe('workbench pages', () => {
     // Every changed rollout names what flipped; disabling the consistency check flips it somewhere.
     expect(await dry.locator('.flip[data-check="consistency"]').count()).toBeGreaterThan(0);
     const first = changed.filter({ has: page.locator('.flip[data-check="consistency"]') }).first();
-    const link = first.getByRole('link', { name: /^rollout #\d+$/ });
-    const rolloutId = Number(/\d+/.exec((await link.textContent())!)![0]);
+    // Pinned by its address: a locator built from "the first flipped item" is re-resolved on
+    // every use and could pick another rollout by the time it is clicked.
+    const href = (await first.getByRole('link', { name: /^rollout #\d+$/ }).getAttribute('href'))!;
+    const rolloutId = Number(/rollout=(\d+)/.exec(href)![1]);
+    const link = dry.locator(`a[href="${href}"]`);
+    expect(await link.textContent()).toBe(`rollout #${rolloutId}`);
     // Ctrl+S saves; afterwards nothing is unsaved and leaving does not ask.
     await page.keyboard.press('ControlOrMeta+S');
     await page.getByRole('status').filter({ hasText: 'Saved strict-copy v' }).waitFor();

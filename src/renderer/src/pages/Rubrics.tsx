@@ -320,6 +320,8 @@ function DryRun({ getBody, baseline, runs, disabled }: { getBody: () => string; 
   const run = async () => {
     setBusy(true);
     setError(null);
+    // A result on screen while the next one is computed would be read as the new one.
+    setResult(null);
     try {
       const body = getBody();
       setDiff(baseline ? lineDiff(baseline.body, body) : null);
