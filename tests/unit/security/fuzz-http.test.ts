@@ -93,6 +93,10 @@ function send(r: Req): Promise<RawResponse> {
   if (r.origin) headers.origin = r.origin === 'self' ? `http://${self}` : r.origin;
   if (r.contentType) headers['content-type'] = r.contentType;
   const withBody = r.method !== 'GET' && r.method !== 'HEAD';
+  // Bodies go with their length, as browsers send them. Node's own HTTP parser refuses a chunked
+  // OPTIONS request with a bare 400 and closes the socket, which resets a client still uploading
+  // a large body: a property of Node, not of this server (streamed bodies are tested separately).
+  if (withBody) headers['content-length'] = String(Buffer.byteLength(r.body));
   return rawRequest(port, { method: r.method, path, headers, body: withBody ? r.body : undefined, agent });
 }
 
