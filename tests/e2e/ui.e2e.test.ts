@@ -458,9 +458,13 @@ describe('workbench pages', () => {
     await expect.poll(accepted, { timeout: 5000 }).toBe(acceptedBefore);
     // The edit box takes focus; Esc cancels without saving.
     await page.getByRole('article', { name: /^Pair \d+/ }).waitFor();
-    await page.keyboard.press('e');
     const box2 = page.getByRole('textbox', { name: 'Chosen text' });
-    await box2.waitFor();
+    // The undo reloads the listing and the selected pair; an 'e' pressed while it reloads is
+    // dropped with the old pair's view, so press again until the edit box is open.
+    await expect.poll(async () => {
+      if (!(await box2.isVisible())) await page.keyboard.press('e');
+      return box2.isVisible();
+    }, { timeout: 20_000 }).toBe(true);
     expect(await box2.evaluate((el) => el === document.activeElement)).toBe(true);
     await page.keyboard.press('Escape');
     await box2.waitFor({ state: 'detached' });
