@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { read, relDiff } from './grad-compare';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
 import { createPolicy, disposePolicy, type Policy } from '../../../src/main/model/policy';
@@ -14,26 +15,6 @@ const tokenizer = benchmarkTokenizer();
 const config = presetConfig('tiny', { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
 const sft: SftConfig = { ...DEFAULT_SFT_CONFIG, batch_size: 5, steps: 3, warmup_steps: 1, workers: 2 };
 
-/** max |a - b| / max |a| over every parameter at once. */
-function relDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
-  expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-  let diff = 0;
-  let scale = 0;
-  for (const [name, x] of a) {
-    const y = b.get(name)!;
-    for (let i = 0; i < x.length; i++) {
-      diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
-      scale = Math.max(scale, Math.abs(x[i]!));
-    }
-  }
-  return diff / scale;
-}
-
-function read(grads: Map<string, tf.Tensor>): Map<string, Float32Array> {
-  const out = new Map([...grads].map(([k, g]) => [k, g.dataSync() as Float32Array]));
-  tf.dispose([...grads.values()]);
-  return out;
-}
 
 beforeAll(async () => {
   await initBackend();

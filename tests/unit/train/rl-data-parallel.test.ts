@@ -1,6 +1,7 @@
 // GRPO and DPO on two threads (this one and a gradient peer) against one thread: the same
 // samples, the same gradient, the same weights after a step.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { read, relDiff } from './grad-compare';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
 import { clonePolicy } from '../../../src/main/model/checkpoint';
@@ -22,26 +23,6 @@ const tokenizer = benchmarkTokenizer();
 const config = presetConfig('tiny', { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
 let tasks: TrainTask[];
 
-/** max |a - b| / max |a| over every tensor at once. */
-function relDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
-  expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-  let diff = 0;
-  let scale = 0;
-  for (const [name, x] of a) {
-    const y = b.get(name)!;
-    for (let i = 0; i < x.length; i++) {
-      diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
-      scale = Math.max(scale, Math.abs(x[i]!));
-    }
-  }
-  return diff / scale;
-}
-
-function read(grads: Map<string, tf.Tensor>): Map<string, Float32Array> {
-  const out = new Map([...grads].map(([k, g]) => [k, g.dataSync() as Float32Array]));
-  tf.dispose([...grads.values()]);
-  return out;
-}
 
 const weights = (p: Policy) => new Map([...p.params].map(([k, v]) => [k, v.dataSync() as Float32Array]));
 
