@@ -10,7 +10,9 @@ export const RUN_PRESETS: Record<string, { description: string; config: Record<s
     config: {
       experiment: 'veripo',
       grpo: { steps: 24, per_step_prompts: 4, num_generations: 8, learning_rate: 2e-5 },
-      dpo: { epochs: 2, batch_size: 8, learning_rate: 2e-5 },
+      // One pass over each iteration's pairs: they are fresh from the verifier every time, and
+      // a second pass would double DPO's cost, the stage VerIPO relies on being cheap.
+      dpo: { epochs: 1, batch_size: 8, learning_rate: 2e-5 },
       loop: { method: 'veripo', iterations: 2 },
     },
   },

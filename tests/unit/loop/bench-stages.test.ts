@@ -53,7 +53,7 @@ describe('bench stages', () => {
     expect(r.ratio).toBeCloseTo(r.grpo_s_per_prompt / r.dpo_s_per_prompt, 10);
     expect(r.workers).toBeGreaterThanOrEqual(1);
     // The veripo preset's stages: GRPO's prompts, group and cap; DPO's epochs over each pair.
-    expect([r.prompts_per_step, r.num_generations, r.max_completion_length, r.dpo_epochs, r.dpo_pairs]).toEqual([4, 8, 176, 2, 2]);
+    expect([r.prompts_per_step, r.num_generations, r.max_completion_length, r.dpo_epochs, r.dpo_pairs]).toEqual([4, 8, 176, 1, 2]);
     expect(r.dpo_s_per_sequence).toBeCloseTo(r.dpo_s_per_prompt / (2 * r.dpo_epochs), 10);
     expect(r.grpo_update_s_per_completion * r.num_generations).toBeLessThan(r.grpo_s_per_prompt);
     expect(lines.some((l) => /grpo step 1\/1/.test(l)) && lines.some((l) => /dpo step/.test(l))).toBe(true);
