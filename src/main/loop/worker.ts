@@ -7,6 +7,7 @@ import { parseRunConfig } from './config';
 import { runLoop } from './veripo';
 import type { LoopEvent } from './stages/context';
 import type { RunWorkerData, WorkerMessage } from './launcher';
+import { closeIdlePeers } from '../train/peer-pool';
 
 async function main(): Promise<void> {
   const data = workerData as RunWorkerData;
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
     post({ type: 'error', message, stack: err instanceof Error ? err.stack : undefined });
   } finally {
     db.close();
+    // The run's stages are over: their pooled gradient peers hold replicas nobody will use.
+    await closeIdlePeers();
   }
 }
 

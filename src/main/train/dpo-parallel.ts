@@ -8,7 +8,8 @@ import { policyGradients } from '../model/optim';
 import type { Policy } from '../model/policy';
 import type { DpoConfig } from './config';
 import { batchSequenceLogps, dpoLoss, pairBatch, pairLogps, referenceBatches, scatterLogps, type DpoLossType } from './dpo-loss';
-import { combineShardGrads, parallelShards, releaseShard, shardRows, type DpoShardInput, type EncodedPair, type GradientPeer, type ShardGradients } from './data-parallel';
+import { combineShardGrads, parallelShards, releaseShard, shardRows, type DpoShardInput, type EncodedPair, type ShardGradients } from './data-parallel';
+import type { GradientPeer } from './gradient-peer';
 
 /**
  * Gradient of the shard's part of the batch loss: one forward/backward over its pairs

@@ -12,7 +12,9 @@ import type { Tokenizer } from '../model/tokenizer';
 import type { TrainEvent } from '../model/worker-protocol';
 import type { HealthGuard } from './health';
 import { DpoConfigSchema, TRUNCATION_WARNING, type DpoConfigInput } from './config';
-import { startPeers, type EncodedPair, type GradientPeer } from './data-parallel';
+import type { EncodedPair } from './data-parallel';
+import type { GradientPeer } from './gradient-peer';
+import { releasePeers, startPeers } from './peer-pool';
 import { dpoBatchGradients, dpoReferenceLogps } from './dpo-parallel';
 
 export { chosenNll, dpoLoss, pairBatch, pairLogps, referenceLogps, sequenceLogps, type DpoLossInputs, type DpoLossOutput, type DpoLossParams, type DpoLossType } from './dpo-loss';
@@ -138,7 +140,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
     }
   } finally {
     optimizer.dispose();
-    await Promise.all(peers.map((p) => p.close()));
+    await releasePeers(peers);
   }
   return { steps: step, seconds: (performance.now() - t0) / 1000, stoppedBy, last, truncation_rate: truncation };
 }

@@ -11,7 +11,8 @@ import type { FactLog } from '../video/scene';
 import type { Task } from '../video/tasks';
 import { dynamicSamplingKeep, groupAdvantages, temporalBonus } from './advantages';
 import type { GrpoConfig } from './config';
-import { parallelShards, shardRows, type GradientPeer } from './data-parallel';
+import { parallelShards, shardRows } from './data-parallel';
+import type { GradientPeer } from './gradient-peer';
 import { computeRewards, neededReadings, type AnswerSpec, type NeededReading, type RewardName } from './rewards';
 
 /** An accuracy reward at or above this counts as correct for T-GRPO (numeric answers score in [0, 1]). */

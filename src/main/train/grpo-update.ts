@@ -10,7 +10,8 @@ import { sequenceLogprobs } from '../model/forward';
 import type { Policy } from '../model/policy';
 import type { GrpoConfig } from './config';
 import { grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
-import { combineShardGrads, parallelShards, releaseShard, shardRows, type GradientPeer, type GrpoUpdateChunk, type GrpoUpdateRow, type ShardGradients } from './data-parallel';
+import { combineShardGrads, parallelShards, releaseShard, shardRows, type GrpoUpdateChunk, type GrpoUpdateRow, type ShardGradients } from './data-parallel';
+import type { GradientPeer } from './gradient-peer';
 
 /** The step's micro-batches of per_device_train_batch_size rows, weighted against the whole step. */
 export function grpoUpdateChunks(rows: readonly GrpoUpdateRow[], cfg: GrpoConfig): GrpoUpdateChunk[] {

@@ -13,7 +13,8 @@ import type { ScaleRewards } from './advantages';
 import { GrpoConfigSchema, TRUNCATION_WARNING, usesReference, type GrpoConfig, type GrpoConfigInput } from './config';
 import { sampleStep, shardedSampler, taskSampler, type RolloutSource, type Sampled, type TrainTask } from './grpo-rollouts';
 import { disposeChunkTensors, GRPO_SHARD_STATS, grpoChunkTensors, grpoParallelGradients, grpoUpdateChunks, splitChunks } from './grpo-update';
-import { startPeers, type GradientPeer } from './data-parallel';
+import type { GradientPeer } from './gradient-peer';
+import { releasePeers, startPeers } from './peer-pool';
 
 
 
@@ -197,7 +198,7 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     }
   } finally {
     optimizer.dispose();
-    await Promise.all(peers.map((p) => p.close()));
+    await releasePeers(peers);
   }
   return {
     steps: step,

@@ -17,7 +17,9 @@ import { collate, type ResponseBatch } from '../model/inputs';
 import { sequenceLogprobs } from '../model/forward';
 import { AdamW, clippedStep, learningRateAt, policyGradients, type AdamWState } from '../model/optim';
 import { emit, type TrainHooks } from '../model/worker-protocol';
-import { combineShardGrads, parallelShards, releaseShard, shardRows, startPeers, type GradientPeer, type RowRange, type ShardGradients } from './data-parallel';
+import { combineShardGrads, parallelShards, releaseShard, shardRows, type RowRange, type ShardGradients } from './data-parallel';
+import type { GradientPeer } from './gradient-peer';
+import { releasePeers, startPeers } from './peer-pool';
 import type { HealthGuard } from './health';
 import type { SftConfig } from './config';
 
@@ -214,7 +216,7 @@ export async function runSft(policy: Policy, tokenizer: Tokenizer, config: SftCo
     }
   } finally {
     optimizer.dispose();
-    await Promise.all(peers.map((p) => p.close()));
+    await releasePeers(peers);
   }
   return { steps: firstStep + losses.length, resumed_from: firstStep, losses, response_tokens: tokens, wall_s: (performance.now() - started) / 1000, stopped };
 }

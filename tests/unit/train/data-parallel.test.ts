@@ -9,7 +9,9 @@ import { policyGradients } from '../../../src/main/model/optim';
 import type { Tokenizer } from '../../../src/main/model/tokenizer';
 import { DEFAULT_SFT_CONFIG, type SftConfig } from '../../../src/main/train/config';
 import { runSft, sftBatch, sftDataParallelGradients, sftLoss, validateSftConfig } from '../../../src/main/train/sft';
-import { GradientPeer, shardRows } from '../../../src/main/train/data-parallel';
+import { shardRows } from '../../../src/main/train/data-parallel';
+import { GradientPeer } from '../../../src/main/train/gradient-peer';
+import { closeIdlePeers } from '../../../src/main/train/peer-pool';
 
 const tokenizer = benchmarkTokenizer();
 const config = presetConfig('tiny', { vocab_size: tokenizer.size, ...BENCHMARK_FRAME });
@@ -19,6 +21,9 @@ const sft: SftConfig = { ...DEFAULT_SFT_CONFIG, batch_size: 5, steps: 3, warmup_
 beforeAll(async () => {
   await initBackend();
 });
+
+// Stages give their peers back to a pool; end its threads with the file.
+afterAll(closeIdlePeers);
 
 describe('sft shards', () => {
   it('splits rows contiguously, larger slices to the peers', () => {

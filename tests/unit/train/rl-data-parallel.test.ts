@@ -11,7 +11,9 @@ import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/pro
 import { generate } from '../../../src/main/model/sample';
 import type { TrainEvent } from '../../../src/main/model/worker-protocol';
 import { DpoConfigSchema, GrpoConfigSchema, type DpoConfig, type GrpoConfig } from '../../../src/main/train/config';
-import { GradientPeer, type EncodedPair } from '../../../src/main/train/data-parallel';
+import type { EncodedPair } from '../../../src/main/train/data-parallel';
+import { GradientPeer } from '../../../src/main/train/gradient-peer';
+import { closeIdlePeers } from '../../../src/main/train/peer-pool';
 import { encodeCompletion, referenceLogps, runDpo } from '../../../src/main/train/dpo';
 import { dpoBatchGradients, dpoReferenceLogps } from '../../../src/main/train/dpo-parallel';
 import { runGrpo, type GrpoRollout } from '../../../src/main/train/grpo';
@@ -31,6 +33,9 @@ beforeAll(async () => {
   // Text, image and video prompts of different lengths, so shards pad differently.
   tasks = (['video', 'text', 'image'] as const).flatMap((modality, i) => sampleTasks({ n: 2, seed: 40 + i, split: 'train', modality })).map((t) => trainTaskOf(t, tokenizer));
 });
+
+// Stages give their peers back to a pool; end its threads with the file.
+afterAll(closeIdlePeers);
 
 describe('per-prompt seeds', () => {
   it("a group's samples do not depend on the other prompts in the batch", () => {
@@ -87,16 +92,15 @@ describe('data-parallel grpo', () => {
       expect(own!.length).toBeGreaterThan(0);
       expect(remote[0]!.length).toBeGreaterThan(0);
       const mine = grpoChunkTensors(policy, reference, own!, c);
-      // The peer's config is the one it was started with.
-      const typed = await GradientPeer.start(policy, tokenizer, { kind: 'grpo', grpo: c }, 'gradient peer', reference);
+      // The peer computes with the config of its stage, set by configure.
+      await peer.configure({ kind: 'grpo', grpo: c }, reference);
       for (const iteration of [0, 1]) {
         const single = await grpoParallelGradients([], policy, all, [], 1, iteration, c);
-        const two = await grpoParallelGradients([typed], policy, mine, remote, 1, iteration, c);
+        const two = await grpoParallelGradients([peer], policy, mine, remote, 1, iteration, c);
         expect(two.loss).toBeCloseTo(single.loss, 6);
         for (const k of Object.keys(single.stats)) expect(two.stats[k]).toBeCloseTo(single.stats[k]!, 6);
         expect(relDiff(read(single.grads), read(two.grads))).toBeLessThan(1e-5);
       }
-      await typed.close();
       disposeChunkTensors(all);
       disposeChunkTensors(mine);
     }
@@ -180,10 +184,9 @@ describe('data-parallel dpo', () => {
       const r = referenceLogps(reference, pairs, 5, loss_type);
       const ref = { chosen: Array.from(r.chosen), rejected: Array.from(r.rejected) };
       const single = await dpoBatchGradients([], policy, pairs, ref, c);
-      // The peer's config is the one it was started with.
-      const typed = loss_type === cfg.loss_type ? peer : await GradientPeer.start(policy, tokenizer, { kind: 'dpo', dpo: c });
-      const two = await dpoBatchGradients([typed], policy, pairs, ref, c);
-      if (typed !== peer) await typed.close();
+      // The peer computes with the config of its stage, set by configure.
+      await peer.configure({ kind: 'dpo', dpo: c }, null);
+      const two = await dpoBatchGradients([peer], policy, pairs, ref, c);
       expect(two.loss).toBeCloseTo(single.loss, 5);
       expect(Object.keys(two.stats).sort()).toEqual(Object.keys(single.stats).sort());
       for (const k of Object.keys(single.stats)) expect(two.stats[k]).toBeCloseTo(single.stats[k]!, 4);
