@@ -2,8 +2,8 @@
 //   gen    tokens/s of batched sampling with the KV cache vs recomputing the prefix each step
 //   train  SFT training-step GFLOP/s next to the same backend's matmul GFLOP/s, same process
 // Other layers register more kinds by adding to `benchKinds`.
-import { parseArgs } from 'node:util';
 import { CliError, type CliCommand } from './command';
+import { parseCliArgs, JSON_FLAG } from './common';
 import { BACKEND_NAMES, type BackendName } from '../model/backend';
 import { POLICY_PRESETS, type PresetName } from '../model/config';
 import { benchGen, benchTrain } from '../train/throughput';
@@ -31,7 +31,7 @@ const common = {
   preset: { type: 'string', default: 'small' },
   backend: { type: 'string' },
   modality: { type: 'string', default: 'video' },
-  json: { type: 'boolean', default: false },
+  ...JSON_FLAG,
 } as const;
 
 function print(json: boolean, result: object, lines: string[]): void {
@@ -42,7 +42,7 @@ function print(json: boolean, result: object, lines: string[]): void {
 /** Bench kinds by name; each gets the arguments after the kind and returns an exit code. */
 export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
   async gen(argv) {
-    const { values } = parseArgs({ args: argv, options: { ...common, prompts: { type: 'string' }, generations: { type: 'string' }, tokens: { type: 'string' } }, strict: true });
+    const { values } = parseCliArgs(argv, { ...common, prompts: { type: 'string' }, generations: { type: 'string' }, tokens: { type: 'string' } }, { usage: command.usage });
     const r = await benchGen({
       ...commonOptions(values),
       prompts: intOption('prompts', values.prompts, 4),
@@ -58,7 +58,7 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
     return 0;
   },
   async train(argv) {
-    const { values } = parseArgs({ args: argv, options: { ...common, 'batch-size': { type: 'string' }, steps: { type: 'string' } }, strict: true });
+    const { values } = parseCliArgs(argv, { ...common, 'batch-size': { type: 'string' }, steps: { type: 'string' } }, { usage: command.usage });
     const r = await benchTrain({ ...commonOptions(values), batch_size: intOption('batch-size', values['batch-size'], 16), steps: intOption('steps', values.steps, 3) });
     print(values.json, r, [
       `backend ${r.backend_detail}, preset ${r.preset} (${r.params.toLocaleString('en-US')} params), ${Math.round(r.tokens_per_step)} tokens/step, ${r.step_s.toFixed(2)} s/step wall, ${r.step_cpu_s.toFixed(2)} s CPU`,
@@ -69,11 +69,11 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
     return 0;
   },
   async stages(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: { json: { type: 'boolean', default: false }, checkpoint: { type: 'string' }, preset: { type: 'string', default: 'small' }, steps: { type: 'string' }, pairs: { type: 'string' }, workers: { type: 'string' } },
-      strict: true,
-    });
+    const { values } = parseCliArgs(
+      argv,
+      { ...JSON_FLAG, checkpoint: { type: 'string' }, preset: { type: 'string', default: 'small' }, steps: { type: 'string' }, pairs: { type: 'string' }, workers: { type: 'string' } },
+      { usage: command.usage },
+    );
     const preset = values.preset as PresetName;
     if (!(preset in POLICY_PRESETS)) throw new CliError(`--preset must be one of ${Object.keys(POLICY_PRESETS).join(', ')}, got "${preset}"`, 2);
     const r = await benchStages({

@@ -2,7 +2,6 @@
 // PAIRS.jsonl), outside the VerIPO loop, with the same `--set dpo.*` keys as `veripo run`
 // (as TRL's CLI runs one DPOTrainer).
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../model/backend';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { NonFiniteLossError } from '../model/optim';
@@ -16,7 +15,7 @@ import { InputError, readJsonl } from '../io/jsonl';
 import { getRun, openDb, pairsForTraining } from '../store';
 import { runDpo, type DpoPair } from '../train/dpo';
 import { CliError, type CliCommand } from './command';
-import { printJson, resolveDbPath } from './common';
+import { parseCliArgs, printJson, resolveDbPath, SET_FLAG, DB_FLAG, JSON_FLAG } from './common';
 import { progressBar } from './progress';
 
 const USAGE = `veripo dpo --from CKPT (--run ID [--stage N] [--db FILE] | --pairs PAIRS.jsonl)
@@ -99,21 +98,21 @@ export const command: CliCommand = {
   summary: "run one DPO stage from a checkpoint on a run's pairs (dpo.* keys as veripo run)",
   usage: USAGE,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const { values } = parseCliArgs(
+      argv,
+      {
         from: { type: 'string' },
         run: { type: 'string' },
         stage: { type: 'string' },
         pairs: { type: 'string' },
-        set: { type: 'string', multiple: true, default: [] },
+        ...SET_FLAG,
         seed: { type: 'string' },
         save: { type: 'string' },
-        db: { type: 'string' },
-        json: { type: 'boolean', default: false },
+        ...DB_FLAG,
+        ...JSON_FLAG,
       },
-      strict: true,
-    });
+      { usage: USAGE },
+    );
     if (!values.from) throw new CliError(`missing --from CKPT\n${USAGE}`, 2);
     if (Boolean(values.run) === Boolean(values.pairs)) throw new CliError(`give one of --run ID or --pairs FILE\n${USAGE}`, 2);
     if (values.stage !== undefined && !values.run) throw new CliError('--stage needs --run', 2);

@@ -1,11 +1,10 @@
 // `veripo experiment`: methods × seeds at an equal RL budget from one cold start, evaluated on
 // the test split; writes a Markdown + SVG report next to the database and into it.
-import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CliCommand } from './command';
 import { CliError } from './command';
-import { formatTable, parseIntFlag, printJson, resolveDbPath } from './common';
+import { formatTable, parseCliArgs, parseIntFlag, printJson, resolveDbPath, SET_FLAG, DB_FLAG, JSON_FLAG } from './common';
 import { openDb, databaseError, saveExperimentReport } from '../store';
 import { ConfigError } from '../loop/config';
 import { sharedCacheDir } from '../loop/cold-start';
@@ -51,33 +50,33 @@ export const command: CliCommand = {
   summary: 'methods × seeds at an equal RL budget from one cold start, on test; writes a report',
   usage,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const { values } = parseCliArgs(
+      argv,
+      {
         methods: { type: 'string', default: 'veripo,grpo' },
         seeds: { type: 'string', default: '0,1,2' },
         budget: { type: 'string', default: '20m' },
         from: { type: 'string' },
-        set: { type: 'string', multiple: true, default: [] },
+        ...SET_FLAG,
         name: { type: 'string' },
         out: { type: 'string' },
         'test-size': { type: 'string' },
         samples: { type: 'string' },
         parallel: { type: 'string' },
-        db: { type: 'string' },
-        json: { type: 'boolean', default: false },
+        ...DB_FLAG,
+        ...JSON_FLAG,
       },
-      strict: true,
-    });
+      { usage },
+    );
     const dbPath = resolve(resolveDbPath(values.db));
     const name = values.name?.trim() || `experiment-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const spec: ExperimentSpec = {
       name,
-      methods: values.methods!.split(',').map((m) => m.trim()).filter(Boolean),
-      seeds: parseSeeds(values.seeds!),
-      budget_s: parseBudget(values.budget!),
+      methods: values.methods.split(',').map((m) => m.trim()).filter(Boolean),
+      seeds: parseSeeds(values.seeds),
+      budget_s: parseBudget(values.budget),
       from: values.from ? resolve(values.from) : null,
-      sets: values.set ?? [],
+      sets: values.set,
       test_size: parseIntFlag('test-size', values['test-size'], DEFAULT_TEST_SIZE),
       samples: parseIntFlag('samples', values.samples, DEFAULT_SAMPLES),
       parallel: parseIntFlag('parallel', values.parallel, 2),

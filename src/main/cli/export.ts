@@ -4,14 +4,13 @@
 // and with --pending the ones nobody has reviewed yet too; rejected pairs never).
 import { basename } from 'node:path';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { EXPORT_FORMATS, exportPairs, llamaFactoryDatasetInfo, readPairsFile, writeRows, type ExportFormat } from '../io/export';
 import { InputError, type OnError } from '../io/jsonl';
 import type { PairRecord } from '../verifier/pairs';
 import { CliError, type CliCommand } from './command';
 import { openDb, queryPairs, getRun } from '../store';
 import { pairRecordFromStored } from '../io/export';
-import { resolveDbPath } from './common';
+import { parseCliArgs, resolveDbPath, DB_FLAG, JSON_FLAG } from './common';
 import { checkOutputPath } from './rollout-input';
 
 /** Where pairs come from. */
@@ -65,28 +64,19 @@ export const command: CliCommand = {
   async run(argv) {
     const [what, ...rest] = argv;
     if (what !== 'pairs') throw new CliError(`usage: ${USAGE.split('\n')[0]}`, 2);
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: rest,
-        options: {
-          pairs: { type: 'string' },
-          run: { type: 'string' },
-          db: { type: 'string' },
-          format: { type: 'string' },
-          out: { type: 'string' },
-          conversational: { type: 'boolean', default: false },
-          pending: { type: 'boolean', default: false },
-          system: { type: 'string' },
-          kind: { type: 'string' },
-          'on-error': { type: 'string', default: 'fail' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-      }));
-    } catch (e) {
-      throw new CliError((e as Error).message, 2);
-    }
+    const { values } = parseCliArgs(rest, {
+      pairs: { type: 'string' },
+      run: { type: 'string' },
+      ...DB_FLAG,
+      format: { type: 'string' },
+      out: { type: 'string' },
+      conversational: { type: 'boolean', default: false },
+      pending: { type: 'boolean', default: false },
+      system: { type: 'string' },
+      kind: { type: 'string' },
+      'on-error': { type: 'string', default: 'fail' },
+      ...JSON_FLAG,
+    });
     const format = values.format as ExportFormat | undefined;
     if (!format || !EXPORT_FORMATS.includes(format)) throw new CliError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`, 2);
     if (!values.out) throw new CliError('missing --out FILE', 2);

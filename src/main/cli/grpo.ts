@@ -1,7 +1,6 @@
 // `veripo grpo`: one GRPO stage from a checkpoint on the embedded benchmark, outside the
 // VerIPO loop, with the same `--set grpo.*` keys as `veripo run` (as TRL's CLI runs one
 // GRPOTrainer). Greedy val accuracy before and after says whether the stage helped.
-import { parseArgs } from 'node:util';
 import { initBackend } from '../model/backend';
 import { clonePolicy, loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
 import { NonFiniteLossError } from '../model/optim';
@@ -13,7 +12,7 @@ import { trainTaskOf } from '../train/grpo-rollouts';
 import { DEFAULT_EVAL_CONFIG, evalTasks, evaluatePolicy, type EvalResult } from '../train/eval';
 import { mixedTasks } from '../video/tasks';
 import { CliError, type CliCommand } from './command';
-import { printJson } from './common';
+import { parseCliArgs, printJson, SET_FLAG, JSON_FLAG } from './common';
 import { progressBar } from './progress';
 
 const USAGE = `veripo grpo --from CKPT [--set grpo.key=value]... [--train N] [--val N] [--seed S]
@@ -49,19 +48,19 @@ export const command: CliCommand = {
   summary: 'run one GRPO stage from a checkpoint (grpo.* keys as veripo run)',
   usage: USAGE,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const { values } = parseCliArgs(
+      argv,
+      {
         from: { type: 'string' },
-        set: { type: 'string', multiple: true, default: [] },
+        ...SET_FLAG,
         train: { type: 'string' },
         val: { type: 'string' },
         seed: { type: 'string' },
         save: { type: 'string' },
-        json: { type: 'boolean', default: false },
+        ...JSON_FLAG,
       },
-      strict: true,
-    });
+      { usage: USAGE },
+    );
     if (!values.from) throw new CliError(`missing --from CKPT\n${USAGE}`, 2);
     const config = grpoConfigFromSets(values.set);
     const seed = count('seed', values.seed, 0);

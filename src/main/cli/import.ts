@@ -1,11 +1,9 @@
 // `veripo import`: rollouts from other trainers (TRL, verl, EasyR1, Video-R1, Open-R1;
 // format detected) into the database, verified with the rubric (its judge included) and
 // paired, so the app's inspector and pair curation work on them like on local runs.
-import { parseArgs } from 'node:util';
 import { basename, resolve } from 'node:path';
 import type { CliCommand } from './command';
-import { CliError } from './command';
-import { resolveDbPath, printJson } from './common';
+import { resolveDbPath, printJson, parseCliArgs, DB_FLAG, JSON_FLAG } from './common';
 import { openDb } from '../store';
 import { importRollouts } from '../io/import-db';
 import { judgeClientFor } from '../verifier/verify';
@@ -23,27 +21,18 @@ export const command: CliCommand = {
     'The rubric\'s judge runs when it enables one; exit code 3 when it is required and failed (the import is still stored).',
   ].join('\n'),
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          ...ROLLOUT_INPUT_OPTIONS,
-          rubric: { type: 'string', default: 'default' },
-          experiment: { type: 'string', default: 'imports' },
-          db: { type: 'string' },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-      }));
-    } catch (e) {
-      throw new CliError((e as Error).message, 2);
-    }
+    const { values } = parseCliArgs(argv, {
+      ...ROLLOUT_INPUT_OPTIONS,
+      rubric: { type: 'string', default: 'default' },
+      experiment: { type: 'string', default: 'imports' },
+      ...DB_FLAG,
+      ...JSON_FLAG,
+    });
     const warn = (line: string) => process.stderr.write(`${line}\n`);
     const dbPath = resolveDbPath(values.db);
     // The default database's folder ($VERIPO_HOME) is created on first use; a --db the user names must be writable already.
     if (values.db) checkOutputPath('db', dbPath, values.rollouts);
-    const rubric = await loadRubricOrFail(values.rubric!);
+    const rubric = await loadRubricOrFail(values.rubric);
     const read = await readRolloutInput(values, warn);
     const judge = rubric.checks.judge.enabled ? judgeClientFor(rubric) : undefined;
     const db = openDb(dbPath);
@@ -52,8 +41,8 @@ export const command: CliCommand = {
         file: resolve(values.rollouts!),
         read,
         rubric,
-        rubricName: values.rubric!,
-        experiment: values.experiment!,
+        rubricName: values.rubric,
+        experiment: values.experiment,
         name: basename(values.rollouts!),
         judge,
       });

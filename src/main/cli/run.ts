@@ -1,9 +1,8 @@
 // `veripo run`: the VerIPO loop (or a baseline preset) headless, into the database.
-import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import type { CliCommand } from './command';
 import { CliError } from './command';
-import { resolveDbPath, printJson, formatTable } from './common';
+import { resolveDbPath, printJson, formatTable, parseCliArgs, parseSetFlags, SET_FLAG, DB_FLAG, JSON_FLAG } from './common';
 import { progressBar, formatSeconds, type ProgressBar } from './progress';
 import { openDb, getRun, reconcileInterruptedRuns, databaseError } from '../store';
 import { createRunFromPreset, startRunWorker } from '../loop/launcher';
@@ -19,20 +18,20 @@ export const command: CliCommand = {
     Object.keys(RUN_PRESETS).join('|') +
     `] [--config FILE] [--set key=value]… [--db FILE] [--json]\n       veripo run --resume RUN_ID [--db FILE] [--json]\n(default preset: ${DEFAULT_PRESET}; keys are namespaced by stage: grpo.loss_type, dpo.beta, loop.iterations, …)`,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const { values } = parseCliArgs(
+      argv,
+      {
         preset: { type: 'string' },
         config: { type: 'string' },
-        set: { type: 'string', multiple: true, default: [] },
-        db: { type: 'string' },
-        json: { type: 'boolean', default: false },
+        ...SET_FLAG,
+        ...DB_FLAG,
+        ...JSON_FLAG,
         resume: { type: 'string' },
         name: { type: 'string' },
         experiment: { type: 'string' },
       },
-      strict: true,
-    });
+      { usage: command.usage },
+    );
     const dbPath = resolveDbPath(values.db);
     const db = openDb(dbPath);
     let runId: number;
@@ -47,12 +46,7 @@ export const command: CliCommand = {
         if (run.status === 'finished') throw new CliError(`run ${runId} already finished`);
         if (run.status === 'running') throw new CliError(`run ${runId} is still running in another process; stop it (Ctrl-C there, or Stop in the app) first`);
       } else {
-        const overrides: Record<string, string> = {};
-        for (const s of values.set ?? []) {
-          const eq = s.indexOf('=');
-          if (eq <= 0) throw new CliError(`--set takes key=value, got "${s}"`, 2);
-          overrides[s.slice(0, eq).trim()] = s.slice(eq + 1);
-        }
+        const overrides = Object.fromEntries(parseSetFlags(values.set));
         const file = values.config ? readConfigFile(values.config) : undefined;
         try {
           runId = createRunFromPreset(db, { preset: values.preset ?? DEFAULT_PRESET, overrides, file, experiment: values.experiment, name: values.name }).runId;

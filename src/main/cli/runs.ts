@@ -1,8 +1,7 @@
 // `veripo runs list|show|compare`: what is in the database.
-import { parseArgs } from 'node:util';
 import type { CliCommand } from './command';
 import { CliError } from './command';
-import { resolveDbPath, printJson, formatTable } from './common';
+import { resolveDbPath, printJson, formatTable, parseCliArgs, DB_FLAG, JSON_FLAG } from './common';
 import { formatSeconds } from './progress';
 import { openDbForReading, databaseError, listRuns, getRun, reconcileInterruptedRuns } from '../store';
 import { compareRuns } from '../loop/compare';
@@ -13,12 +12,7 @@ export const command: CliCommand = {
   usage: 'veripo runs list [--json] [--db FILE]\n       veripo runs show ID [--json] [--db FILE]\n       veripo runs compare ID ID… [--json] [--db FILE]',
   async run(argv) {
     const [sub, ...rest] = argv;
-    const { values, positionals } = parseArgs({
-      args: rest,
-      options: { json: { type: 'boolean', default: false }, db: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseCliArgs(rest, { ...JSON_FLAG, ...DB_FLAG }, { usage: command.usage, positionals: true });
     const dbPath = resolveDbPath(values.db);
     const { db, readonly } = openDbForReading(dbPath);
     try {

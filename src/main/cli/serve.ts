@@ -1,11 +1,10 @@
 // `veripo serve`: web mode. The built renderer plus the API on loopback, guarded by a token.
-import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { CliCommand } from './command';
 import { CliError } from './command';
-import { resolveDbPath, parseIntFlag } from './common';
+import { resolveDbPath, parseIntFlag, parseCliArgs, DB_FLAG } from './common';
 import { createWebServer } from '../transport/http';
 import { checkTokenStrength, TokenPolicyError } from '../transport/http-guard';
 import { openAppWorkbench } from '../app/services';
@@ -35,17 +34,17 @@ export const command: CliCommand = {
   summary: 'web mode: serve the workbench UI and API on 127.0.0.1 with an access token',
   usage: 'veripo serve [--host 127.0.0.1] [--port 0] [--db FILE] [--token TOKEN (≥ 32 chars)] [--workspace DIR]…',
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const { values } = parseCliArgs(
+      argv,
+      {
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '7860' },
-        db: { type: 'string' },
+        ...DB_FLAG,
         token: { type: 'string' },
         workspace: { type: 'string', multiple: true },
       },
-      strict: true,
-    });
+      { usage: command.usage },
+    );
     const token = values.token ?? process.env.VERIPO_TOKEN;
     try {
       if (token != null) checkTokenStrength(token, values.token != null ? '--token' : 'VERIPO_TOKEN');

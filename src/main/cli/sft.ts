@@ -1,6 +1,6 @@
 // `veripo sft`: cold-start SFT of a fresh policy on the benchmark, then eval on val.
-import { parseArgs } from 'node:util';
 import { CliError, type CliCommand } from './command';
+import { parseCliArgs, SET_FLAG, JSON_FLAG } from './common';
 import { progressBar } from './progress';
 import { initBackend } from '../model/backend';
 import { ConfigError, stageRunConfig } from '../loop/config';
@@ -29,21 +29,21 @@ export const command: CliCommand = {
   summary: 'cold-start SFT of a policy on the benchmark, then eval on val',
   usage,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const { values } = parseCliArgs(
+      argv,
+      {
         preset: { type: 'string' },
-        set: { type: 'string', multiple: true, default: [] },
+        ...SET_FLAG,
         'eval-n': { type: 'string' },
         out: { type: 'string' },
         init: { type: 'string' },
-        json: { type: 'boolean', default: false },
+        ...JSON_FLAG,
       },
-      strict: true,
-    });
+      { usage },
+    );
     let run;
     try {
-      const sets = [...(values.preset ? [`model.preset=${values.preset}`] : []), ...(values.set ?? [])];
+      const sets = [...(values.preset ? [`model.preset=${values.preset}`] : []), ...values.set];
       run = stageRunConfig('sft', sets, ['sft', 'model.preset', 'model.backend', 'seed']);
     } catch (err) {
       if (err instanceof ConfigError) throw new CliError(err.message, 2);

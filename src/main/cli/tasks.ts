@@ -1,8 +1,8 @@
 // `veripo tasks sample|render`: look at the embedded benchmark from the shell.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CliError, type CliCommand } from './command';
+import { parseCliArgs, JSON_FLAG } from './common';
 import { FAMILIES, MODALITIES, SPLIT_SEEDS, filmstripPng, generateTask, sampleTasks, type Modality, type Split, type Task } from '../video';
 
 const USAGE = `veripo tasks sample --n N --seed S [--family F] [--modality video|image|text] [--split train|val|test] [--difficulty 1|2|3] [--json] [--frames]
@@ -67,7 +67,7 @@ const options = {
   split: { type: 'string' },
   difficulty: { type: 'string' },
   out: { type: 'string' },
-  json: { type: 'boolean', default: false },
+  ...JSON_FLAG,
   frames: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -78,12 +78,7 @@ export const command: CliCommand = {
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
-    let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
-    try {
-      ({ values } = parseArgs({ args: rest, options, allowPositionals: false }));
-    } catch (err) {
-      throw new CliError(`${(err as Error).message}\n${USAGE}`, 2);
-    }
+    const { values } = parseCliArgs(rest, options, { usage: USAGE });
     if (values.help || !sub) {
       process.stdout.write(`${USAGE}\n`);
       return sub || values.help ? 0 : 2;

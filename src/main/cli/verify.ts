@@ -2,7 +2,6 @@
 // format detected) → verdicts, preference pairs and a summary. Output paths are checked
 // and everything is read first, so with --on-error fail a bad record stops the command
 // before any output file is touched. A required judge that failed makes the exit code 3.
-import { parseArgs } from 'node:util';
 import { writeJsonlAtomic } from '../io/jsonl';
 import type { RolloutRecord } from '../io/rollouts';
 import { buildAllPairs } from '../verifier/pairs';
@@ -12,6 +11,7 @@ import { RubricParseError, type Rubric } from '../verifier/rubric';
 import type { Verdict } from '../verifier/types';
 import { judgeClientFor, verifyAll } from '../verifier/verify';
 import { CliError, type CliCommand } from './command';
+import { parseCliArgs, DB_FLAG, JSON_FLAG } from './common';
 import { progressBar } from './progress';
 import { checkOutputPath, readRolloutInput, ROLLOUT_INPUT_OPTIONS, ROLLOUT_INPUT_USAGE } from './rollout-input';
 
@@ -70,28 +70,19 @@ export const command: CliCommand = {
     'Exit codes: 0 done, 1 bad input, 2 bad usage, 3 the rubric requires the judge and it failed (outputs still written).',
   ].join('\n'),
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          ...ROLLOUT_INPUT_OPTIONS,
-          rubric: { type: 'string', default: 'default' },
-          out: { type: 'string' },
-          pairs: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          // every veripo command takes --db; verify reads files only (`veripo import` stores them)
-          db: { type: 'string' },
-        },
-        strict: true,
-      }));
-    } catch (e) {
-      throw new CliError((e as Error).message, 2);
-    }
+    const { values } = parseCliArgs(argv, {
+      ...ROLLOUT_INPUT_OPTIONS,
+      rubric: { type: 'string', default: 'default' },
+      out: { type: 'string' },
+      pairs: { type: 'string' },
+      ...JSON_FLAG,
+      // every veripo command takes --db; verify reads files only (`veripo import` stores them)
+      ...DB_FLAG,
+    });
     const warn = (line: string) => process.stderr.write(`${line}\n`);
     checkOutputPath('out', values.out, values.rollouts);
     checkOutputPath('pairs', values.pairs, values.rollouts);
-    const rubric = await loadRubricOrFail(values.rubric!);
+    const rubric = await loadRubricOrFail(values.rubric);
     const read = await readRolloutInput(values, warn);
 
     const bar = progressBar('verify', read.rollouts.length);
