@@ -25,7 +25,8 @@ function help(): string {
     '',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --db FILE (default $VERIPO_HOME/veripo.db, VERIPO_HOME defaulting to ~/.veripo).',
+    'Commands that use the database (run, runs, experiment, dpo, import, export, verify, serve) take',
+    '--db FILE (default $VERIPO_HOME/veripo.db, VERIPO_HOME defaulting to ~/.veripo).',
     'veripo <command> --help shows its options.',
   ].join('\n');
 }

@@ -242,6 +242,14 @@ export function createWebServer(opts: HttpServerOptions): WebServer {
     });
   });
 
+  // A request Node's parser refuses (a malformed header, a chunked OPTIONS) gets a JSON 400
+  // naming the parser's reason rather than a bare one; a socket already gone gets nothing.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (err.code === 'ECONNRESET')) return socket.destroy();
+    const body = JSON.stringify({ error: `the request could not be parsed (${err.code ?? 'HPE_INVALID'})` });
+    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+
   return {
     server,
     token,

@@ -7,6 +7,7 @@ import { createWebServer, type WebServer } from '../../../src/main/transport/htt
 import { allowedHosts, checkTokenStrength, originAllowed, sessionCookieName, MIN_TOKEN_LENGTH } from '../../../src/main/transport/http-guard';
 import { command as serve } from '../../../src/main/cli/serve';
 import { rawRequest } from './request';
+import { connect } from 'node:net';
 
 const TOKEN = 'x'.repeat(MIN_TOKEN_LENGTH);
 let wb: OpenedWorkbench | null = null;
@@ -45,6 +46,23 @@ describe('web mode: Host header (DNS rebinding)', () => {
     expect(allowedHosts('192.168.1.5', 8000).has('evil.example:8000')).toBe(false);
     const wild = allowedHosts('0.0.0.0', 8000, () => ['10.0.0.7', 'fe80::1']);
     expect([...wild].sort()).toEqual(['10.0.0.7:8000', '127.0.0.1:8000', '[::1]:8000', '[fe80::1]:8000', 'localhost:8000'].sort());
+  });
+});
+
+describe('web mode: requests the HTTP parser refuses', () => {
+  it('answers a malformed request with a JSON 400 that names the parser\'s reason', async () => {
+    const port = await start();
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(`GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nnot a header line\r\n\r\n`));
+      let text = '';
+      socket.on('data', (c) => (text += c.toString('utf8')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
+    expect(raw).toContain('content-type: application/json');
+    const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: string };
+    expect(body.error).toMatch(/could not be parsed \(HPE_[A-Z_]+\)/);
   });
 });
 
