@@ -79,7 +79,7 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
     const r = await benchStages({
       checkpoint: values.checkpoint,
       preset,
-      steps: intOption('steps', values.steps, 3),
+      steps: intOption('steps', values.steps, 4),
       pairs: values.pairs === undefined ? undefined : intOption('pairs', values.pairs, 16),
       onProgress: (line) => process.stderr.write(`${line}\n`),
       workers: values.workers === undefined ? undefined : intOption('workers', values.workers, 1),
@@ -88,7 +88,7 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
       `backend ${r.backend}, ${r.preset} policy from ${r.checkpoint} (${r.checkpoint_source}), ${r.workers} worker(s)`,
       `GRPO  ${r.grpo_s_per_prompt.toFixed(3)} s per prompt: ${r.prompts_per_step} prompts x ${r.num_generations} completions per step, ${r.grpo_steps} steps, ${(100 * r.grpo_generation_share).toFixed(0)}% generation, truncation ${(100 * r.grpo_truncation_rate).toFixed(1)}% at ${r.max_completion_length} tokens`,
       `      update ${r.grpo_update_s_per_completion.toFixed(3)} s per completion (generation excluded)`,
-      `DPO   ${r.dpo_s_per_prompt.toFixed(3)} s per pair: ${r.dpo_pairs} pairs, ${r.dpo_epochs} epoch(s), batch ${r.dpo_batch_size}; ${r.dpo_s_per_sequence.toFixed(3)} s per sequence and epoch`,
+      `DPO   ${r.dpo_s_per_prompt.toFixed(3)} s per pair: ${r.dpo_pairs} pairs on ${r.dpo_prompts} prompts (${r.dpo_pairs_source}), ${r.dpo_epochs} epoch(s), batch ${r.dpo_batch_size}; ${r.dpo_s_per_sequence.toFixed(3)} s per sequence and epoch`,
       `ratio ${r.ratio.toFixed(1)}x (the paper reports DPO ~7x faster than GRPO)`,
     ]);
     return 0;
@@ -101,8 +101,8 @@ export const command: CliCommand = {
   usage: `veripo bench <${Object.keys(benchKinds).join('|')}> [--preset small] [--backend wasm|cpu] [--modality video] [--json]
   gen:   [--prompts 4] [--generations 4] [--tokens 64]
   train: [--batch-size 16] [--steps 3]
-  stages: [--preset small] [--checkpoint DIR] [--steps 3] [--pairs 16] [--workers 1|2]   GRPO vs DPO stage time per prompt, the
-          veripo preset's settings (--workers sets grpo.workers and dpo.workers; default 2 with 2+ cores); the policy:
+  stages: [--preset small] [--checkpoint DIR] [--steps 4] [--pairs N] [--workers 1|2]   GRPO vs DPO stage time per prompt, the
+          veripo preset's settings; DPO trains on the verifier's pairs from the GRPO steps' rollouts (--pairs N: N gold/inconsistent pairs instead) (--workers sets grpo.workers and dpo.workers; default 2 with 2+ cores); the policy:
           DIR, else the cached cold-start SFT of veripo run, else a short SFT it caches`,
   async run(argv) {
     const [kind, ...rest] = argv;

@@ -5,10 +5,13 @@
 //     num_iterations forward/backward passes over all of them (update = those passes).
 //   DPO per prompt = per pair: the stage over its pairs for the preset's epochs, its
 //     reference pass included; a sequence is one completion in one epoch. The pairs are the
-//     benchmark's gold chain vs its inconsistent twin (same prompt, realistic lengths).
+//     ones the loop would train on: the verifier's (the run's rubric, no judge) over the timed
+//     GRPO steps' rollouts, several per prompt. A policy whose rollouts give the verifier
+//     nothing to pair falls back to the benchmark's gold chain vs its inconsistent twin (one
+//     pair per prompt, realistic lengths); `dpo_pairs_source` says which.
 // The policy: --checkpoint, else the main job's cached cold-start SFT for this model preset
 // (what `veripo run` would start from), else a short SFT that is cached for the next run.
-// Run: veripo bench stages --preset small [--json] [--checkpoint DIR] [--steps N]
+// Run: veripo bench stages --preset small [--json] [--checkpoint DIR] [--steps N] [--workers N]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, describeBackend } from '../model/backend';
@@ -23,6 +26,14 @@ import { runDpo, type DpoPair } from '../train/dpo';
 import { runGrpo } from '../train/grpo';
 import { trainTaskOf } from '../train/grpo-rollouts';
 import { sampleTasks } from '../video/tasks';
+import type { Task } from '../video';
+import type { PolicyPrompt } from '../model/inputs';
+import { taskPrompt } from '../model/prompt';
+import type { GrpoRollout } from '../train/grpo';
+import { buildAllPairs } from '../verifier/pairs';
+import { loadRubric } from '../verifier/presets';
+import { verifyAll } from '../verifier/verify';
+import { benchmarkGrounding, taskFromId, toVerifierRollout } from './tasks';
 import { dpoCompletionCap, resolveRunConfig, type RunConfig } from './config';
 import { sftCachePath, sharedCacheDir } from './cold-start';
 
@@ -35,7 +46,10 @@ export interface BenchStagesOptions {
   preset?: PresetName;
   /** Timed GRPO steps, after one untimed warm-up step. */
   steps?: number;
-  /** Preference pairs the timed DPO stage trains on (default: two of its batches). */
+  /**
+   * Train the timed DPO stage on this many gold/inconsistent pairs instead of the verifier's
+   * pairs from the timed GRPO steps.
+   */
   pairs?: number;
   /** Where cached SFT checkpoints live (default: the per-user cache, ./cold-start). */
   cacheDir?: string;
@@ -68,6 +82,12 @@ export interface BenchStagesResult {
   max_completion_length: number;
   grpo_truncation_rate: number;
   dpo_pairs: number;
+  /** Distinct prompts among the DPO pairs. */
+  dpo_prompts: number;
+  /** verifier (the loop's pairs) | gold/inconsistent */
+  dpo_pairs_source: string;
+  /** The verifier's wall time over the timed GRPO steps' rollouts, per prompt. */
+  verify_s_per_prompt: number;
   dpo_epochs: number;
   dpo_batch_size: number;
 }
@@ -102,35 +122,35 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
   const preset = opts.preset ?? 'small';
   const workerSets: [string, unknown][] = opts.workers === undefined ? [] : [['grpo.workers', opts.workers], ['dpo.workers', opts.workers]];
   const config = resolveRunConfig({ preset: 'veripo', sets: [['model.preset', preset], ...workerSets] });
-  const steps = opts.steps ?? 3;
-  const { policy, tokenizer, checkpoint, source } = await resolveBenchPolicy(config, { checkpoint: opts.checkpoint, cacheDir: opts.cacheDir ?? sharedCacheDir(), onProgress: progress });
-  progress(`bench stages: ${preset} policy from ${checkpoint} (${source})`);
+  const steps = opts.steps ?? 4;
+  const { policy, tokenizer, checkpoint, source: policySource } = await resolveBenchPolicy(config, { checkpoint: opts.checkpoint, cacheDir: opts.cacheDir ?? sharedCacheDir(), onProgress: progress });
+  progress(`bench stages: ${preset} policy from ${checkpoint} (${policySource})`);
   const P = config.grpo.per_step_prompts;
   const G = config.grpo.num_generations;
-  const nPairs = opts.pairs ?? 2 * config.dpo.batch_size;
-  // Distinct prompts for each part: GRPO's warm-up step, its timed steps, DPO's warm-up and timed pairs.
-  const tasks = sampleTasks({ n: (1 + steps) * P + 2 + nPairs, seed: config.seed + 17, split: 'train', modality: config.data.modality, difficulty: config.data.difficulty });
+  // Distinct prompts for each part: GRPO's warm-up step, its timed steps, DPO's warm-up and fallback pairs.
+  const tasks = sampleTasks({ n: (1 + steps) * P + 2 + (opts.pairs ?? 2 * config.dpo.batch_size), seed: config.seed + 17, split: 'train', modality: config.data.modality, difficulty: config.data.difficulty });
   const reference = clonePolicy(policy, { trainable: false });
   const seed = config.seed;
 
   const timeGrpo = async (n: number, from: number, label: string) => {
     let update = 0;
     let gen = 0;
+    const rollouts: GrpoRollout[] = [];
     const t = performance.now();
     const r = await runGrpo({
       policy, reference, tokenizer, seed,
       tasks: tasks.slice(from, from + n * P).map((task) => trainTaskOf(task, tokenizer)),
       config: { ...config.grpo, steps: n, max_seconds: null },
+      onRollouts: (rows) => rollouts.push(...rows),
       onEvent: (ev) => {
         if (ev.type === 'metric' && ev.name === 'update_seconds') update += ev.value;
         if (ev.type === 'metric' && ev.name === 'gen_seconds') gen += ev.value;
         if (ev.type === 'progress') progress(`bench stages: ${label} step ${ev.step}/${ev.total}`);
       },
     });
-    return { seconds: (performance.now() - t) / 1000, update, gen, truncation: r.truncation_rate };
+    return { seconds: (performance.now() - t) / 1000, update, gen, truncation: r.truncation_rate, rollouts };
   };
-  const timeDpo = async (from: number, n: number, epochs: number, label: string) => {
-    const pairs: DpoPair[] = tasks.slice(from, from + n).map((task) => ({ prompt: trainTaskOf(task, tokenizer).prompt, chosen: task.cot.gold, rejected: task.cot.inconsistent }));
+  const timeDpo = async (pairs: DpoPair[], epochs: number, label: string) => {
     const t = performance.now();
     await runDpo({
       policy, reference, tokenizer, pairs, seed,
@@ -139,12 +159,23 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
     });
     return (performance.now() - t) / 1000;
   };
+  const goldPairs = (from: number, n: number): DpoPair[] =>
+    tasks.slice(from, from + n).map((task) => ({ prompt: trainTaskOf(task, tokenizer).prompt, chosen: task.cot.gold, rejected: task.cot.inconsistent }));
 
-  // Warm-up (kernels, wasm pages): untimed, on prompts of their own.
+  // Warm-up (kernels, wasm pages, the gradient peers): untimed, on prompts of their own.
   await timeGrpo(1, 0, 'grpo warm-up');
-  await timeDpo((1 + steps) * P, 2, 1, 'dpo warm-up');
+  await timeDpo(goldPairs((1 + steps) * P, 2), 1, 'dpo warm-up');
   const grpo = await timeGrpo(steps, P, 'grpo');
-  const dpoSeconds = await timeDpo((1 + steps) * P + 2, nPairs, config.dpo.epochs, 'dpo');
+  const verifyStart = performance.now();
+  let pairs = opts.pairs === undefined ? await verifierPairs(grpo.rollouts, tokenizer, config.verifier.rubric) : [];
+  const verifySeconds = (performance.now() - verifyStart) / 1000;
+  const source = pairs.length > 0 ? 'verifier' : 'gold/inconsistent';
+  if (pairs.length === 0) {
+    if (opts.pairs === undefined) progress('bench stages: the verifier paired none of the GRPO rollouts; DPO trains on gold/inconsistent pairs');
+    pairs = goldPairs((1 + steps) * P + 2, opts.pairs ?? 2 * config.dpo.batch_size);
+  }
+  const nPairs = pairs.length;
+  const dpoSeconds = await timeDpo(pairs, config.dpo.epochs, 'dpo');
   const backend = await describeBackend();
   disposePolicy(reference);
   disposePolicy(policy);
@@ -161,7 +192,7 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
     backend,
     preset,
     checkpoint,
-    checkpoint_source: source,
+    checkpoint_source: policySource,
     prompts_per_step: P,
     grpo_steps: steps,
     num_generations: G,
@@ -169,7 +200,37 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
     max_completion_length: config.grpo.max_completion_length,
     grpo_truncation_rate: grpo.truncation,
     dpo_pairs: nPairs,
+    dpo_prompts: new Set(pairs.map((p) => p.prompt)).size,
+    dpo_pairs_source: source,
+    verify_s_per_prompt: opts.pairs === undefined ? verifySeconds / (steps * P) : 0,
     dpo_epochs: config.dpo.epochs,
     dpo_batch_size: config.dpo.batch_size,
   };
+}
+
+/**
+ * The loop's verify stage without a database: the rubric's verdicts (no judge) over the
+ * rollouts, readings checked against each task's fact log, then its preference pairs, a
+ * prompt encoded once for all of its pairs (as the DPO stage does).
+ */
+export async function verifierPairs(rows: readonly GrpoRollout[], tokenizer: Tokenizer, rubricRef: string): Promise<DpoPair[]> {
+  const rubric = await loadRubric(rubricRef);
+  rubric.checks.judge.enabled = false;
+  const trained = rows.filter((r) => !r.shuffled);
+  const tasks = new Map<string, Task>();
+  const taskOf = (id: string | null) => {
+    if (!id) return null;
+    if (!tasks.has(id)) tasks.set(id, taskFromId(id));
+    return tasks.get(id)!;
+  };
+  const inputs = trained.map((r, i) => toVerifierRollout({ ...r, prompt_id: r.task_id, meta: null }, i, taskOf));
+  const verdicts = await verifyAll(inputs, rubric, { grounding: benchmarkGrounding((i) => taskOf(trained[i]!.task_id)) });
+  const prompts = new Map<string, PolicyPrompt>();
+  return buildAllPairs(inputs, verdicts, rubric).flatMap((p) => {
+    const row = trained[p.chosen_index ?? p.rejected_index ?? -1];
+    if (!row) return [];
+    let prompt = prompts.get(row.task_id);
+    if (!prompt) prompts.set(row.task_id, (prompt = taskPrompt(taskOf(row.task_id)!, tokenizer)));
+    return [{ prompt, chosen: p.chosen, rejected: p.rejected }];
+  });
 }

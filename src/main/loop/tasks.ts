@@ -27,7 +27,7 @@ function benchmarkTask(id: string | null): Task | null {
  * there is one, else from what an import kept (ground truth, options, answer type). Each GRPO
  * step samples its own group, so the verifier's group is (step, prompt).
  */
-export function toVerifierRollout(r: Rollout, index: number, taskOf: (id: string | null) => Task | null = benchmarkTask): VerifierRollout {
+export function toVerifierRollout(r: Pick<Rollout, 'step' | 'prompt_id' | 'task_id' | 'prompt' | 'text' | 'ground_truth' | 'truncated' | 'meta'>, index: number, taskOf: (id: string | null) => Task | null = benchmarkTask): VerifierRollout {
   const task = taskOf(r.task_id);
   const meta = (r.meta ?? {}) as { options?: string[]; answer_type?: 'mc' | 'numeric'; video?: string };
   return {

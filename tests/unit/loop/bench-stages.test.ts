@@ -9,7 +9,9 @@ import { saveCheckpoint } from '../../../src/main/model/checkpoint';
 import { presetConfig } from '../../../src/main/model/config';
 import { createPolicy, disposePolicy } from '../../../src/main/model/policy';
 import { benchmarkPolicyData, benchmarkTokenizer } from '../../../src/main/model/prompt';
-import { BENCH_SFT_STEPS, benchStages, resolveBenchPolicy } from '../../../src/main/loop/bench-stages';
+import { BENCH_SFT_STEPS, benchStages, resolveBenchPolicy, verifierPairs } from '../../../src/main/loop/bench-stages';
+import type { GrpoRollout } from '../../../src/main/train/grpo';
+import { sampleTasks } from '../../../src/main/video/tasks';
 import { resolveRunConfig } from '../../../src/main/loop/config';
 import { sftCachePath } from '../../../src/main/loop/cold-start';
 
@@ -54,8 +56,29 @@ describe('bench stages', () => {
     expect(r.workers).toBeGreaterThanOrEqual(1);
     // The veripo preset's stages: GRPO's prompts, group and cap; DPO's epochs over each pair.
     expect([r.prompts_per_step, r.num_generations, r.max_completion_length, r.dpo_epochs, r.dpo_pairs]).toEqual([4, 8, 176, 1, 2]);
+    expect([r.dpo_pairs_source, r.dpo_prompts]).toEqual(['gold/inconsistent', 2]);
     expect(r.dpo_s_per_sequence).toBeCloseTo(r.dpo_s_per_prompt / (2 * r.dpo_epochs), 10);
     expect(r.grpo_update_s_per_completion * r.num_generations).toBeLessThan(r.grpo_s_per_prompt);
     expect(lines.some((l) => /grpo step 1\/1/.test(l)) && lines.some((l) => /dpo step/.test(l))).toBe(true);
   }, 600_000);
+
+  it("trains DPO on the verifier's pairs of the GRPO rollouts, one encoded prompt per task", async () => {
+    const tokenizer = benchmarkTokenizer();
+    // Chains long enough for the default rubric's length floor.
+    const [a, b] = sampleTasks({ n: 24, seed: 5, split: 'train', modality: 'video', difficulty: 2 }).filter((t) => t.family === 'rotation');
+    const row = (task: typeof a, text: string, i: number): GrpoRollout => ({
+      step: 1, task_id: task!.id, shuffled: false, group_index: i, prompt: task!.question, ground_truth: task!.answer,
+      text, tokens: [], logprobs: [], reward: 0, reward_parts: {}, advantage: 0, truncated: false,
+    });
+    // Task a: two right chains and one that reasons inconsistently; task b: nothing to prefer.
+    const rows = [row(a, a!.cot.gold, 0), row(a, a!.cot.inconsistent, 1), row(a, a!.cot.gold, 2), row(b, b!.cot.gold, 0), row(b, b!.cot.gold, 1)];
+    const pairs = await verifierPairs(rows, tokenizer, 'default');
+    expect(pairs.length).toBeGreaterThan(0);
+    for (const p of pairs) {
+      expect(p.chosen).toBe(a!.cot.gold);
+      expect(p.rejected).toBe(a!.cot.inconsistent);
+      expect(p.prompt).toBe(pairs[0]!.prompt);
+    }
+    expect(pairs[0]!.prompt.tokens.length).toBeGreaterThan(0);
+  });
 });
