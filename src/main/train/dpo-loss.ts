@@ -1,10 +1,14 @@
 // DPO's math as plain functions over tensors, TRL's DPOTrainer names and semantics (`beta`,
 // `loss_type` sigmoid | ipo | hinge, `label_smoothing`, `rpo_alpha`; tested against
-// hand-computed values), and how pairs become one batch: rows [chosen x B | rejected x B]
-// (TRL's concatenated forward), each pair's prompt encoded once for both its completions.
+// hand-computed values), and how pairs become batches. The verifier makes several pairs per
+// prompt, often one chosen completion against several rejected ones, so a prompt's pairs
+// are kept in one batch (epochOrder, referenceBatches), and a batch is TRL's concatenated
+// forward over [chosen | rejected] with each prompt encoded once and each distinct
+// (prompt, completion) one row (pairBatch): the per-pair values and the loss are those of
+// forwarding every pair's two rows, for fewer rows and prefixes.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Policy } from '../model/policy';
-import { collate, type ResponseBatch } from '../model/inputs';
+import { collate, type PolicyPrompt, type ResponseBatch } from '../model/inputs';
 import { sequenceLogprobs } from '../model/forward';
 import type { EncodedPair } from './data-parallel';
 
@@ -113,39 +117,118 @@ export function dpoLoss(inp: DpoLossInputs, p: DpoLossParams): DpoLossOutput {
 
 
 /**
- * B pairs as one batch, rows [chosen x B | rejected x B] (TRL's concatenated forward). With
- * sharePrefix each pair's prompt (visual tokens and question) is encoded once and read by
- * both its completions.
+ * A prompt's pairs in a stage: the indices of the pairs that share each prompt object, in
+ * order of first appearance. The verifier pairs one prompt's rollouts several times (often
+ * one chosen against several rejected), and the stage gives all of them the same object.
  */
-export function pairBatch(policy: Policy, pairs: readonly EncodedPair[], sharePrefix = true): ResponseBatch {
-  const prompts = pairs.map((p) => p.prompt);
-  return collate(policy, [...prompts, ...prompts], [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], { sharePrefix });
-}
-
-/** Sequence log-probs [B] of a pairBatch's chosen and rejected rows, and the token log-probs behind them. */
-export function pairLogps(policy: Policy, batch: ResponseBatch, lossType: DpoLossType): { chosen: tf.Tensor1D; rejected: tf.Tensor1D; logprobs: tf.Tensor2D; mask: tf.Tensor2D } {
-  const B = batch.pack.batch / 2;
-  const sl = sequenceLogprobs(policy, batch);
-  const [chosen, rejected] = tf.tidy(() => {
-    const seq = sequenceLogps(sl.logprobs, sl.mask, lossType);
-    return [tf.slice(seq, [0], [B]) as tf.Tensor1D, tf.slice(seq, [B], [B]) as tf.Tensor1D];
+export function promptGroups(pairs: readonly { prompt: PolicyPrompt }[]): number[][] {
+  const groups = new Map<PolicyPrompt, number[]>();
+  pairs.forEach((p, i) => {
+    const g = groups.get(p.prompt);
+    if (g) g.push(i);
+    else groups.set(p.prompt, [i]);
   });
-  return { chosen: chosen!, rejected: rejected!, logprobs: sl.logprobs, mask: sl.mask };
+  return [...groups.values()];
 }
 
 /**
- * TRL's precompute_ref_log_probs: the reference is frozen, so each pair's reference
- * log-probs are computed once, before the first step, however many epochs follow. Pairs go
- * through in length order, so a batch pads little (the order does not change the values).
+ * One epoch's pair order: the prompt groups shuffled (Fisher-Yates with `rand`), each
+ * group's pairs kept together and in order. Batches taken from it hold a prompt's pairs
+ * together (a group is split only where a batch ends), so the prompt is encoded once per
+ * batch and a completion shared by its pairs is one row (pairBatch). With no shared prompts
+ * this is the plain shuffle of the pairs, draw for draw.
+ */
+export function epochOrder(groups: readonly (readonly number[])[], rand: () => number): number[] {
+  const order = groups.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order.flatMap((g) => groups[g]!);
+}
+
+/** B pairs as the distinct rows one forward pass computes, and where each pair's completions are. */
+export interface PairBatch {
+  /** The distinct (prompt object, completion ids) rows, chosen completions first. */
+  rows: ResponseBatch;
+  /** [B] row of each pair's chosen completion. */
+  chosenRow: Int32Array;
+  /** [B] row of each pair's rejected completion. */
+  rejectedRow: Int32Array;
+}
 
 /**
- * TRL's precompute_ref_log_probs batches: pair indices in length order, batchSize at a time,
- * so a batch pads little. Threads that share the reference pass take whole batches, so each
- * pair's value is the same whatever the number of threads.
+ * B pairs as one batch: TRL's concatenated forward over [chosen | rejected], but a completion
+ * that several pairs of one prompt use (the verifier's one chosen against several rejected)
+ * is one row, its log-probs read by each of those pairs (pairLogps). With sharePrefix each
+ * prompt object (visual tokens and question) is encoded once for all its rows.
+ */
+export function pairBatch(policy: Policy, pairs: readonly EncodedPair[], sharePrefix = true): PairBatch {
+  const prompts: PolicyPrompt[] = [];
+  const completions: number[][] = [];
+  const seen = new Map<PolicyPrompt, Map<string, number>>();
+  const rowOf = (prompt: PolicyPrompt, ids: number[]): number => {
+    let rows = seen.get(prompt);
+    if (!rows) seen.set(prompt, (rows = new Map()));
+    const key = ids.join(',');
+    let row = rows.get(key);
+    if (row === undefined) {
+      rows.set(key, (row = prompts.length));
+      prompts.push(prompt);
+      completions.push(ids);
+    }
+    return row;
+  };
+  const chosenRow = Int32Array.from(pairs, (p) => rowOf(p.prompt, p.chosen));
+  const rejectedRow = Int32Array.from(pairs, (p) => rowOf(p.prompt, p.rejected));
+  return { rows: collate(policy, prompts, completions, { sharePrefix }), chosenRow, rejectedRow };
+}
+
+/**
+ * [B, N]: row b selects row rows[b] of an [N, ...] tensor by a matmul. Not tf.gather: its
+ * gradient needs UnsortedSegmentSum, which the wasm backend lacks. Exact for finite values
+ * (one term times 1, the rest times 0); the gradient adds each pair's share into its row.
+ */
+function selection(rows: Int32Array, n: number): tf.Tensor2D {
+  const sel = new Float32Array(rows.length * n);
+  rows.forEach((r, b) => (sel[b * n + r] = 1));
+  return tf.tensor2d(sel, [rows.length, n]);
+}
+
+/**
+ * Per pair [B]: the sequence log-probs of its chosen and rejected completions, read from the
+ * batch's distinct rows, and its chosen completion's token log-probs and mask [B, R] (RPO's
+ * NLL counts each pair's chosen tokens, as TRL's concatenated batch does).
+ */
+export function pairLogps(policy: Policy, batch: PairBatch, lossType: DpoLossType): { chosen: tf.Tensor1D; rejected: tf.Tensor1D; chosenLogprobs: tf.Tensor2D; chosenMask: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const N = batch.rows.pack.batch;
+    const sl = sequenceLogprobs(policy, batch.rows);
+    const seq = tf.reshape(sequenceLogps(sl.logprobs, sl.mask, lossType), [N, 1]) as tf.Tensor2D;
+    const pickChosen = selection(batch.chosenRow, N);
+    const perPair = (sel: tf.Tensor2D) => tf.reshape(tf.matMul(sel, seq), [sel.shape[0]]) as tf.Tensor1D;
+    return {
+      chosen: perPair(pickChosen),
+      rejected: perPair(selection(batch.rejectedRow, N)),
+      chosenLogprobs: tf.matMul(pickChosen, sl.logprobs),
+      chosenMask: tf.matMul(pickChosen, sl.mask),
+    };
+  });
+}
+
+/**
+ * TRL's precompute_ref_log_probs batches, batchSize pairs at a time: pairs ordered by prompt
+ * length, then prompt group, then completion length, so a batch pads little and a prompt's
+ * pairs sit together (its prefix encoded once, a shared completion one row). Threads that
+ * share the reference pass take whole batches, so each pair's value is the same whatever
+ * the number of threads.
  */
 export function referenceBatches(pairs: readonly EncodedPair[], batchSize: number): number[][] {
-  const len = (p: EncodedPair) => p.prompt.tokens.length + Math.max(p.chosen.length, p.rejected.length);
-  const order = pairs.map((_, i) => i).sort((a, b) => len(pairs[a]!) - len(pairs[b]!));
+  const group = new Int32Array(pairs.length);
+  promptGroups(pairs).forEach((g, k) => g.forEach((i) => (group[i] = k)));
+  const promptLen = (i: number) => pairs[i]!.prompt.tokens.length;
+  const completionLen = (i: number) => Math.max(pairs[i]!.chosen.length, pairs[i]!.rejected.length);
+  const order = pairs.map((_, i) => i).sort((a, b) => promptLen(a) - promptLen(b) || group[a]! - group[b]! || completionLen(a) - completionLen(b) || a - b);
   const out: number[][] = [];
   for (let s = 0; s < order.length; s += batchSize) out.push(order.slice(s, s + batchSize));
   return out;

@@ -1,8 +1,11 @@
 // DPO across threads. A batch's gradient as shards: each thread takes some of the batch's
 // pairs and returns the gradient of its part of the batch loss (its pairs' summed per-pair
 // loss / the batch's pairs, plus rpo_alpha times its chosen tokens' summed NLL / the batch's
-// chosen tokens), so the shards add up to the single-thread gradient. The reference pass,
-// once per stage, is split by whole batches, so its values do not depend on the thread count.
+// chosen tokens), so the shards add up to the single-thread gradient. Shards are contiguous
+// runs of the batch, where a prompt's pairs are adjacent, so a shard keeps them together
+// (postMessage's structured clone keeps a prompt object shared within one request). The
+// reference pass, once per stage, is split by whole batches, so its values do not depend on
+// the thread count.
 import * as tf from '@tensorflow/tfjs-core';
 import { policyGradients } from '../model/optim';
 import type { Policy } from '../model/policy';
@@ -12,9 +15,9 @@ import { combineShardGrads, parallelShards, releaseShard, shardRows, type DpoSha
 import type { GradientPeer } from './gradient-peer';
 
 /**
- * Gradient of the shard's part of the batch loss: one forward/backward over its pairs
- * (pairBatch), against the reference values it was given. Statistics (TRL's keys) are sums
- * divided by the batch's size, so they add up over shards.
+ * Gradient of the shard's part of the batch loss: one forward/backward over its pairs'
+ * distinct rows (pairBatch), against the reference values it was given. Statistics (TRL's
+ * keys) are sums divided by the batch's size, so they add up over shards.
  */
 export function dpoShardGradients(policy: Policy, input: DpoShardInput, cfg: DpoConfig): ShardGradients {
   const { pairs, batchPairs } = input;
@@ -43,9 +46,7 @@ export function dpoShardGradients(policy: Policy, input: DpoShardInput, cfg: Dpo
       let shardLoss: tf.Tensor = tf.mul(out.loss, B / batchPairs);
       if (cfg.rpo_alpha !== null) {
         // RPO's NLL is a mean over the whole batch's chosen tokens (chosenNll on one thread).
-        const chosenLogps = tf.slice(pol.logprobs, [0, 0], [B, batch.responseLen]);
-        const chosenMask = tf.slice(pol.mask, [0, 0], [B, batch.responseLen]);
-        const nll = tf.div(tf.neg(tf.sum(tf.mul(chosenLogps, chosenMask))), Math.max(input.batchChosenTokens, 1));
+        const nll = tf.div(tf.neg(tf.sum(tf.mul(pol.chosenLogprobs, pol.chosenMask))), Math.max(input.batchChosenTokens, 1));
         stats.nll_loss = nll.dataSync()[0]!;
         shardLoss = tf.add(shardLoss, tf.mul(nll, cfg.rpo_alpha));
       }

@@ -1,7 +1,10 @@
 // DPO, the "fast align" stage of VerIPO: epochs over (chosen, rejected) pairs against a
 // frozen reference whose log-probs are computed once before training, TRL's DPOTrainer names
-// and semantics. The loss and the pair batches are in ./dpo-loss; with `workers` > 1 each
-// batch's pairs (and the reference pass) are split across gradient peers (./dpo-parallel).
+// and semantics. Each epoch shuffles prompts, not pairs: the verifier makes several pairs
+// per prompt, and a batch that holds them together encodes the prompt once and forwards a
+// completion they share once (./dpo-loss), which makes a step cheaper without changing the
+// loss of its pairs. With `workers` > 1 each batch's pairs (and the reference pass) are
+// split across gradient peers (./dpo-parallel).
 
 import * as tf from '@tensorflow/tfjs-core';
 import { adamWFromConfig, clippedStep } from '../model/optim';
@@ -16,8 +19,9 @@ import type { EncodedPair } from './data-parallel';
 import type { GradientPeer } from './gradient-peer';
 import { releasePeers, startPeers } from './peer-pool';
 import { dpoBatchGradients, dpoReferenceLogps } from './dpo-parallel';
+import { epochOrder, promptGroups } from './dpo-loss';
 
-export { chosenNll, dpoLoss, pairBatch, pairLogps, referenceLogps, sequenceLogps, type DpoLossInputs, type DpoLossOutput, type DpoLossParams, type DpoLossType } from './dpo-loss';
+export { chosenNll, dpoLoss, epochOrder, pairBatch, pairLogps, promptGroups, referenceLogps, sequenceLogps, type DpoLossInputs, type PairBatch, type DpoLossOutput, type DpoLossParams, type DpoLossType } from './dpo-loss';
 export type { EncodedPair } from './data-parallel';
 
 export interface DpoPair {
@@ -70,8 +74,9 @@ export function encodePairs(policy: Policy, tokenizer: Tokenizer, pairs: readonl
 }
 
 /**
- * DPO "fast align": epochs over the preference pairs, one forward/backward per batch over
- * [chosen rows | rejected rows] (TRL's concatenated forward), Adam, grad clipping.
+ * DPO "fast align": epochs over the preference pairs in prompt-grouped order, batch_size
+ * pairs a step, one forward/backward per batch over its distinct [chosen | rejected] rows
+ * (TRL's concatenated forward), Adam, grad clipping.
  */
 export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
   const cfg = DpoConfigSchema.parse(ctx.config);
@@ -96,6 +101,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
     emit({ type: 'log', level: 'warn', message: `dpo: ${(100 * truncation).toFixed(1)}% of the pairs' completions are cut at max_completion_length ${cfg.max_completion_length ?? 'of the model'}; a cut chain has lost its answer` });
   }
 
+  const groups = promptGroups(encoded);
   let order: number[] = [];
   let step = 0;
   let stoppedBy: DpoResult['stoppedBy'] = 'steps';
@@ -119,14 +125,9 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
         break;
       }
       step++;
-      if (order.length === 0) {
-        // New epoch: reshuffle. A short tail batch is trained on rather than dropped.
-        order = Array.from({ length: encoded.length }, (_, i) => i);
-        for (let i = order.length - 1; i > 0; i--) {
-          const j = Math.floor(rand() * (i + 1));
-          [order[i], order[j]] = [order[j]!, order[i]!];
-        }
-      }
+      // New epoch: reshuffle by prompt, so a prompt's pairs share a batch (its prefix encoded
+      // once, a completion its pairs share one row). A short tail batch is trained on.
+      if (order.length === 0) order = epochOrder(groups, rand);
       const idx = order.splice(0, cfg.batch_size);
       const stepStart = performance.now();
       const { loss, grads, stats } = await dpoBatchGradients(peers, policy, idx.map((i) => encoded[i]!), { chosen: idx.map((i) => ref.chosen[i]!), rejected: idx.map((i) => ref.rejected[i]!) }, cfg);

@@ -7,7 +7,9 @@ import { presetConfig } from '../../../src/main/model/config';
 import type { PolicyPrompt } from '../../../src/main/model/inputs';
 import { SPECIAL_TOKENS, Tokenizer } from '../../../src/main/model/tokenizer';
 import { DpoConfigSchema } from '../../../src/main/train/config';
-import { encodeCompletion, runDpo, type DpoPair } from '../../../src/main/train/dpo';
+import { encodeCompletion, epochOrder, promptGroups, runDpo, type DpoPair, type EncodedPair } from '../../../src/main/train/dpo';
+import { referenceBatches } from '../../../src/main/train/dpo-loss';
+import { mulberry32 } from '../../../src/main/model/sample';
 import type { TrainEvent } from '../../../src/main/model/worker-protocol';
 import { NonFiniteLossError } from '../../../src/main/model/optim';
 
@@ -88,6 +90,69 @@ describe('runDpo', () => {
     const reference = clonePolicy(policy);
     tf.tidy(() => policy.params.get('lnf_g')!.assign(tf.fill([config.d_model], NaN)));
     await expect(runDpo({ policy, reference, tokenizer, pairs, config: { steps: 1 } })).rejects.toBeInstanceOf(NonFiniteLossError);
+  });
+
+  describe('batches by prompt', () => {
+    // 11 pairs over 5 prompt objects, a prompt's pairs not adjacent in the input; two prompts
+    // have equal tokens but are different objects (different groups).
+    const objs: PolicyPrompt[] = [[1, 2], [3], [1, 2], [4, 5, 6], [7]].map((tokens) => ({ frames: null, numFrames: 0, tokens }));
+    const of = [0, 1, 0, 2, 3, 0, 1, 4, 2, 3, 0];
+    const stage: EncodedPair[] = of.map((p, i) => ({ prompt: objs[p]!, chosen: Array.from({ length: 1 + (i % 4) }, () => 9), rejected: [8], cut: 0 }));
+    /** Every group's pairs form one run of `order`, in their original order. */
+    const expectGrouped = (order: number[], groups: number[][]) => {
+      for (const g of groups) {
+        const at = order.indexOf(g[0]!);
+        expect(order.slice(at, at + g.length)).toEqual(g);
+      }
+    };
+
+    it('groups pairs by prompt object, in order of first appearance', () => {
+      expect(promptGroups(stage)).toEqual([[0, 2, 5, 10], [1, 6], [3, 8], [4, 9], [7]]);
+    });
+
+    it("each epoch's order is a permutation that keeps a prompt's pairs together and changes across epochs and seeds", () => {
+      const groups = promptGroups(stage);
+      const orders: string[] = [];
+      for (const seed of [1, 2]) {
+        const rand = mulberry32(seed);
+        for (let epoch = 0; epoch < 3; epoch++) {
+          const order = epochOrder(groups, rand);
+          expect([...order].sort((a, b) => a - b)).toEqual(stage.map((_, i) => i));
+          expectGrouped(order, groups);
+          orders.push(order.join(','));
+        }
+      }
+      // Five groups have 120 orders: six draws all alike would mean no shuffle.
+      expect(new Set(orders).size).toBeGreaterThan(3);
+      expect(orders.slice(0, 3)).not.toEqual(orders.slice(3));
+    });
+
+    it("reference batches keep a prompt's pairs together and cover every pair once", () => {
+      const groups = promptGroups(stage);
+      const batches = referenceBatches(stage, 3);
+      expect(batches.every((b) => b.length <= 3)).toBe(true);
+      const order = batches.flat();
+      expect([...order].sort((a, b) => a - b)).toEqual(stage.map((_, i) => i));
+      // Within a group, shortest completion first; across groups, shortest prompt first.
+      for (const g of groups) {
+        const at = Math.min(...g.map((i) => order.indexOf(i)));
+        const run = order.slice(at, at + g.length);
+        expect([...run].sort((a, b) => a - b)).toEqual(g);
+        const lens = run.map((i) => stage[i]!.chosen.length);
+        expect(lens).toEqual([...lens].sort((a, b) => a - b));
+      }
+      const promptLens = order.map((i) => stage[i]!.prompt.tokens.length);
+      expect(promptLens).toEqual([...promptLens].sort((a, b) => a - b));
+    });
+
+    it('a stage of pairs sharing prompts and completions trains for ceil(pairs / batch_size) * epochs steps', async () => {
+      const shared: DpoPair[] = [0, 1, 0, 0, 1, 0, 1].map((k, i) => ({ prompt: k === 0 ? prompt : { frames: null, numFrames: 0, tokens: [tokenizer.bosId, tokenizer.id('A')] }, chosen: '<answer> A </answer>', rejected: i % 2 ? '<answer> B </answer>' : 'B' }));
+      const policy = createPolicy(config, 2);
+      const c = collect();
+      const res = await runDpo({ policy, reference: clonePolicy(policy), tokenizer, pairs: shared, seed: 3, config: { batch_size: 3, epochs: 2, rpo_alpha: 0.5 }, ...c });
+      expect(res.steps).toBe(6);
+      expect(c.metrics.get('loss')![0]).toBeCloseTo(Math.log(2) + 0.5 * c.metrics.get('nll_loss')![0]!, 4);
+    });
   });
 
   it('encodeCompletion ends in <eos> unless it had to cut', () => {

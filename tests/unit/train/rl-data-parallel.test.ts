@@ -157,8 +157,12 @@ describe('data-parallel dpo', () => {
     policy = createPolicy(config, 17);
     reference = createPolicy(config, 18);
     peer = await GradientPeer.start(policy, tokenizer, { kind: 'dpo', dpo: cfg });
-    const raw = (['video', 'text', 'image'] as const).flatMap((modality, i) => sampleTasks({ n: 2, seed: 60 + i, split: 'train', modality })).slice(0, 5);
-    pairs = raw.map((t) => ({ prompt: trainTaskOf(t, tokenizer).prompt, chosen: encodeCompletion(tokenizer, t.cot.gold, 60), rejected: encodeCompletion(tokenizer, t.cot.inconsistent, 60), cut: 0 }));
+    const raw = (['video', 'text', 'image'] as const).flatMap((modality, i) => sampleTasks({ n: 2, seed: 60 + i, split: 'train', modality })).slice(0, 4);
+    const prompts = raw.map((t) => trainTaskOf(t, tokenizer).prompt);
+    pairs = raw.map((t, i) => ({ prompt: prompts[i]!, chosen: encodeCompletion(tokenizer, t.cot.gold, 60), rejected: encodeCompletion(tokenizer, t.cot.inconsistent, 60), cut: 0 }));
+    // The first prompt's gold chain chosen again, against another wrong one (the verifier's
+    // one chosen against several rejected): the same prompt object and completion ids.
+    pairs.splice(1, 0, { ...pairs[0]!, rejected: encodeCompletion(tokenizer, raw[0]!.cot.hallucinated, 60) });
   });
 
   afterAll(async () => {
@@ -168,7 +172,7 @@ describe('data-parallel dpo', () => {
   });
 
   it('the reference pass gives every pair the single-thread values', async () => {
-    // Batches of 2 in length order: 3 batches, 1 here and 2 on the peer.
+    // Batches of 2 in reference order: 3 batches, 1 here and 2 on the peer.
     const single = referenceLogps(reference, pairs, 2, cfg.loss_type);
     const two = await dpoReferenceLogps([peer], reference, pairs, 2, cfg.loss_type);
     expect(Array.from(two.chosen)).toEqual(Array.from(single.chosen));

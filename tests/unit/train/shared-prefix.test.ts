@@ -1,5 +1,6 @@
 // Encoding each prompt once for all the rows that answer it (a DPO pair's two completions, a
-// GRPO group's G) must give the same losses and gradients as encoding it for every row.
+// GRPO group's G), and forwarding a completion that several DPO pairs share once, must give
+// the same losses and gradients as encoding and forwarding it for every row.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/main/model/backend';
@@ -9,7 +10,10 @@ import { sequenceLogprobs } from '../../../src/main/model/forward';
 import { collate, type PolicyPrompt } from '../../../src/main/model/inputs';
 import { policyGradients } from '../../../src/main/model/optim';
 import { createPolicy, type Policy } from '../../../src/main/model/policy';
-import { dpoLoss, pairBatch, pairLogps, referenceLogps, type EncodedPair } from '../../../src/main/train/dpo';
+import { DpoConfigSchema } from '../../../src/main/train/config';
+import { dpoLoss, pairBatch, pairLogps, referenceLogps, sequenceLogps, type DpoLossType, type EncodedPair } from '../../../src/main/train/dpo';
+import { dpoBatchGradients } from '../../../src/main/train/dpo-parallel';
+import { read, relDiff } from './grad-compare';
 import { grpoLoss } from '../../../src/main/train/grpo-loss';
 
 const H = 8;
@@ -88,7 +92,7 @@ describe('shared-prefix encoding', () => {
       const ref = referenceLogps(reference, pairs, 3, loss_type);
       const run = (share: boolean) => {
         const batch = pairBatch(policy, pairs, share);
-        expect(batch.shared !== undefined).toBe(share);
+        expect(batch.rows.shared !== undefined).toBe(share);
         return gradientsOf(policy, () => {
           const pol = pairLogps(policy, batch, loss_type);
           return dpoLoss(
@@ -104,7 +108,97 @@ describe('shared-prefix encoding', () => {
     }
   });
 
-  it('DPO: reference log-probs computed once, in length order, equal the per-batch ones', () => {
+  describe('DPO: pairs of one prompt with a shared chosen completion', () => {
+    // Prompt 0's chosen A against B, C and D (the verifier's pattern), C also chosen against E,
+    // and prompt 0 again after the others; prompt 1 rejects A's ids, a different row under
+    // its prompt. Distinct rows: prompt 0's A, B, C, D, E, prompt 2's two, prompt 1's two.
+    const [A, B, C, D, E] = [7, 5, 6, 9, 4].map((n, i) => completion(i + 20, n));
+    const pairs: EncodedPair[] = [
+      [0, A, B],
+      [0, A, C],
+      [2, completion(30, 5), completion(31, 8)],
+      [0, A, D],
+      [1, completion(32, 6), A],
+      [0, C, E],
+    ].map(([p, chosen, rejected]) => ({ prompt: prompts[p as number]!, chosen: chosen as number[], rejected: rejected as number[], cut: 0 }));
+    const chosenTokens = pairs.reduce((n, p) => n + p.chosen.length, 0);
+
+    /** Each pair alone as its own batch of two rows, the prompt encoded for each row. */
+    function alone(p: Policy, lossType: DpoLossType): { chosen: tf.Tensor1D; rejected: tf.Tensor1D; nll: tf.Scalar } {
+      return tf.tidy(() => {
+        const chosen: tf.Tensor[] = [];
+        const rejected: tf.Tensor[] = [];
+        const nll: tf.Tensor[] = [];
+        for (const pair of pairs) {
+          const sl = sequenceLogprobs(p, collate(p, [pair.prompt, pair.prompt], [pair.chosen, pair.rejected]));
+          const seq = sequenceLogps(sl.logprobs, sl.mask, lossType);
+          chosen.push(tf.slice(seq, [0], [1]));
+          rejected.push(tf.slice(seq, [1], [1]));
+          nll.push(tf.neg(tf.sum(tf.mul(tf.slice(sl.logprobs, [0, 0], [1, -1]), tf.slice(sl.mask, [0, 0], [1, -1])))));
+        }
+        return { chosen: tf.concat(chosen) as tf.Tensor1D, rejected: tf.concat(rejected) as tf.Tensor1D, nll: tf.div(tf.addN(nll), chosenTokens) as tf.Scalar };
+      });
+    }
+
+    it('is one batch of fewer rows than 2 x pairs', () => {
+      const batch = pairBatch(policy, pairs);
+      expect(batch.rows.pack.batch).toBe(9);
+      expect(batch.rows.shared?.pack.batch).toBe(3);
+      expect(Array.from(batch.chosenRow)).toEqual([0, 0, 1, 0, 2, 3]);
+      // Pair 5's rejected is pair 0's chosen ids but under prompt 1: its own row.
+      expect(batch.rejectedRow[4]).not.toBe(batch.chosenRow[0]);
+      expect(batch.rejectedRow[1]).toBe(batch.chosenRow[5]);
+    });
+
+    it('per-pair log-probs (policy and reference) equal each pair forwarded alone', () => {
+      for (const lossType of ['sigmoid', 'ipo'] as const) {
+        const [got, want] = tf.tidy(() => {
+          const out = pairLogps(policy, pairBatch(policy, pairs), lossType);
+          const direct = alone(policy, lossType);
+          return [tf.concat([out.chosen, out.rejected]), tf.concat([direct.chosen, direct.rejected])];
+        });
+        const [g, w] = [got!.dataSync(), want!.dataSync()];
+        w.forEach((v, i) => expect(Math.abs(g[i]! - v), `${lossType} ${i}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));
+        tf.dispose([got!, want!]);
+        // The reference pass (batches of 4 in its own order) reads the same values.
+        const ref = referenceLogps(reference, pairs, 4, lossType);
+        const direct = tf.tidy(() => alone(reference, lossType));
+        const [rc, rr] = [direct.chosen.dataSync(), direct.rejected.dataSync()];
+        ref.chosen.forEach((v, i) => expect(Math.abs(v - rc[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(rc[i]!))));
+        ref.rejected.forEach((v, i) => expect(Math.abs(v - rr[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(rr[i]!))));
+        tf.dispose([direct.chosen, direct.rejected, direct.nll]);
+      }
+    });
+
+    it('the trainer\'s loss, statistics and gradients equal the straightforward computation, with and without rpo_alpha', async () => {
+      for (const extra of [{ loss_type: 'sigmoid' as const, rpo_alpha: null }, { loss_type: 'sigmoid' as const, rpo_alpha: 0.5 }, { loss_type: 'ipo' as const, rpo_alpha: 0.5 }]) {
+        const cfg = DpoConfigSchema.parse({ beta: 0.1, ...extra });
+        const r = referenceLogps(reference, pairs, 4, cfg.loss_type);
+        const got = await dpoBatchGradients([], policy, pairs, { chosen: Array.from(r.chosen), rejected: Array.from(r.rejected) }, cfg);
+        const want = gradientsOf(policy, () => {
+          const pol = alone(policy, cfg.loss_type);
+          return dpoLoss(
+            { policyChosen: pol.chosen, policyRejected: pol.rejected, refChosen: tf.tensor1d(r.chosen), refRejected: tf.tensor1d(r.rejected), chosenNll: pol.nll },
+            { beta: cfg.beta, loss_type: cfg.loss_type, label_smoothing: 0, rpo_alpha: cfg.rpo_alpha },
+          ).loss;
+        });
+        const label = JSON.stringify(extra);
+        expect(Math.abs(got.loss - want.loss), label).toBeLessThan(1e-5 * Math.max(1, Math.abs(want.loss)));
+        const grads = read(got.grads);
+        expect(relDiff(want.grads, grads), label).toBeLessThan(1e-5);
+        expectSameGradients(grads, want.grads);
+        // The per-pair statistics read the shared rows too.
+        const direct = tf.tidy(() => alone(policy, cfg.loss_type));
+        const mean = (t: tf.Tensor) => Array.from(t.dataSync()).reduce((a, b) => a + b, 0) / pairs.length;
+        expect(got.stats['logps/chosen']!).toBeCloseTo(mean(direct.chosen), 4);
+        expect(got.stats['logps/rejected']!).toBeCloseTo(mean(direct.rejected), 4);
+        if (cfg.rpo_alpha !== null) expect(got.stats.nll_loss!).toBeCloseTo(direct.nll.dataSync()[0]!, 5);
+        tf.dispose([direct.chosen, direct.rejected, direct.nll]);
+      }
+    });
+  });
+
+  it('DPO: reference log-probs computed once, in reference batches, equal the per-batch ones', () => {
     const pairs: EncodedPair[] = [2, 0, 1].map((p, i) => ({ prompt: prompts[p]!, chosen: completion(i, 8 - 2 * i), rejected: completion(i + 3, 2 + i), cut: 0 }));
     const once = referenceLogps(reference, pairs, 2, 'sigmoid');
     const direct = tf.tidy(() => {
