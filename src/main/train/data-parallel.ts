@@ -13,7 +13,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Policy } from '../model/policy';
 import type { DpoConfig, GrpoConfig, SftConfig } from './config';
 import type { PolicyPrompt } from '../model/inputs';
-import type { GradientPeer } from './gradient-peer';
 
 /** Rows [start, end) of a step's batch. */
 export interface RowRange {
@@ -136,11 +135,11 @@ export function combineShardGrads(
  * Run one task per peer and `local` on this thread at the same time; returns [local, ...the
  * peers'] in order. If anything fails, every gradient already computed is disposed.
  */
-export async function parallelShards<T, R>(
-  peers: readonly GradientPeer[],
+export async function parallelShards<P, T, R>(
+  peers: readonly P[],
   policy: Policy,
   tasks: readonly T[],
-  ask: (peer: GradientPeer, task: T) => Promise<R>,
+  ask: (peer: P, task: T) => Promise<R>,
   local: () => R,
   release: (r: R) => void = () => {},
 ): Promise<R[]> {
