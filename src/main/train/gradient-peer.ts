@@ -110,13 +110,18 @@ export class GradientPeer {
   /** Spawn a peer and wait until it holds a replica of `policy` (and of `reference`) for `job`. */
   static async start(policy: Policy, tokenizer: Tokenizer, job: PeerJob, name = 'gradient peer', reference: Policy | null = null): Promise<GradientPeer> {
     const peer = await GradientPeer.spawn(policy, tokenizer, name);
+    await peer.configureOrClose(job, reference);
+    return peer;
+  }
+
+  /** configure, closing the peer when that fails: its replica may be half rebuilt. */
+  async configureOrClose(job: PeerJob, reference: Policy | null): Promise<void> {
     try {
-      await peer.configure(job, reference);
+      await this.configure(job, reference);
     } catch (err) {
-      await peer.close();
+      await this.close();
       throw err;
     }
-    return peer;
   }
 
   /** Spawn a peer and wait until it holds a replica of `policy`, with no job yet (see configure). */

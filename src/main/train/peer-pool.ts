@@ -30,12 +30,7 @@ export async function startPeers(workers: number, steps: number, policy: Policy,
   const starting = await Promise.allSettled([
     ...taken.map(async (peer, i) => {
       peer.name = name(i);
-      try {
-        await peer.configure(job, reference);
-      } catch (err) {
-        await peer.close();
-        throw err;
-      }
+      await peer.configureOrClose(job, reference);
       return peer;
     }),
     ...Array.from({ length: wanted - taken.length }, (_, i) => GradientPeer.start(policy, tokenizer, job, name(taken.length + i), reference)),

@@ -2,15 +2,13 @@
 // and what it computes is what a fresh peer (or one thread) computes; broken peers are closed.
 import { describe, it, expect, beforeAll, afterAll, beforeEach } from 'vitest';
 import type { Worker } from 'node:worker_threads';
-import { read, relDiff } from './grad-compare';
+import { mixedTasks, read, recordGrpo, relDiff, weights } from './grad-compare';
 import { initBackend } from '../../../src/main/model/backend';
 import { createPolicy, disposePolicy, type Policy } from '../../../src/main/model/policy';
 import { presetConfig } from '../../../src/main/model/config';
 import { BENCHMARK_FRAME, benchmarkTokenizer } from '../../../src/main/model/prompt';
-import type { TrainEvent } from '../../../src/main/model/worker-protocol';
 import { DEFAULT_SFT_CONFIG, GrpoConfigSchema, type GrpoConfig } from '../../../src/main/train/config';
 import { runDpo } from '../../../src/main/train/dpo';
-import { runGrpo, type GrpoRollout } from '../../../src/main/train/grpo';
 import { sampleGroupsLocally, trainTaskOf, type TrainTask } from '../../../src/main/train/grpo-rollouts';
 import { disposeChunkTensors, grpoChunkTensors, grpoParallelGradients, grpoUpdateChunks, splitChunks } from '../../../src/main/train/grpo-update';
 import { GradientPeer } from '../../../src/main/train/gradient-peer';
@@ -22,11 +20,10 @@ const config = presetConfig('tiny', { vocab_size: tokenizer.size, ...BENCHMARK_F
 const sftJob = { kind: 'sft' as const, sft: { ...DEFAULT_SFT_CONFIG, batch_size: 4, workers: 2 } };
 let tasks: TrainTask[];
 
-const weights = (p: Policy) => new Map([...p.params].map(([k, v]) => [k, v.dataSync() as Float32Array]));
 
 beforeAll(async () => {
   await initBackend();
-  tasks = (['video', 'text', 'image'] as const).flatMap((modality, i) => sampleTasks({ n: 2, seed: 40 + i, split: 'train', modality })).map((t) => trainTaskOf(t, tokenizer));
+  tasks = mixedTasks(tokenizer);
 });
 
 beforeEach(closeIdlePeers);
@@ -49,24 +46,9 @@ describe('peer pool', () => {
       const p = createPolicy(config, 3);
       // A reference other than the starting policy, so the KL term pulls from step 1.
       const ref = createPolicy(config, 4);
-      const logs: string[] = [];
-      const rollouts: GrpoRollout[] = [];
-      const losses: number[] = [];
-      await runGrpo({
-        policy: p,
-        reference: ref,
-        tokenizer,
-        tasks,
-        seed: 9,
-        config: { steps: 2, per_step_prompts: 3, num_generations: 4, max_completion_length: 12, learning_rate: 1e-3, beta: 0.5, reward_weights: { accuracy: 0, format: 0, length: 1 }, length_target: 8, workers },
-        onEvent: (ev: TrainEvent) => {
-          if (ev.type === 'log') logs.push(ev.message);
-          if (ev.type === 'metric' && ev.name === 'loss') losses.push(ev.value);
-        },
-        onRollouts: (r) => rollouts.push(...r),
-      });
+      const rec = await recordGrpo(p, ref, tokenizer, tasks, { beta: 0.5, workers });
       disposePolicy(ref);
-      return { p, logs, rollouts, losses };
+      return { p, ...rec };
     };
     const one = await run(1);
     const two = await run(2);

@@ -1,7 +1,7 @@
 // GRPO and DPO on two threads (this one and a gradient peer) against one thread: the same
 // samples, the same gradient, the same weights after a step.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { read, relDiff } from './grad-compare';
+import { mixedTasks, read, recordGrpo, relDiff, weights } from './grad-compare';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/main/model/backend';
 import { clonePolicy } from '../../../src/main/model/checkpoint';
@@ -16,7 +16,7 @@ import { GradientPeer } from '../../../src/main/train/gradient-peer';
 import { closeIdlePeers } from '../../../src/main/train/peer-pool';
 import { encodeCompletion, referenceLogps, runDpo } from '../../../src/main/train/dpo';
 import { dpoBatchGradients, dpoReferenceLogps } from '../../../src/main/train/dpo-parallel';
-import { runGrpo, type GrpoRollout } from '../../../src/main/train/grpo';
+import { runGrpo } from '../../../src/main/train/grpo';
 import { sampleGroupsLocally, shardedSampler, trainTaskOf, type TrainTask } from '../../../src/main/train/grpo-rollouts';
 import { disposeChunkTensors, grpoChunkTensors, grpoParallelGradients, grpoUpdateChunks, splitChunks } from '../../../src/main/train/grpo-update';
 import { sampleTasks } from '../../../src/main/video/tasks';
@@ -26,12 +26,10 @@ const config = presetConfig('tiny', { vocab_size: tokenizer.size, ...BENCHMARK_F
 let tasks: TrainTask[];
 
 
-const weights = (p: Policy) => new Map([...p.params].map(([k, v]) => [k, v.dataSync() as Float32Array]));
 
 beforeAll(async () => {
   await initBackend();
-  // Text, image and video prompts of different lengths, so shards pad differently.
-  tasks = (['video', 'text', 'image'] as const).flatMap((modality, i) => sampleTasks({ n: 2, seed: 40 + i, split: 'train', modality })).map((t) => trainTaskOf(t, tokenizer));
+  tasks = mixedTasks(tokenizer);
 });
 
 // Stages give their peers back to a pool; end its threads with the file.
@@ -110,25 +108,9 @@ describe('data-parallel grpo', () => {
     const run = async (workers: number) => {
       const p = createPolicy(config, 3);
       const ref = clonePolicy(p);
-      const logs: string[] = [];
-      const rollouts: GrpoRollout[] = [];
-      const losses: number[] = [];
-      await runGrpo({
-        policy: p,
-        reference: ref,
-        tokenizer,
-        tasks,
-        seed: 9,
-        // A length reward, so a random policy's groups have unequal rewards and the steps update.
-        config: { steps: 2, per_step_prompts: 3, num_generations: 4, max_completion_length: 12, learning_rate: 1e-3, reward_weights: { accuracy: 0, format: 0, length: 1 }, length_target: 8, workers },
-        onEvent: (ev: TrainEvent) => {
-          if (ev.type === 'log') logs.push(ev.message);
-          if (ev.type === 'metric' && ev.name === 'loss') losses.push(ev.value);
-        },
-        onRollouts: (r) => rollouts.push(...r),
-      });
+      const rec = await recordGrpo(p, ref, tokenizer, tasks, { workers });
       disposePolicy(ref);
-      return { p, logs, rollouts, losses };
+      return { p, ...rec };
     };
     const before = weights(createPolicy(config, 3));
     const one = await run(1);
