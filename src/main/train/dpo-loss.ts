@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Policy } from '../model/policy';
 import { collate, type PolicyPrompt, type ResponseBatch } from '../model/inputs';
 import { sequenceLogprobs } from '../model/forward';
+import { shuffle } from '../video/prng';
 import type { EncodedPair } from './data-parallel';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
@@ -139,12 +140,7 @@ export function promptGroups(pairs: readonly { prompt: PolicyPrompt }[]): number
  * this is the plain shuffle of the pairs, draw for draw.
  */
 export function epochOrder(groups: readonly (readonly number[])[], rand: () => number): number[] {
-  const order = groups.map((_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order.flatMap((g) => groups[g]!);
+  return shuffle(rand, groups).flatMap((g) => [...g]);
 }
 
 /** B pairs as the distinct rows one forward pass computes, and where each pair's completions are. */
