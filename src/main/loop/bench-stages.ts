@@ -26,14 +26,13 @@ import { runDpo, type DpoPair } from '../train/dpo';
 import { runGrpo } from '../train/grpo';
 import { trainTaskOf } from '../train/grpo-rollouts';
 import { sampleTasks } from '../video/tasks';
-import type { Task } from '../video';
 import type { PolicyPrompt } from '../model/inputs';
 import { taskPrompt } from '../model/prompt';
 import type { GrpoRollout } from '../train/grpo';
 import { buildAllPairs } from '../verifier/pairs';
 import { loadRubric } from '../verifier/presets';
 import { verifyAll } from '../verifier/verify';
-import { benchmarkGrounding, taskFromId, toVerifierRollout } from './tasks';
+import { benchmarkGrounding, cachedTaskOf, toVerifierRollout } from './tasks';
 import { dpoCompletionCap, resolveRunConfig, type RunConfig } from './config';
 import { sftCachePath, sharedCacheDir } from './cold-start';
 
@@ -217,12 +216,7 @@ export async function verifierPairs(rows: readonly GrpoRollout[], tokenizer: Tok
   const rubric = await loadRubric(rubricRef);
   rubric.checks.judge.enabled = false;
   const trained = rows.filter((r) => !r.shuffled);
-  const tasks = new Map<string, Task>();
-  const taskOf = (id: string | null) => {
-    if (!id) return null;
-    if (!tasks.has(id)) tasks.set(id, taskFromId(id));
-    return tasks.get(id)!;
-  };
+  const taskOf = cachedTaskOf();
   const inputs = trained.map((r, i) => toVerifierRollout({ ...r, prompt_id: r.task_id, meta: null }, i, taskOf));
   const verdicts = await verifyAll(inputs, rubric, { grounding: benchmarkGrounding((i) => taskOf(trained[i]!.task_id)) });
   const prompts = new Map<string, PolicyPrompt>();

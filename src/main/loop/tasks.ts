@@ -18,6 +18,16 @@ export function taskFromId(id: string): Task {
   return task;
 }
 
+/** taskFromId with each task generated once: a GRPO stage's rollouts repeat every prompt G times. */
+export function cachedTaskOf(): (id: string | null) => Task | null {
+  const tasks = new Map<string, Task>();
+  return (id) => {
+    if (!id) return null;
+    if (!tasks.has(id)) tasks.set(id, taskFromId(id));
+    return tasks.get(id)!;
+  };
+}
+
 function benchmarkTask(id: string | null): Task | null {
   return id && isBenchmarkTaskId(id) ? taskFromId(id) : null;
 }

@@ -1,12 +1,11 @@
 // The Rollout-Aware Verifier over one GRPO stage's stored rollouts: verdicts, preference
 // pairs, and the solved prompts the next GRPO stage drops.
 import * as store from '../../store';
-import type { Task } from '../../video';
 import { discardSolved } from '../../verifier/discard';
 import { buildAllPairs } from '../../verifier/pairs';
 import { summarise, summaryMetrics } from '../../verifier/summary';
 import { verifyAll } from '../../verifier/verify';
-import { benchmarkGrounding, taskFromId, toVerifierRollout } from '../tasks';
+import { benchmarkGrounding, cachedTaskOf, toVerifierRollout } from '../tasks';
 import { resolveRubricRef, loadRubricRef } from '../rubric-ref';
 import type { LoopContext } from './context';
 
@@ -16,12 +15,7 @@ export async function verifyStage(ctx: LoopContext, stageId: number, grpoStageId
   const rubric = await loadRubricRef(resolveRubricRef(db, config.verifier.rubric));
   if (!config.verifier.judge) rubric.checks.judge.enabled = false;
   const rows = store.rolloutsForStage(db, grpoStageId).filter((r) => !store.isShuffledTwin(r.prompt_id));
-  const tasks = new Map<string, Task>();
-  const taskOf = (id: string | null) => {
-    if (!id) return null;
-    if (!tasks.has(id)) tasks.set(id, taskFromId(id));
-    return tasks.get(id)!;
-  };
+  const taskOf = cachedTaskOf();
   const inputs = rows.map((r, index) => toVerifierRollout(r, index, taskOf));
   const verdicts = await verifyAll(inputs, rubric, {
     grounding: benchmarkGrounding((i) => taskOf(rows[i]!.task_id)),
