@@ -126,8 +126,9 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
   progress(`bench stages: ${preset} policy from ${checkpoint} (${policySource})`);
   const P = config.grpo.per_step_prompts;
   const G = config.grpo.num_generations;
-  // Distinct prompts for each part: GRPO's warm-up step, its timed steps, DPO's warm-up and fallback pairs.
-  const tasks = sampleTasks({ n: (1 + steps) * P + 2 + (opts.pairs ?? 2 * config.dpo.batch_size), seed: config.seed + 17, split: 'train', modality: config.data.modality, difficulty: config.data.difficulty });
+  // Distinct prompts for each part: GRPO's warm-up step, its timed steps, DPO's warm-up (a full
+  // batch: the wasm heap grows to its shapes once) and fallback pairs.
+  const tasks = sampleTasks({ n: (1 + steps) * P + config.dpo.batch_size + (opts.pairs ?? 2 * config.dpo.batch_size), seed: config.seed + 17, split: 'train', modality: config.data.modality, difficulty: config.data.difficulty });
   const reference = clonePolicy(policy, { trainable: false });
   const seed = config.seed;
 
@@ -163,7 +164,7 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
 
   // Warm-up (kernels, wasm pages, the gradient peers): untimed, on prompts of their own.
   await timeGrpo(1, 0, 'grpo warm-up');
-  await timeDpo(goldPairs((1 + steps) * P, 2), 1, 'dpo warm-up');
+  await timeDpo(goldPairs((1 + steps) * P, config.dpo.batch_size), 1, 'dpo warm-up');
   const grpo = await timeGrpo(steps, P, 'grpo');
   const verifyStart = performance.now();
   let pairs = opts.pairs === undefined ? await verifierPairs(grpo.rollouts, tokenizer, config.verifier.rubric) : [];
@@ -171,7 +172,7 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
   const source = pairs.length > 0 ? 'verifier' : 'gold/inconsistent';
   if (pairs.length === 0) {
     if (opts.pairs === undefined) progress('bench stages: the verifier paired none of the GRPO rollouts; DPO trains on gold/inconsistent pairs');
-    pairs = goldPairs((1 + steps) * P + 2, opts.pairs ?? 2 * config.dpo.batch_size);
+    pairs = goldPairs((1 + steps) * P + config.dpo.batch_size, opts.pairs ?? 2 * config.dpo.batch_size);
   }
   const nPairs = pairs.length;
   const dpoSeconds = await timeDpo(pairs, config.dpo.epochs, 'dpo');

@@ -221,6 +221,11 @@ export const DpoConfigSchema = z
     /** Pairs per optimizer step (TRL per_device_train_batch_size). */
     // Upper bounds on counts and sizes: past them a typo exhausts memory or time.
     batch_size: z.number().int().positive().max(1024).default(8),
+    /**
+     * Pairs per forward of the reference pass, made once per stage. TRL's default is the train
+     * batch; a smaller one pads less and splits evenly across the threads.
+     */
+    precompute_ref_batch_size: z.number().int().positive().max(1024).default(4),
     /** Passes over the pairs (TRL num_train_epochs); `steps` (TRL max_steps) wins when set. */
     epochs: z.number().int().positive().max(10_000).default(1),
     steps: z.number().int().positive().max(1_000_000).nullable().default(null),

@@ -102,6 +102,54 @@ export function shardRows(batchSize: number, threads: number): RowRange[] {
 }
 
 /**
+ * Contiguous runs of n items, one per thread (at most n), that minimise the costliest run,
+ * cheapest first: this thread takes the first, as it also runs the optimizer step while the
+ * peers sit idle. `cost(start, end)` is the work of one run (not necessarily a sum of item
+ * costs: a batch pads every row to its longest).
+ */
+export function balancedRanges(n: number, threads: number, cost: (start: number, end: number) => number): RowRange[] {
+  const k = Math.max(1, Math.min(threads, n));
+  // best[j][i]: the smallest possible costliest run when items [0, i) form j runs.
+  const best = Array.from({ length: k + 1 }, () => new Float64Array(n + 1).fill(Infinity));
+  const cut = Array.from({ length: k + 1 }, () => new Int32Array(n + 1));
+  best[0]![0] = 0;
+  for (let j = 1; j <= k; j++) {
+    for (let i = j; i <= n - (k - j); i++) {
+      for (let m = j - 1; m < i; m++) {
+        const v = Math.max(best[j - 1]![m]!, cost(m, i));
+        if (v < best[j]![i]!) {
+          best[j]![i] = v;
+          cut[j]![i] = m;
+        }
+      }
+    }
+  }
+  const out: RowRange[] = [];
+  for (let j = k, end = n; j > 0; j--) {
+    const start = cut[j]![end]!;
+    out.unshift({ start, end });
+    end = start;
+  }
+  return out.map((r, i) => ({ r, c: cost(r.start, r.end), i })).sort((a, b) => a.c - b.c || a.i - b.i).map((x) => x.r);
+}
+
+/**
+ * Token slots of one forward pass over rows, the shapes its matmuls run on: each distinct
+ * prompt's prefix once, padded to the longest, and each row's completion padded to the
+ * longest.
+ */
+export function paddedCost(prefixLens: readonly number[], completionLens: readonly number[]): number {
+  return prefixLens.length * Math.max(0, ...prefixLens) + completionLens.length * Math.max(0, ...completionLens);
+}
+
+/** A prompt's prefix length: its tokens and at most (keep_patches + 1) visual slots per frame. */
+export function prefixLength(policy: Policy, prompt: PolicyPrompt): number {
+  const c = policy.config;
+  const perFrame = c.keep_patches === 0 ? c.patch_grid * c.patch_grid : c.keep_patches + 1;
+  return prompt.tokens.length + (prompt.frames ? prompt.numFrames * perFrame : 0);
+}
+
+/**
  * Sum the shards' gradients and divide by the total token count (SFT: shards return the
  * summed loss, so this gives the gradient of the mean loss over the whole batch) or by 1
  * (GRPO, DPO: shards already weight their part of the batch loss). Statistics are summed.

@@ -11,7 +11,7 @@ import type { Policy } from '../model/policy';
 import { collate, type PolicyPrompt, type ResponseBatch } from '../model/inputs';
 import { sequenceLogprobs } from '../model/forward';
 import { shuffle } from '../video/prng';
-import type { EncodedPair } from './data-parallel';
+import { prefixLength, type EncodedPair } from './data-parallel';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
 
@@ -143,23 +143,66 @@ export function epochOrder(groups: readonly (readonly number[])[], rand: () => n
   return shuffle(rand, groups).flatMap((g) => [...g]);
 }
 
-/** B pairs as the distinct rows one forward pass computes, and where each pair's completions are. */
+/** B pairs as the distinct rows forward passes compute, and where each pair's completions are. */
 export interface PairBatch {
-  /** The distinct (prompt object, completion ids) rows, chosen completions first. */
-  rows: ResponseBatch;
-  /** [B] row of each pair's chosen completion. */
+  /**
+   * The distinct (prompt object, completion ids) rows in order of length, cut into parts of
+   * similar lengths (pairParts): each part is one forward pass, padded to its own longest row.
+   */
+  parts: ResponseBatch[];
+  /** [B] row of each pair's chosen completion, counting rows through the parts in order. */
   chosenRow: Int32Array;
   /** [B] row of each pair's rejected completion. */
   rejectedRow: Int32Array;
 }
 
 /**
- * B pairs as one batch: TRL's concatenated forward over [chosen | rejected], but a completion
- * that several pairs of one prompt use (the verifier's one chosen against several rejected)
- * is one row, its log-probs read by each of those pairs (pairLogps). With sharePrefix each
- * prompt object (visual tokens and question) is encoded once for all its rows.
+ * A forward pass's fixed cost in token slots (see paddedCost): its kernels that do not grow
+ * with rows, about 15 ms on the small policy against ~0.7 ms per slot of a forward/backward.
  */
-export function pairBatch(policy: Policy, pairs: readonly EncodedPair[], sharePrefix = true): PairBatch {
+const PART_OVERHEAD_SLOTS = 24;
+
+/**
+ * Rows sorted by length cut into contiguous parts that minimise the padded slots of all the
+ * parts' forward passes (each prompt's prefix is encoded once per part it appears in, plus
+ * PART_OVERHEAD_SLOTS each): a long chosen chain no longer pads every short rejected one.
+ */
+export function pairParts(lengths: readonly number[], prefixes: readonly { prompt: unknown; length: number }[]): number[][] {
+  return cutParts(lengths, prefixes).parts;
+}
+
+/** pairParts with the slots its parts cost (the sum of their paddedCost and overheads). */
+export function cutParts(lengths: readonly number[], prefixes: readonly { prompt: unknown; length: number }[]): { parts: number[][]; cost: number } {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+  const n = order.length;
+  const partCost = (a: number, b: number) => {
+    const prompts = new Map<unknown, number>();
+    for (let k = a; k < b; k++) prompts.set(prefixes[order[k]!]!.prompt, prefixes[order[k]!]!.length);
+    const P = Math.max(...prompts.values());
+    return PART_OVERHEAD_SLOTS + prompts.size * P + (b - a) * lengths[order[b - 1]!]!;
+  };
+  const best = new Float64Array(n + 1).fill(Infinity);
+  const cut = new Int32Array(n + 1);
+  best[0] = 0;
+  for (let b = 1; b <= n; b++) {
+    for (let a = 0; a < b; a++) {
+      const v = best[a]! + partCost(a, b);
+      if (v < best[b]!) {
+        best[b] = v;
+        cut[b] = a;
+      }
+    }
+  }
+  const parts: number[][] = [];
+  for (let b = n; b > 0; b = cut[b]!) parts.unshift(order.slice(cut[b]!, b));
+  return { parts, cost: best[n]! };
+}
+
+/**
+ * The distinct (prompt object, completion ids) rows of pairs, in order of first appearance:
+ * each row's prompt and completion, and the row of each pair's chosen and rejected.
+ */
+function distinctRows(pairs: readonly EncodedPair[]): { prompts: PolicyPrompt[]; completions: number[][]; chosen: number[]; rejected: number[] } {
   const prompts: PolicyPrompt[] = [];
   const completions: number[][] = [];
   const seen = new Map<PolicyPrompt, Map<string, number>>();
@@ -175,9 +218,38 @@ export function pairBatch(policy: Policy, pairs: readonly EncodedPair[], sharePr
     }
     return row;
   };
-  const chosenRow = Int32Array.from(pairs, (p) => rowOf(p.prompt, p.chosen));
-  const rejectedRow = Int32Array.from(pairs, (p) => rowOf(p.prompt, p.rejected));
-  return { rows: collate(policy, prompts, completions, { sharePrefix }), chosenRow, rejectedRow };
+  const chosen = pairs.map((p) => rowOf(p.prompt, p.chosen));
+  const rejected = pairs.map((p) => rowOf(p.prompt, p.rejected));
+  return { prompts, completions, chosen, rejected };
+}
+
+/** The rows of pairs cut as pairBatch cuts them. */
+function pairCut(policy: Policy, pairs: readonly EncodedPair[]) {
+  const rows = distinctRows(pairs);
+  return { rows, ...cutParts(rows.completions.map((c) => c.length), rows.prompts.map((p) => ({ prompt: p, length: prefixLength(policy, p) }))) };
+}
+
+/** Token slots the forward passes of pairBatch(pairs) run on, with their overheads: the work of a batch (or shard) of pairs. */
+export function pairsCost(policy: Policy, pairs: readonly EncodedPair[]): number {
+  return pairCut(policy, pairs).cost;
+}
+
+/**
+ * B pairs as forward passes over their distinct rows: TRL's concatenated forward over
+ * [chosen | rejected], but a completion that several pairs of one prompt use (the verifier's
+ * one chosen against several rejected) is one row, its log-probs read by each of those pairs
+ * (pairLogps), and rows go in parts of similar length (pairParts). With sharePrefix each
+ * prompt object (visual tokens and question) is encoded once per part for all its rows.
+ */
+export function pairBatch(policy: Policy, pairs: readonly EncodedPair[], sharePrefix = true): PairBatch {
+  const { rows, parts } = pairCut(policy, pairs);
+  const position = new Int32Array(rows.completions.length);
+  parts.flat().forEach((row, k) => (position[row] = k));
+  return {
+    parts: parts.map((part) => collate(policy, part.map((r) => rows.prompts[r]!), part.map((r) => rows.completions[r]!), { sharePrefix })),
+    chosenRow: Int32Array.from(rows.chosen, (r) => position[r]!),
+    rejectedRow: Int32Array.from(rows.rejected, (r) => position[r]!),
+  };
 }
 
 /**
@@ -193,21 +265,27 @@ function selection(rows: Int32Array, n: number): tf.Tensor2D {
 
 /**
  * Per pair [B]: the sequence log-probs of its chosen and rejected completions, read from the
- * batch's distinct rows, and its chosen completion's token log-probs and mask [B, R] (RPO's
- * NLL counts each pair's chosen tokens, as TRL's concatenated batch does).
+ * batch's distinct rows, and the summed token log-probs of its chosen completion (RPO's NLL
+ * counts each pair's chosen tokens, as TRL's concatenated batch does).
  */
-export function pairLogps(policy: Policy, batch: PairBatch, lossType: DpoLossType): { chosen: tf.Tensor1D; rejected: tf.Tensor1D; chosenLogprobs: tf.Tensor2D; chosenMask: tf.Tensor2D } {
+export function pairLogps(policy: Policy, batch: PairBatch, lossType: DpoLossType): { chosen: tf.Tensor1D; rejected: tf.Tensor1D; chosenTokenSum: tf.Tensor1D } {
   return tf.tidy(() => {
-    const N = batch.rows.pack.batch;
-    const sl = sequenceLogprobs(policy, batch.rows);
-    const seq = tf.reshape(sequenceLogps(sl.logprobs, sl.mask, lossType), [N, 1]) as tf.Tensor2D;
+    const sums: tf.Tensor[] = [];
+    const seqs: tf.Tensor[] = [];
+    for (const part of batch.parts) {
+      const sl = sequenceLogprobs(policy, part);
+      sums.push(tf.sum(tf.mul(sl.logprobs, sl.mask), 1));
+      seqs.push(sequenceLogps(sl.logprobs, sl.mask, lossType));
+    }
+    const column = (t: tf.Tensor[]) => tf.reshape(t.length === 1 ? t[0]! : tf.concat(t), [-1, 1]) as tf.Tensor2D;
+    const seq = column(seqs);
+    const N = seq.shape[0];
     const pickChosen = selection(batch.chosenRow, N);
-    const perPair = (sel: tf.Tensor2D) => tf.reshape(tf.matMul(sel, seq), [sel.shape[0]]) as tf.Tensor1D;
+    const perPair = (sel: tf.Tensor2D, values: tf.Tensor2D) => tf.reshape(tf.matMul(sel, values), [sel.shape[0]]) as tf.Tensor1D;
     return {
-      chosen: perPair(pickChosen),
-      rejected: perPair(selection(batch.rejectedRow, N)),
-      chosenLogprobs: tf.matMul(pickChosen, sl.logprobs),
-      chosenMask: tf.matMul(pickChosen, sl.mask),
+      chosen: perPair(pickChosen, seq),
+      rejected: perPair(selection(batch.rejectedRow, N), seq),
+      chosenTokenSum: lossType === 'ipo' ? perPair(pickChosen, column(sums)) : perPair(pickChosen, seq),
     };
   });
 }

@@ -10,8 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { policyGradients } from '../model/optim';
 import type { Policy } from '../model/policy';
 import type { DpoConfig } from './config';
-import { batchSequenceLogps, dpoLoss, pairBatch, pairLogps, referenceBatches, scatterLogps, type DpoLossType } from './dpo-loss';
-import { combineShardGrads, parallelShards, releaseShard, shardRows, type DpoShardInput, type EncodedPair, type ShardGradients } from './data-parallel';
+import { batchSequenceLogps, dpoLoss, pairBatch, pairLogps, pairsCost, referenceBatches, scatterLogps, type DpoLossType } from './dpo-loss';
+import { balancedRanges, combineShardGrads, parallelShards, releaseShard, type DpoShardInput, type EncodedPair, type ShardGradients } from './data-parallel';
 import type { GradientPeer } from './gradient-peer';
 
 /**
@@ -46,7 +46,7 @@ export function dpoShardGradients(policy: Policy, input: DpoShardInput, cfg: Dpo
       let shardLoss: tf.Tensor = tf.mul(out.loss, B / batchPairs);
       if (cfg.rpo_alpha !== null) {
         // RPO's NLL is a mean over the whole batch's chosen tokens (chosenNll on one thread).
-        const nll = tf.div(tf.neg(tf.sum(tf.mul(pol.chosenLogprobs, pol.chosenMask))), Math.max(input.batchChosenTokens, 1));
+        const nll = tf.div(tf.neg(tf.sum(pol.chosenTokenSum)), Math.max(input.batchChosenTokens, 1));
         stats.nll_loss = nll.dataSync()[0]!;
         shardLoss = tf.add(shardLoss, tf.mul(nll, cfg.rpo_alpha));
       }
@@ -59,8 +59,28 @@ export function dpoShardGradients(policy: Policy, input: DpoShardInput, cfg: Dpo
 }
 
 /**
- * Mean loss and gradient over a batch of pairs, split between this thread (the first pairs)
- * and the peers. `ref` holds the reference's values of the same pairs, in order.
+ * A batch's pairs (indices) as one shard per thread of about equal work, the cheapest first
+ * (this thread's). A prompt's adjacent pairs stay together (one prefix, shared rows) unless
+ * there are fewer prompts than threads; prompts go in order of their longest completion, so
+ * long rows share passes with long rows, and balancedRanges cuts that order by the slots of
+ * each shard's passes (pairsCost).
+ */
+export function dpoShards(policy: Policy, pairs: readonly EncodedPair[], threads: number): number[][] {
+  const units = promptRuns(pairs.map((_, i) => i), pairs);
+  while (units.length < threads) {
+    const widest = units.reduce((w, u, k) => (u.length > units[w]!.length ? k : w), 0);
+    const u = units[widest]!;
+    if (u.length < 2) break;
+    units.splice(widest, 1, u.slice(0, Math.ceil(u.length / 2)), u.slice(Math.ceil(u.length / 2)));
+  }
+  const longest = (u: readonly number[]) => Math.max(...u.map((i) => Math.max(pairs[i]!.chosen.length, pairs[i]!.rejected.length)));
+  const sorted = units.map((u, k) => ({ u, k, len: longest(u) })).sort((a, b) => b.len - a.len || a.k - b.k).map((x) => x.u);
+  return balancedRanges(sorted.length, threads, (a, b) => pairsCost(policy, sorted.slice(a, b).flat().map((i) => pairs[i]!))).map(({ start, end }) => sorted.slice(start, end).flat());
+}
+
+/**
+ * Mean loss and gradient over a batch of pairs, split between this thread and the peers
+ * (dpoShards). `ref` holds the reference's values of the same pairs, in order.
  */
 export async function dpoBatchGradients(
   peers: readonly GradientPeer[],
@@ -70,10 +90,10 @@ export async function dpoBatchGradients(
   cfg: DpoConfig,
 ): Promise<{ loss: number; grads: Map<string, tf.Tensor>; stats: Record<string, number> }> {
   const totals = { batchPairs: pairs.length, batchChosenTokens: pairs.reduce((s, p) => s + p.chosen.length, 0) };
-  const [own, ...rest] = shardRows(pairs.length, peers.length + 1).map(({ start, end }) => ({
-    pairs: pairs.slice(start, end),
-    refChosen: ref.chosen.slice(start, end),
-    refRejected: ref.rejected.slice(start, end),
+  const [own, ...rest] = dpoShards(policy, pairs, peers.length + 1).map((idx) => ({
+    pairs: idx.map((i) => pairs[i]!),
+    refChosen: idx.map((i) => ref.chosen[i]!),
+    refRejected: idx.map((i) => ref.rejected[i]!),
     ...totals,
   }));
   const shards = await parallelShards(
@@ -88,8 +108,9 @@ export async function dpoBatchGradients(
 }
 
 /**
- * referenceLogps with its batches split between this thread (the first, shortest ones) and
- * the peers, which load the reference's weights for the request.
+ * referenceLogps with its batches (precompute_ref_batch_size pairs, the same whatever the
+ * number of threads, so are the values) split between this thread and the peers, which load
+ * the reference's weights for the request, in contiguous runs of about equal work.
  */
 export async function dpoReferenceLogps(
   peers: readonly GradientPeer[],
@@ -99,7 +120,28 @@ export async function dpoReferenceLogps(
   lossType: DpoLossType,
 ): Promise<{ chosen: Float32Array; rejected: Float32Array }> {
   const batches = referenceBatches(pairs, batchSize);
-  const [own, ...rest] = shardRows(batches.length, peers.length + 1).map(({ start, end }) => batches.slice(start, end).map((idx) => idx.map((i) => pairs[i]!)));
+  const sums = [0];
+  for (const idx of batches) sums.push(sums.at(-1)! + pairsCost(reference, idx.map((i) => pairs[i]!)));
+  const ranges = balancedRanges(batches.length, peers.length + 1, (a, b) => sums[b]! - sums[a]!);
+  const [own, ...rest] = ranges.map(({ start, end }) => batches.slice(start, end).map((idx) => idx.map((i) => pairs[i]!)));
   const parts = await parallelShards(peers, reference, rest, (peer, task) => peer.pairLogps(reference, task), () => batchSequenceLogps(reference, own!, lossType));
-  return scatterLogps(pairs.length, batches, { chosen: parts.flatMap((p) => p.chosen), rejected: parts.flatMap((p) => p.rejected) });
+  // The values come back in thread order; put them back in batch order.
+  const byBatch = { chosen: [] as number[][], rejected: [] as number[][] };
+  const order = ranges.flatMap(({ start, end }) => batches.slice(start, end));
+  parts.forEach((p) => {
+    byBatch.chosen.push(...p.chosen);
+    byBatch.rejected.push(...p.rejected);
+  });
+  return scatterLogps(pairs.length, order, byBatch);
+}
+
+/** A batch's pair indices as runs that share a prompt object. */
+function promptRuns(idx: readonly number[], pairs: readonly EncodedPair[]): number[][] {
+  const runs: number[][] = [];
+  for (const i of idx) {
+    const last = runs.at(-1);
+    if (last && pairs[last[0]!]!.prompt === pairs[i]!.prompt) last.push(i);
+    else runs.push([i]);
+  }
+  return runs;
 }

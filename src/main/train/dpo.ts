@@ -21,7 +21,7 @@ import { releasePeers, startPeers } from './peer-pool';
 import { dpoBatchGradients, dpoReferenceLogps } from './dpo-parallel';
 import { epochOrder, promptGroups } from './dpo-loss';
 
-export { chosenNll, dpoLoss, epochOrder, pairBatch, pairLogps, promptGroups, referenceLogps, sequenceLogps, type DpoLossInputs, type PairBatch, type DpoLossOutput, type DpoLossParams, type DpoLossType } from './dpo-loss';
+export { chosenNll, dpoLoss, epochOrder, pairBatch, pairLogps, pairParts, promptGroups, referenceLogps, sequenceLogps, type DpoLossInputs, type PairBatch, type DpoLossOutput, type DpoLossParams, type DpoLossType } from './dpo-loss';
 export type { EncodedPair } from './data-parallel';
 
 export interface DpoPair {
@@ -111,7 +111,7 @@ export async function runDpo(ctx: DpoContext): Promise<DpoResult> {
     peers = await startPeers(Math.min(cfg.workers, cfg.batch_size, encoded.length), total, policy, tokenizer, { kind: 'dpo', dpo: cfg });
     if (peers.length > 0) emit({ type: 'log', level: 'info', message: `dpo: the reference pass and each batch's pairs split across ${peers.length + 1} threads (peers: ${peers[0]!.backend})` });
     const refStart = performance.now();
-    const ref = await dpoReferenceLogps(peers, reference, encoded, cfg.batch_size, cfg.loss_type);
+    const ref = await dpoReferenceLogps(peers, reference, encoded, cfg.precompute_ref_batch_size, cfg.loss_type);
     metric(1, 'ref_seconds', (performance.now() - refStart) / 1000);
     while (step < total) {
       // Yield so a worker thread can receive `stop` between steps.

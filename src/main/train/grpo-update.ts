@@ -10,7 +10,7 @@ import { sequenceLogprobs } from '../model/forward';
 import type { Policy } from '../model/policy';
 import type { GrpoConfig } from './config';
 import { grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
-import { combineShardGrads, parallelShards, releaseShard, shardRows, type GrpoUpdateChunk, type GrpoUpdateRow, type ShardGradients } from './data-parallel';
+import { balancedRanges, combineShardGrads, paddedCost, parallelShards, prefixLength, releaseShard, type GrpoUpdateChunk, type GrpoUpdateRow, type ShardGradients } from './data-parallel';
 import type { GradientPeer } from './gradient-peer';
 
 /** The step's micro-batches of per_device_train_batch_size rows, weighted against the whole step. */
@@ -115,13 +115,15 @@ export function grpoShardGradients(policy: Policy, chunks: readonly GrpoChunkTen
 }
 
 /**
- * A step's update gradient with its micro-batches split between this thread (`local`, the
- * first ones) and the peers, each computing grpoShardGradients on its own.
+ * A step's update gradient with its micro-batches split between this thread (`local`) and
+ * the peers, each computing grpoShardGradients on its own. `local` may be a function that
+ * builds this thread's tensors (their reference pass included): it runs after the peers'
+ * requests are posted, so they work meanwhile.
  */
 export async function grpoParallelGradients(
   peers: readonly GradientPeer[],
   policy: Policy,
-  local: readonly GrpoChunkTensors[],
+  local: readonly GrpoChunkTensors[] | (() => readonly GrpoChunkTensors[]),
   remote: readonly GrpoUpdateChunk[][],
   step: number,
   iteration: number,
@@ -132,13 +134,19 @@ export async function grpoParallelGradients(
     policy,
     remote.map((chunks) => ({ kind: 'grpo' as const, step, iteration, chunks })),
     (peer, task) => peer.shardGrads(policy, task),
-    () => grpoShardGradients(policy, local, iteration, cfg),
+    () => grpoShardGradients(policy, typeof local === 'function' ? local() : local, iteration, cfg),
     releaseShard,
   );
   return combineShardGrads(policy, shards, 1);
 }
 
-/** Micro-batches per thread: contiguous runs, this thread's first. */
-export function splitChunks<T>(chunks: readonly T[], threads: number): T[][] {
-  return shardRows(chunks.length, threads).map(({ start, end }) => chunks.slice(start, end));
+/**
+ * Micro-batches per thread: contiguous runs of about equal work (each micro-batch is its own
+ * forward pass, padded to its longest completion), the cheapest run this thread's.
+ */
+export function splitChunks(policy: Policy, chunks: readonly GrpoUpdateChunk[], threads: number): GrpoUpdateChunk[][] {
+  const costs = chunks.map((c) => paddedCost([...new Set(c.rows.map((r) => r.prompt))].map((p) => prefixLength(policy, p)), c.rows.map((r) => r.tokens.length)));
+  const sums = [0];
+  for (const c of costs) sums.push(sums.at(-1)! + c);
+  return balancedRanges(chunks.length, threads, (a, b) => sums[b]! - sums[a]!).map(({ start, end }) => chunks.slice(start, end));
 }

@@ -12,7 +12,7 @@ import type { HealthGuard } from './health';
 import type { ScaleRewards } from './advantages';
 import { GrpoConfigSchema, TRUNCATION_WARNING, usesReference, type GrpoConfig, type GrpoConfigInput } from './config';
 import { sampleStep, shardedSampler, taskSampler, type RolloutSource, type Sampled, type TrainTask } from './grpo-rollouts';
-import { disposeChunkTensors, GRPO_SHARD_STATS, grpoChunkTensors, grpoParallelGradients, grpoUpdateChunks, splitChunks } from './grpo-update';
+import { disposeChunkTensors, GRPO_SHARD_STATS, grpoChunkTensors, grpoParallelGradients, grpoUpdateChunks, splitChunks, type GrpoChunkTensors } from './grpo-update';
 import type { GradientPeer } from './gradient-peer';
 import { releasePeers, startPeers } from './peer-pool';
 
@@ -215,19 +215,19 @@ export async function runGrpo(ctx: GrpoContext): Promise<GrpoResult> {
     // frame groups would otherwise pad every row to the longest and exhaust wasm memory.
     // With peers, each thread takes a contiguous run of the micro-batches (./grpo-update).
     const chunks = grpoUpdateChunks(rows.map((r, i) => ({ prompt: r.prompt, tokens: r.tokens, truncated: r.truncated, advantage: adv[i]! })), cfg);
-    const [own, ...remote] = splitChunks(chunks, peers.length + 1);
-    const local = grpoChunkTensors(policy, ctx.reference, own!, cfg);
+    const [own, ...remote] = splitChunks(policy, chunks, peers.length + 1);
+    let local: GrpoChunkTensors[] | null = null;
     const sums = { loss: 0, clipLow: 0, clipHigh: 0, clipRegion: 0, kl: 0, ratio: 0, gradNorm: 0 };
     try {
       for (let it = 0; it < cfg.num_iterations; it++) {
-        const { loss, grads, stats } = await grpoParallelGradients(peers, policy, local, remote, step, it, cfg);
+        const { loss, grads, stats } = await grpoParallelGradients(peers, policy, () => (local ??= grpoChunkTensors(policy, ctx.reference, own!, cfg)), remote, step, it, cfg);
         const gradNorm = clippedStep(optimizer, grads, loss, { maxGradNorm: cfg.max_grad_norm, lr: warmedUpRate(step, cfg), stage: 'grpo', step });
         sums.loss += loss;
         sums.gradNorm += gradNorm;
         for (const k of GRPO_SHARD_STATS) sums[k] += stats[k] ?? 0;
       }
     } finally {
-      disposeChunkTensors(local);
+      if (local) disposeChunkTensors(local);
     }
     const n = cfg.num_iterations;
     metric(step, 'loss', sums.loss / n);

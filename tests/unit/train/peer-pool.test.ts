@@ -71,7 +71,7 @@ describe('peer pool', () => {
     const sampled = sampleGroupsLocally(policy, tokenizer, cfg, tasks.map((t) => t.prompt), tasks.map((_, i) => 100 + i));
     const rows = sampled.tokens.map((tokens, i) => ({ prompt: tasks[sampled.promptIndex[i]!]!.prompt, tokens, truncated: sampled.truncated[i]!, advantage: Math.sin(i + 1) }));
     const chunks = grpoUpdateChunks(rows, cfg);
-    const [own, ...remote] = splitChunks(chunks, 2);
+    const [own, ...remote] = splitChunks(policy, chunks, 2);
     const peer = await GradientPeer.start(policy, tokenizer, { kind: 'grpo', grpo: cfg }, 'gradient peer', refA);
     try {
       // Step 1 with reference A: the peer caches the step's tensors for its next iteration.
@@ -88,7 +88,7 @@ describe('peer pool', () => {
         disposeChunkTensors(all);
         return g;
       };
-      const [ownB, ...remoteB] = splitChunks(chunksB, 2);
+      const [ownB, ...remoteB] = splitChunks(policy, chunksB, 2);
       const mineB = grpoChunkTensors(policy, refB, ownB!, cfgB);
       const two = read((await grpoParallelGradients([peer], policy, mineB, remoteB, 1, 1, cfgB)).grads);
       disposeChunkTensors(mineB);

@@ -86,7 +86,7 @@ describe('data-parallel grpo', () => {
       const c: GrpoConfig = { ...cfg, loss_type, num_iterations: 2, mask_truncated_completions: loss_type === 'bnpo' };
       const chunks = grpoUpdateChunks(rows, c);
       const all = grpoChunkTensors(policy, reference, chunks, c);
-      const [own, ...remote] = splitChunks(chunks, 2);
+      const [own, ...remote] = splitChunks(policy, chunks, 2);
       expect(own!.length).toBeGreaterThan(0);
       expect(remote[0]!.length).toBeGreaterThan(0);
       const mine = grpoChunkTensors(policy, reference, own!, c);
@@ -154,7 +154,7 @@ describe('data-parallel dpo', () => {
   });
 
   it('the reference pass gives every pair the single-thread values', async () => {
-    // Batches of 2 in reference order: 3 batches, 1 here and 2 on the peer.
+    // Batches of 2 in reference order: 3 batches, split between the threads by their work.
     const single = referenceLogps(reference, pairs, 2, cfg.loss_type);
     const two = await dpoReferenceLogps([peer], reference, pairs, 2, cfg.loss_type);
     expect(Array.from(two.chosen)).toEqual(Array.from(single.chosen));

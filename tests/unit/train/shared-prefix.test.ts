@@ -11,7 +11,7 @@ import { collate, type PolicyPrompt } from '../../../src/main/model/inputs';
 import { policyGradients } from '../../../src/main/model/optim';
 import { createPolicy, type Policy } from '../../../src/main/model/policy';
 import { DpoConfigSchema } from '../../../src/main/train/config';
-import { dpoLoss, pairBatch, pairLogps, referenceLogps, sequenceLogps, type DpoLossType, type EncodedPair } from '../../../src/main/train/dpo';
+import { dpoLoss, pairBatch, pairLogps, pairParts, referenceLogps, sequenceLogps, type DpoLossType, type EncodedPair } from '../../../src/main/train/dpo';
 import { dpoBatchGradients } from '../../../src/main/train/dpo-parallel';
 import { read, relDiff } from './grad-compare';
 import { grpoLoss } from '../../../src/main/train/grpo-loss';
@@ -92,7 +92,7 @@ describe('shared-prefix encoding', () => {
       const ref = referenceLogps(reference, pairs, 3, loss_type);
       const run = (share: boolean) => {
         const batch = pairBatch(policy, pairs, share);
-        expect(batch.rows.shared !== undefined).toBe(share);
+        expect(batch.parts.some((part) => part.shared !== undefined)).toBe(share);
         return gradientsOf(policy, () => {
           const pol = pairLogps(policy, batch, loss_type);
           return dpoLoss(
@@ -112,7 +112,8 @@ describe('shared-prefix encoding', () => {
     // Prompt 0's chosen A against B, C and D (the verifier's pattern), C also chosen against E,
     // and prompt 0 again after the others; prompt 1 rejects A's ids, a different row under
     // its prompt. Distinct rows: prompt 0's A, B, C, D, E, prompt 2's two, prompt 1's two.
-    const [A, B, C, D, E] = [7, 5, 6, 9, 4].map((n, i) => completion(i + 20, n));
+    // D is long, so the rows go in two forward passes (pairParts).
+    const [A, B, C, D, E] = [7, 5, 6, 45, 4].map((n, i) => completion(i + 20, n));
     const pairs: EncodedPair[] = [
       [0, A, B],
       [0, A, C],
@@ -140,14 +141,27 @@ describe('shared-prefix encoding', () => {
       });
     }
 
-    it('is one batch of fewer rows than 2 x pairs', () => {
+    it('is fewer rows than 2 x pairs, the long one in a pass of its own', () => {
       const batch = pairBatch(policy, pairs);
-      expect(batch.rows.pack.batch).toBe(9);
-      expect(batch.rows.shared?.pack.batch).toBe(3);
-      expect(Array.from(batch.chosenRow)).toEqual([0, 0, 1, 0, 2, 3]);
-      // Pair 5's rejected is pair 0's chosen ids but under prompt 1: its own row.
+      expect(batch.parts.map((part) => part.pack.batch)).toEqual([8, 1]);
+      expect(batch.parts[0]!.shared?.pack.batch).toBe(3);
+      expect(batch.parts[1]!.responseLen).toBe(45);
+      expect(batch.parts[0]!.responseLen).toBe(8);
+      // A is one row for pairs 0, 1 and 3; D (pair 3's rejected) is the last row.
+      expect(new Set([0, 1, 3].map((i) => batch.chosenRow[i]))).toEqual(new Set([batch.chosenRow[0]]));
+      expect(batch.rejectedRow[3]).toBe(8);
+      // Pair 4's rejected is pair 0's chosen ids but under prompt 1: its own row.
       expect(batch.rejectedRow[4]).not.toBe(batch.chosenRow[0]);
       expect(batch.rejectedRow[1]).toBe(batch.chosenRow[5]);
+    });
+
+    it('pairParts cuts rows by length only where padding costs more than a pass', () => {
+      const prefix = (n: number) => Array.from({ length: n }, () => ({ prompt: 'p', length: 30 }));
+      expect(pairParts([10, 12, 11, 9], prefix(4))).toEqual([[3, 0, 2, 1]]);
+      expect(pairParts([10, 150, 12, 11], prefix(4))).toEqual([[0, 3, 2], [1]]);
+      // Two prompts each with a short and a long row: cutting encodes each prefix twice, still cheaper.
+      const two = [{ prompt: 'a', length: 30 }, { prompt: 'a', length: 30 }, { prompt: 'b', length: 30 }, { prompt: 'b', length: 30 }];
+      expect(pairParts([10, 150, 12, 140], two)).toEqual([[0, 2], [3, 1]]);
     });
 
     it('per-pair log-probs (policy and reference) equal each pair forwarded alone', () => {
