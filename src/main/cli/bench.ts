@@ -79,7 +79,7 @@ export const benchKinds: Record<string, (argv: string[]) => Promise<number>> = {
     const r = await benchStages({
       checkpoint: values.checkpoint,
       preset,
-      steps: intOption('steps', values.steps, 4),
+      steps: values.steps === undefined ? undefined : intOption('steps', values.steps, 0),
       pairs: values.pairs === undefined ? undefined : intOption('pairs', values.pairs, 16),
       onProgress: (line) => process.stderr.write(`${line}\n`),
       workers: values.workers === undefined ? undefined : intOption('workers', values.workers, 1),
@@ -101,8 +101,9 @@ export const command: CliCommand = {
   usage: `veripo bench <${Object.keys(benchKinds).join('|')}> [--preset small] [--backend wasm|cpu] [--modality video] [--json]
   gen:   [--prompts 4] [--generations 4] [--tokens 64]
   train: [--batch-size 16] [--steps 3]
-  stages: [--preset small] [--checkpoint DIR] [--steps 4] [--pairs N] [--workers 1|2]   GRPO vs DPO stage time per prompt, the
-          veripo preset's settings; DPO trains on the verifier's pairs from the GRPO steps' rollouts (--pairs N: N gold/inconsistent pairs instead) (--workers sets grpo.workers and dpo.workers; default 2 with 2+ cores); the policy:
+  stages: [--preset small] [--checkpoint DIR] [--steps N] [--pairs N] [--workers 1|2]   GRPO vs DPO stage time per prompt, the
+          veripo preset's settings; --steps GRPO steps (default: one stage of the main job, the preset's grpo.steps), then DPO
+          on the verifier's pairs of their rollouts (--pairs N: N gold/inconsistent pairs instead) (--workers sets grpo.workers and dpo.workers; default 2 with 2+ cores); the policy:
           DIR, else the cached cold-start SFT of veripo run, else a short SFT it caches`,
   async run(argv) {
     const [kind, ...rest] = argv;

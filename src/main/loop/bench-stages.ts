@@ -43,7 +43,7 @@ export interface BenchStagesOptions {
   /** Policy to time; default: see resolveBenchPolicy. */
   checkpoint?: string;
   preset?: PresetName;
-  /** Timed GRPO steps, after one untimed warm-up step. */
+  /** Timed GRPO steps, after one untimed warm-up step (default: the veripo preset's grpo.steps, one stage of the main job). */
   steps?: number;
   /**
    * Train the timed DPO stage on this many gold/inconsistent pairs instead of the verifier's
@@ -121,7 +121,8 @@ export async function benchStages(opts: BenchStagesOptions = {}): Promise<BenchS
   const preset = opts.preset ?? 'small';
   const workerSets: [string, unknown][] = opts.workers === undefined ? [] : [['grpo.workers', opts.workers], ['dpo.workers', opts.workers]];
   const config = resolveRunConfig({ preset: 'veripo', sets: [['model.preset', preset], ...workerSets] });
-  const steps = opts.steps ?? 4;
+  // One GRPO stage of the main job, so DPO trains on as many pairs as its stage does.
+  const steps = opts.steps ?? config.grpo.steps;
   const { policy, tokenizer, checkpoint, source: policySource } = await resolveBenchPolicy(config, { checkpoint: opts.checkpoint, cacheDir: opts.cacheDir ?? sharedCacheDir(), onProgress: progress });
   progress(`bench stages: ${preset} policy from ${checkpoint} (${policySource})`);
   const P = config.grpo.per_step_prompts;

@@ -60,22 +60,17 @@ export function dpoShardGradients(policy: Policy, input: DpoShardInput, cfg: Dpo
 
 /**
  * A batch's pairs (indices) as one shard per thread of about equal work, the cheapest first
- * (this thread's). A prompt's adjacent pairs stay together (one prefix, shared rows) unless
- * there are fewer prompts than threads; prompts go in order of their longest completion, so
- * long rows share passes with long rows, and balancedRanges cuts that order by the slots of
- * each shard's passes (pairsCost).
+ * (this thread's). Pairs go in prompt runs (a run shares a prefix and rows), runs in order of
+ * their longest completion and pairs within a run likewise, so long rows share passes with
+ * long rows; balancedRanges then cuts that order where the shards' passes (pairsCost) are
+ * most even, inside a prompt's run too when that pays for its prefix and rows twice.
  */
 export function dpoShards(policy: Policy, pairs: readonly EncodedPair[], threads: number): number[][] {
-  const units = promptRuns(pairs.map((_, i) => i), pairs);
-  while (units.length < threads) {
-    const widest = units.reduce((w, u, k) => (u.length > units[w]!.length ? k : w), 0);
-    const u = units[widest]!;
-    if (u.length < 2) break;
-    units.splice(widest, 1, u.slice(0, Math.ceil(u.length / 2)), u.slice(Math.ceil(u.length / 2)));
-  }
-  const longest = (u: readonly number[]) => Math.max(...u.map((i) => Math.max(pairs[i]!.chosen.length, pairs[i]!.rejected.length)));
-  const sorted = units.map((u, k) => ({ u, k, len: longest(u) })).sort((a, b) => b.len - a.len || a.k - b.k).map((x) => x.u);
-  return balancedRanges(sorted.length, threads, (a, b) => pairsCost(policy, sorted.slice(a, b).flat().map((i) => pairs[i]!))).map(({ start, end }) => sorted.slice(start, end).flat());
+  const longest = (i: number) => Math.max(pairs[i]!.chosen.length, pairs[i]!.rejected.length);
+  const byLength = (a: number, b: number) => longest(b) - longest(a) || a - b;
+  const runs = promptRuns(pairs.map((_, i) => i), pairs).map((run) => [...run].sort(byLength));
+  const order = runs.sort((a, b) => byLength(a[0]!, b[0]!)).flat();
+  return balancedRanges(order.length, threads, (a, b) => pairsCost(policy, order.slice(a, b).map((i) => pairs[i]!))).map(({ start, end }) => order.slice(start, end));
 }
 
 /**
