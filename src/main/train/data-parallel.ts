@@ -133,6 +133,13 @@ export function balancedRanges(n: number, threads: number, cost: (start: number,
   return out.map((r, i) => ({ r, c: cost(r.start, r.end), i })).sort((a, b) => a.c - b.c || a.i - b.i).map((x) => x.r);
 }
 
+/** balancedRanges for items whose costs add up (each its own forward pass). */
+export function balancedSplit(costs: readonly number[], threads: number): RowRange[] {
+  const sums = [0];
+  for (const c of costs) sums.push(sums.at(-1)! + c);
+  return balancedRanges(costs.length, threads, (a, b) => sums[b]! - sums[a]!);
+}
+
 /**
  * Token slots of one forward pass over rows, the shapes its matmuls run on: each distinct
  * prompt's prefix once, padded to the longest, and each row's completion padded to the

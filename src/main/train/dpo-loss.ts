@@ -11,7 +11,7 @@ import type { Policy } from '../model/policy';
 import { collate, type PolicyPrompt, type ResponseBatch } from '../model/inputs';
 import { sequenceLogprobs } from '../model/forward';
 import { shuffle } from '../video/prng';
-import { prefixLength, type EncodedPair } from './data-parallel';
+import { paddedCost, prefixLength, type EncodedPair } from './data-parallel';
 
 export type DpoLossType = 'sigmoid' | 'ipo' | 'hinge';
 
@@ -176,10 +176,9 @@ export function cutParts(lengths: readonly number[], prefixes: readonly { prompt
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
   const n = order.length;
   const partCost = (a: number, b: number) => {
-    const prompts = new Map<unknown, number>();
-    for (let k = a; k < b; k++) prompts.set(prefixes[order[k]!]!.prompt, prefixes[order[k]!]!.length);
-    const P = Math.max(...prompts.values());
-    return PART_OVERHEAD_SLOTS + prompts.size * P + (b - a) * lengths[order[b - 1]!]!;
+    const rows = order.slice(a, b);
+    const prompts = new Map(rows.map((r) => [prefixes[r]!.prompt, prefixes[r]!.length]));
+    return PART_OVERHEAD_SLOTS + paddedCost([...prompts.values()], rows.map((r) => lengths[r]!));
   };
   const best = new Float64Array(n + 1).fill(Infinity);
   const cut = new Int32Array(n + 1);

@@ -11,7 +11,7 @@ import { policyGradients } from '../model/optim';
 import type { Policy } from '../model/policy';
 import type { DpoConfig } from './config';
 import { batchSequenceLogps, dpoLoss, pairBatch, pairLogps, pairsCost, referenceBatches, scatterLogps, type DpoLossType } from './dpo-loss';
-import { balancedRanges, combineShardGrads, parallelShards, releaseShard, type DpoShardInput, type EncodedPair, type ShardGradients } from './data-parallel';
+import { balancedRanges, balancedSplit, combineShardGrads, parallelShards, releaseShard, type DpoShardInput, type EncodedPair, type ShardGradients } from './data-parallel';
 import type { GradientPeer } from './gradient-peer';
 
 /**
@@ -115,9 +115,7 @@ export async function dpoReferenceLogps(
   lossType: DpoLossType,
 ): Promise<{ chosen: Float32Array; rejected: Float32Array }> {
   const batches = referenceBatches(pairs, batchSize);
-  const sums = [0];
-  for (const idx of batches) sums.push(sums.at(-1)! + pairsCost(reference, idx.map((i) => pairs[i]!)));
-  const ranges = balancedRanges(batches.length, peers.length + 1, (a, b) => sums[b]! - sums[a]!);
+  const ranges = balancedSplit(batches.map((idx) => pairsCost(reference, idx.map((i) => pairs[i]!))), peers.length + 1);
   const [own, ...rest] = ranges.map(({ start, end }) => batches.slice(start, end).map((idx) => idx.map((i) => pairs[i]!)));
   const parts = await parallelShards(peers, reference, rest, (peer, task) => peer.pairLogps(reference, task), () => batchSequenceLogps(reference, own!, lossType));
   // The values come back in thread order; put them back in batch order.

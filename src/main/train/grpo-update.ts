@@ -10,7 +10,7 @@ import { sequenceLogprobs } from '../model/forward';
 import type { Policy } from '../model/policy';
 import type { GrpoConfig } from './config';
 import { grpoLoss, maskTruncated, microBatches, microBatchWeight } from './grpo-loss';
-import { balancedRanges, combineShardGrads, paddedCost, parallelShards, prefixLength, releaseShard, type GrpoUpdateChunk, type GrpoUpdateRow, type ShardGradients } from './data-parallel';
+import { balancedSplit, combineShardGrads, paddedCost, parallelShards, prefixLength, releaseShard, type GrpoUpdateChunk, type GrpoUpdateRow, type ShardGradients } from './data-parallel';
 import type { GradientPeer } from './gradient-peer';
 
 /** The step's micro-batches of per_device_train_batch_size rows, weighted against the whole step. */
@@ -146,7 +146,5 @@ export async function grpoParallelGradients(
  */
 export function splitChunks(policy: Policy, chunks: readonly GrpoUpdateChunk[], threads: number): GrpoUpdateChunk[][] {
   const costs = chunks.map((c) => paddedCost([...new Set(c.rows.map((r) => r.prompt))].map((p) => prefixLength(policy, p)), c.rows.map((r) => r.tokens.length)));
-  const sums = [0];
-  for (const c of costs) sums.push(sums.at(-1)! + c);
-  return balancedRanges(chunks.length, threads, (a, b) => sums[b]! - sums[a]!).map(({ start, end }) => chunks.slice(start, end));
+  return balancedSplit(costs, threads).map(({ start, end }) => chunks.slice(start, end));
 }
