@@ -166,13 +166,9 @@ const PART_OVERHEAD_SLOTS = 24;
  * Rows sorted by length cut into contiguous parts that minimise the padded slots of all the
  * parts' forward passes (each prompt's prefix is encoded once per part it appears in, plus
  * PART_OVERHEAD_SLOTS each): a long chosen chain no longer pads every short rejected one.
+ * Returns the parts (row indices) and the slots they cost.
  */
-export function pairParts(lengths: readonly number[], prefixes: readonly { prompt: unknown; length: number }[]): number[][] {
-  return cutParts(lengths, prefixes).parts;
-}
-
-/** pairParts with the slots its parts cost (the sum of their paddedCost and overheads). */
-export function cutParts(lengths: readonly number[], prefixes: readonly { prompt: unknown; length: number }[]): { parts: number[][]; cost: number } {
+export function pairParts(lengths: readonly number[], prefixes: readonly { prompt: unknown; length: number }[]): { parts: number[][]; cost: number } {
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
   const n = order.length;
   const partCost = (a: number, b: number) => {
@@ -225,7 +221,7 @@ function distinctRows(pairs: readonly EncodedPair[]): { prompts: PolicyPrompt[];
 /** The rows of pairs cut as pairBatch cuts them. */
 function pairCut(policy: Policy, pairs: readonly EncodedPair[]) {
   const rows = distinctRows(pairs);
-  return { rows, ...cutParts(rows.completions.map((c) => c.length), rows.prompts.map((p) => ({ prompt: p, length: prefixLength(policy, p) }))) };
+  return { rows, ...pairParts(rows.completions.map((c) => c.length), rows.prompts.map((p) => ({ prompt: p, length: prefixLength(policy, p) }))) };
 }
 
 /** Token slots the forward passes of pairBatch(pairs) run on, with their overheads: the work of a batch (or shard) of pairs. */
@@ -273,8 +269,9 @@ export function pairLogps(policy: Policy, batch: PairBatch, lossType: DpoLossTyp
     const seqs: tf.Tensor[] = [];
     for (const part of batch.parts) {
       const sl = sequenceLogprobs(policy, part);
-      sums.push(tf.sum(tf.mul(sl.logprobs, sl.mask), 1));
       seqs.push(sequenceLogps(sl.logprobs, sl.mask, lossType));
+      // ipo's sequence value is a mean; RPO still needs each chosen row's sum.
+      if (lossType === 'ipo') sums.push(sequenceLogps(sl.logprobs, sl.mask, 'sigmoid'));
     }
     const column = (t: tf.Tensor[]) => tf.reshape(t.length === 1 ? t[0]! : tf.concat(t), [-1, 1]) as tf.Tensor2D;
     const seq = column(seqs);

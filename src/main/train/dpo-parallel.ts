@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { policyGradients } from '../model/optim';
 import type { Policy } from '../model/policy';
 import type { DpoConfig } from './config';
-import { batchSequenceLogps, dpoLoss, pairBatch, pairLogps, pairsCost, referenceBatches, scatterLogps, type DpoLossType } from './dpo-loss';
+import { batchSequenceLogps, dpoLoss, pairBatch, pairLogps, pairsCost, promptGroups, referenceBatches, scatterLogps, type DpoLossType } from './dpo-loss';
 import { balancedRanges, balancedSplit, combineShardGrads, parallelShards, releaseShard, type DpoShardInput, type EncodedPair, type ShardGradients } from './data-parallel';
 import type { GradientPeer } from './gradient-peer';
 
@@ -60,15 +60,15 @@ export function dpoShardGradients(policy: Policy, input: DpoShardInput, cfg: Dpo
 
 /**
  * A batch's pairs (indices) as one shard per thread of about equal work, the cheapest first
- * (this thread's). Pairs go in prompt runs (a run shares a prefix and rows), runs in order of
+ * (this thread's). Pairs go by prompt (a prompt's pairs share a prefix and rows), prompts in order of
  * their longest completion and pairs within a run likewise, so long rows share passes with
  * long rows; balancedRanges then cuts that order where the shards' passes (pairsCost) are
- * most even, inside a prompt's run too when that pays for its prefix and rows twice.
+ * most even, inside a prompt's pairs too when that pays for its prefix and rows twice.
  */
 export function dpoShards(policy: Policy, pairs: readonly EncodedPair[], threads: number): number[][] {
   const longest = (i: number) => Math.max(pairs[i]!.chosen.length, pairs[i]!.rejected.length);
   const byLength = (a: number, b: number) => longest(b) - longest(a) || a - b;
-  const runs = promptRuns(pairs.map((_, i) => i), pairs).map((run) => [...run].sort(byLength));
+  const runs = promptGroups(pairs).map((run) => [...run].sort(byLength));
   const order = runs.sort((a, b) => byLength(a[0]!, b[0]!)).flat();
   return balancedRanges(order.length, threads, (a, b) => pairsCost(policy, order.slice(a, b).map((i) => pairs[i]!))).map(({ start, end }) => order.slice(start, end));
 }
@@ -118,23 +118,8 @@ export async function dpoReferenceLogps(
   const ranges = balancedSplit(batches.map((idx) => pairsCost(reference, idx.map((i) => pairs[i]!))), peers.length + 1);
   const [own, ...rest] = ranges.map(({ start, end }) => batches.slice(start, end).map((idx) => idx.map((i) => pairs[i]!)));
   const parts = await parallelShards(peers, reference, rest, (peer, task) => peer.pairLogps(reference, task), () => batchSequenceLogps(reference, own!, lossType));
-  // The values come back in thread order; put them back in batch order.
-  const byBatch = { chosen: [] as number[][], rejected: [] as number[][] };
+  // The values come back in thread order (the cheapest run first), batch by batch.
   const order = ranges.flatMap(({ start, end }) => batches.slice(start, end));
-  parts.forEach((p) => {
-    byBatch.chosen.push(...p.chosen);
-    byBatch.rejected.push(...p.rejected);
-  });
-  return scatterLogps(pairs.length, order, byBatch);
+  return scatterLogps(pairs.length, order, { chosen: parts.flatMap((p) => p.chosen), rejected: parts.flatMap((p) => p.rejected) });
 }
 
-/** A batch's pair indices as runs that share a prompt object. */
-function promptRuns(idx: readonly number[], pairs: readonly EncodedPair[]): number[][] {
-  const runs: number[][] = [];
-  for (const i of idx) {
-    const last = runs.at(-1);
-    if (last && pairs[last[0]!]!.prompt === pairs[i]!.prompt) last.push(i);
-    else runs.push([i]);
-  }
-  return runs;
-}

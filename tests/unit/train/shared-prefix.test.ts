@@ -157,11 +157,11 @@ describe('shared-prefix encoding', () => {
 
     it('pairParts cuts rows by length only where padding costs more than a pass', () => {
       const prefix = (n: number) => Array.from({ length: n }, () => ({ prompt: 'p', length: 30 }));
-      expect(pairParts([10, 12, 11, 9], prefix(4))).toEqual([[3, 0, 2, 1]]);
-      expect(pairParts([10, 150, 12, 11], prefix(4))).toEqual([[0, 3, 2], [1]]);
+      expect(pairParts([10, 12, 11, 9], prefix(4)).parts).toEqual([[3, 0, 2, 1]]);
+      expect(pairParts([10, 150, 12, 11], prefix(4)).parts).toEqual([[0, 3, 2], [1]]);
       // Two prompts each with a short and a long row: cutting encodes each prefix twice, still cheaper.
       const two = [{ prompt: 'a', length: 30 }, { prompt: 'a', length: 30 }, { prompt: 'b', length: 30 }, { prompt: 'b', length: 30 }];
-      expect(pairParts([10, 150, 12, 140], two)).toEqual([[0, 2], [3, 1]]);
+      expect(pairParts([10, 150, 12, 140], two).parts).toEqual([[0, 2], [3, 1]]);
     });
 
     it('per-pair log-probs (policy and reference) equal each pair forwarded alone', () => {
