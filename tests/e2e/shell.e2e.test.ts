@@ -29,7 +29,11 @@ describe('app shell in web mode', () => {
     await page.waitForFunction(() => !window.location.search.includes('token='));
     for (const title of PAGES) {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: title }).click();
-      await expect(page.getByRole('heading', { level: 1, name: title }).isVisible()).resolves.toBe(true);
+      // The page switches on the hashchange event, after the click returns: wait for the
+      // heading instead of sampling it once.
+      await page.getByRole('heading', { level: 1, name: title }).waitFor({ state: 'visible', timeout: 10_000 });
+      expect(new URL(page.url()).hash).toBe(`#/${title.toLowerCase()}`);
+      await expect(page.getByRole('heading', { level: 1 }).count()).resolves.toBe(1);
     }
     expect(errors).toEqual([]);
     await page.close();
