@@ -66,9 +66,9 @@ describe('veripo experiment, end to end', () => {
     const article = page.getByRole('article', { name: 'Experiment report' });
     await article.waitFor({ timeout: 20_000 });
     await expect.poll(() => article.getByRole('heading', { name: /Against grpo/ }).count()).toBe(1);
-    expect(await article.getByRole('table').count()).toBeGreaterThanOrEqual(4);
+    await expect.poll(() => article.getByRole('table').count()).toBeGreaterThanOrEqual(4);
     const figures = article.getByRole('img');
-    expect(await figures.count()).toBe(4);
+    await expect.poll(() => figures.count()).toBe(4);
     await expect.poll(() => figures.evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
     await reports.getByRole('button', { name: 'Compare its runs' }).click();
     await expect.poll(() => page.getByRole('table', { name: 'Runs' }).getByRole('checkbox', { checked: true }).count()).toBe(2);

@@ -133,8 +133,9 @@ describe('workbench pages', () => {
     await charts.first().locator('canvas').waitFor();
     expect(await page.locator('figure canvas').count()).toBeGreaterThan(0);
     const timelines = page.getByRole('list', { name: /^Stage timeline of run/ });
-    expect(await timelines.count()).toBe(await table.getByRole('checkbox', { checked: true }).count());
-    expect(await timelines.first().getByRole('listitem').count()).toBeGreaterThan(0);
+    const checkedCount = await table.getByRole('checkbox', { checked: true }).count();
+    await expect.poll(() => timelines.count(), { timeout: 10_000 }).toBe(checkedCount);
+    await expect.poll(() => timelines.first().getByRole('listitem').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     // Runs that differ only in SFT length (150 vs 400 steps) overlap on the RL step axis.
     const checked = table.getByRole('checkbox', { checked: true });
     while ((await checked.count()) > 0) await checked.first().uncheck();
@@ -246,8 +247,8 @@ describe('workbench pages', () => {
     const group = page.getByRole('article', { name: /^Prompt group/ });
     await group.waitFor();
     const cards = group.getByRole('region', { name: /^Rollout \d+/ });
-    expect(await cards.count()).toBeGreaterThan(1);
-    expect(await group.getByRole('list', { name: 'Verifier checks' }).first().getByRole('listitem').count()).toBeGreaterThan(0);
+    await expect.poll(() => cards.count(), { timeout: 10_000 }).toBeGreaterThan(1);
+    await expect.poll(() => group.getByRole('list', { name: 'Verifier checks' }).first().getByRole('listitem').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     // Filter: only inconsistent rollouts, whose flagged span is highlighted. A tiny policy's
     // smoke run may have none; the imported run (a fifth inconsistent) stands in then.
     await page.getByLabel('Consistent').selectOption('no');
@@ -338,7 +339,7 @@ describe('workbench pages', () => {
       await player.waitFor();
       expect(await player.getByLabel('Frame position').textContent()).toMatch(/^frame 1 \/ \d+$/);
       await page.keyboard.press('ArrowRight');
-      expect(await player.getByLabel('Frame position').textContent()).toMatch(/^frame 2 \//);
+      await expect.poll(() => player.getByLabel('Frame position').textContent()).toMatch(/^frame 2 \//);
       const img = player.getByRole('img', { name: 'frame 2, full size' });
       expect((await img.boundingBox())!.width).toBeGreaterThan(200);
       await page.keyboard.press('Escape');
@@ -439,7 +440,7 @@ describe('workbench pages', () => {
     const [box, row] = [(await list.boundingBox())!, (await active.boundingBox())!];
     expect(row.y).toBeGreaterThanOrEqual(box.y);
     expect(row.y + row.height).toBeLessThanOrEqual(box.y + box.height + 1);
-    expect(await page.getByLabel('Position').textContent()).toBe(`41 / ${total}`);
+    await expect.poll(() => page.getByLabel('Position').textContent()).toBe(`41 / ${total}`);
     const name = (await page.getByRole('article', { name: /^Pair \d+/ }).getAttribute('aria-label'))!;
     await page.reload();
     await open('Pairs');
@@ -552,7 +553,7 @@ describe('workbench pages', () => {
     await page.keyboard.type('x');
     await page.getByText('Cannot edit in read-only editor').first().waitFor({ timeout: 5000 });
     await page.getByRole('button', { name: 'Duplicate to edit' }).click();
-    expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('strict-copy');
+    await expect.poll(() => page.getByLabel('Name', { exact: true }).inputValue()).toBe('strict-copy');
     const save = page.getByRole('button', { name: /^Save as new version/ });
     const builtin = (await api<{ name: string; body: string }[]>('listBuiltinRubrics')).body.find((b) => b.name === 'strict')!;
     const rubric = JSON.parse(builtin.body) as { name: string; checks: Record<string, { enabled?: boolean }> };
@@ -684,7 +685,7 @@ describe('workbench pages', () => {
     const numeric = page.locator('.override-grid input[inputmode="decimal"]:visible').first();
     if (await numeric.count()) {
       await numeric.fill('abc');
-      expect(await page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
+      await expect.poll(() => page.getByRole('button', { name: 'Start run' }).isDisabled()).toBe(true);
       await numeric.fill('');
     }
     await page.screenshot({ path: screenshotPath('runs') });
@@ -766,13 +767,13 @@ describe('workbench pages', () => {
       await expect.poll(() => live.getByLabel('Current stage').textContent(), { timeout: 60_000 }).toMatch(/SFT|GRPO/);
       // The stage strip lists the planned stages; it and the log come back after a reload.
       const strip = live.getByRole('list', { name: `Stages of run ${runId}` });
-      expect(await strip.getByRole('listitem').count()).toBeGreaterThan(2);
+      await expect.poll(() => strip.getByRole('listitem').count(), { timeout: 15_000 }).toBeGreaterThan(2);
       await page.reload();
       await open('Runs');
       const again = page.getByRole('article', { name: `Live run ${runId}` });
       await again.getByRole('list', { name: `Stages of run ${runId}` }).waitFor({ timeout: 15_000 });
       await again.getByLabel(`Log of run ${runId}`).waitFor({ timeout: 15_000 });
-      expect(await again.getByLabel('Overall progress').textContent()).toMatch(/% of the run · stage \d+\/\d+ .* ETA/);
+      await expect.poll(() => again.getByLabel('Overall progress').textContent(), { timeout: 15_000 }).toMatch(/% of the run · stage \d+\/\d+ .* ETA/);
       const before = dialogs;
       await again.getByRole('button', { name: 'Stop' }).click();
       expect(dialogs).toBe(before + 1);
