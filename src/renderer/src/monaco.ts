@@ -12,4 +12,17 @@ self.MonacoEnvironment = {
   },
 };
 
+// Disposing an editor or model while Monaco still has work pending (leaving the Rubrics page,
+// switching versions) rejects that work with Monaco's CancellationError, and some of these
+// rejections escape Monaco's own filter as unhandled (microsoft/monaco-editor#4702). They are
+// not failures; drop exactly those, with the test Monaco's isCancellationError applies, and
+// let every other error through.
+const isCancellation = (e: unknown) => e instanceof Error && e.name === 'Canceled' && e.message === 'Canceled';
+window.addEventListener('unhandledrejection', (e) => {
+  if (isCancellation(e.reason)) e.preventDefault();
+});
+window.addEventListener('error', (e) => {
+  if (isCancellation(e.error)) e.preventDefault();
+});
+
 export { monaco };
