@@ -16,6 +16,7 @@ import { encodePairs } from '../src/main/train/dpo';
 import { dpoShardGradients } from '../src/main/train/dpo-parallel';
 import { GradientPeer } from '../src/main/train/gradient-peer';
 import { trainTaskOf } from '../src/main/train/grpo-rollouts';
+import { median } from '../src/main/verifier/verify';
 import { sampleTasks } from '../src/main/video/tasks';
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '8' }, rounds: { type: 'string', default: '5' } } });
@@ -43,7 +44,6 @@ const there = async () => {
   tf.dispose([...r.grads.values()]);
   return performance.now() - t;
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 for (let i = 0; i < 2; i++) {
   here();
