@@ -61,15 +61,15 @@ export function dpoShardGradients(policy: Policy, input: DpoShardInput, cfg: Dpo
 /**
  * A batch's pairs (indices) as one shard per thread of about equal work, the cheapest first
  * (this thread's). Pairs go by prompt (a prompt's pairs share a prefix and rows), prompts in order of
- * their longest completion and pairs within a run likewise, so long rows share passes with
+ * their longest completion and a prompt's pairs likewise, so long rows share passes with
  * long rows; balancedRanges then cuts that order where the shards' passes (pairsCost) are
  * most even, inside a prompt's pairs too when that pays for its prefix and rows twice.
  */
 export function dpoShards(policy: Policy, pairs: readonly EncodedPair[], threads: number): number[][] {
   const longest = (i: number) => Math.max(pairs[i]!.chosen.length, pairs[i]!.rejected.length);
   const byLength = (a: number, b: number) => longest(b) - longest(a) || a - b;
-  const runs = promptGroups(pairs).map((run) => [...run].sort(byLength));
-  const order = runs.sort((a, b) => byLength(a[0]!, b[0]!)).flat();
+  const groups = promptGroups(pairs).map((group) => [...group].sort(byLength));
+  const order = groups.sort((a, b) => byLength(a[0]!, b[0]!)).flat();
   return balancedRanges(order.length, threads, (a, b) => pairsCost(policy, order.slice(a, b).map((i) => pairs[i]!))).map(({ start, end }) => order.slice(start, end));
 }
 
