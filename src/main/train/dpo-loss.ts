@@ -165,7 +165,7 @@ const PART_OVERHEAD_SLOTS = 24;
 /**
  * Rows sorted by length cut into contiguous parts that minimise the padded slots of all the
  * parts' forward passes (each prompt's prefix is encoded once per part it appears in, plus
- * PART_OVERHEAD_SLOTS each): a long chosen chain no longer pads every short rejected one.
+ * PART_OVERHEAD_SLOTS each), so that a long chosen chain does not pad every short rejected one.
  * Returns the parts (row indices) and the slots they cost.
  */
 export function pairParts(lengths: readonly number[], prefixes: readonly { prompt: unknown; length: number }[]): { parts: number[][]; cost: number } {
